@@ -1,0 +1,125 @@
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { MamError, firstLine } from './errors.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Short human phrase: why this backend was chosen. */
+  reason: string;
+  versions: Record<string, string>;
+}
+
+const ALIASES: Record<string, BackendName> = {
+  tensorflow: 'tensorflow',
+  node: 'tensorflow',
+  'tfjs-node': 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+const VALID = 'tensorflow (or node, tfjs-node), wasm, cpu';
+
+const require = createRequire(import.meta.url);
+let current: BackendInfo | undefined;
+let wasmVersion: string | undefined;
+let nodeVersion: string | undefined;
+
+/** The result of the last successful initBackend(), if any. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+/**
+ * Choose and initialise the tfjs backend. An explicit request (options.backend,
+ * else $MAM_BACKEND) must load or this throws a MamError; with no request the
+ * fastest loadable backend wins: tfjs-node, then wasm, then cpu.
+ */
+export async function initBackend(options: { backend?: string } = {}): Promise<BackendInfo> {
+  // PROD silences backend_util.warn, which is how tfjs prints its
+  // "looks like you are running TensorFlow.js in Node.js" banner (to stderr).
+  tf.enableProdMode();
+
+  const env = process.env.MAM_BACKEND?.trim() || undefined; // MAM_BACKEND= means unset
+  const raw = options.backend ?? env;
+  const source = options.backend !== undefined ? '--backend' : 'MAM_BACKEND';
+
+  if (raw === undefined) {
+    if (current) return current; // already chose automatically or explicitly: keep it
+    return (current = await autoSelect());
+  }
+
+  const name = ALIASES[raw.trim().toLowerCase()];
+  if (!name) throw new MamError(`unknown backend "${raw}" (from ${source}); valid: ${VALID}`);
+  if (current?.name === name && tf.getBackend() === name) return current;
+
+  const failure = await tryLoad(name);
+  if (failure !== undefined) throw new MamError(`backend ${name} (from ${source}) failed to load: ${failure}; ${FIX[name]}`);
+  return (current = { name, reason: `requested by ${source}`, versions: versions() });
+}
+
+const FIX: Record<BackendName, string> = {
+  // Offline, npm rolls the optional tfjs-node back (missing) or --ignore-scripts leaves it without its addon.
+  tensorflow:
+    'tfjs-node downloads libtensorflow when installed, so with network access run "npm rebuild @tensorflow/tfjs-node" (or "npm install" if it is missing); otherwise use --backend wasm',
+  wasm: 'reinstall @tensorflow/tfjs-backend-wasm (npm ci) or use --backend cpu',
+  cpu: 'reinstall @tensorflow/tfjs (npm ci)',
+};
+
+async function autoSelect(): Promise<BackendInfo> {
+  const notes: string[] = [];
+  for (const name of ['tensorflow', 'wasm'] as const) {
+    const failure = await tryLoad(name);
+    if (failure === undefined) {
+      notes.push(`${name === 'tensorflow' ? 'tfjs-node' : name} loaded`);
+      return { name, reason: notes.join('; '), versions: versions() };
+    }
+    notes.push(`${name === 'tensorflow' ? 'tfjs-node' : name} not loadable (${failure})`);
+  }
+  const failure = await tryLoad('cpu');
+  if (failure !== undefined) throw new Error(`no tfjs backend loads; cpu: ${failure}`);
+  notes.push('using cpu');
+  return { name: 'cpu', reason: notes.join('; '), versions: versions() };
+}
+
+/** Load and activate one backend; returns why it failed, or undefined on success. */
+async function tryLoad(name: BackendName): Promise<string | undefined> {
+  try {
+    if (name === 'tensorflow' && nodeVersion === undefined) {
+      // Lazy CommonJS require: offline installs leave tfjs-node absent or without
+      // its native addon, and that must not break importing this module.
+      // It registers the 'tensorflow' backend on the same tfjs-core instance.
+      require('@tensorflow/tfjs-node');
+      nodeVersion = packageVersion('@tensorflow/tfjs-node');
+    }
+    if (name === 'wasm' && wasmVersion === undefined) {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      wasmVersion = wasm.version_wasm;
+    }
+    // setBackend() reports init failures only as `false` (details go to a warn that PROD silences).
+    if (!(await tf.setBackend(name))) return `tf.setBackend('${name}') failed`;
+    await tf.ready();
+    return undefined;
+  } catch (err) {
+    return firstLine(err);
+  }
+}
+
+function packageVersion(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function versions(): Record<string, string> {
+  const v: Record<string, string> = {
+    'tfjs-core': tf.version_core,
+    'tfjs-layers': tf.version_layers,
+    'tfjs-backend-wasm': wasmVersion ?? packageVersion('@tensorflow/tfjs-backend-wasm'),
+  };
+  if (nodeVersion !== undefined) v['tfjs-node'] = nodeVersion;
+  v.node = process.versions.node;
+  return v;
+}

@@ -1,0 +1,28 @@
+// Small seeded helpers shared by the tests (no Math.random: a failing case must repeat).
+
+/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n float32 values uniform in [lo, hi), or whole numbers in [lo, hi] when `integers` (to force ties). */
+export function randomArray(rand: () => number, n: number, lo = -1, hi = 1, integers = false): Float32Array {
+  return Float32Array.from({ length: n }, () =>
+    integers ? Math.floor(lo + rand() * (hi - lo + 1)) : lo + rand() * (hi - lo));
+}
+
+/** Bitwise equality of two float arrays (+0 and -0 count as equal, NaN equals NaN). */
+export function sameFloats(a: ArrayLike<number>, b: ArrayLike<number>): { equal: boolean; at: number } {
+  if (a.length !== b.length) return { equal: false, at: -1 };
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return { equal: false, at: i };
+  }
+  return { equal: true, at: -1 };
+}

@@ -1,0 +1,163 @@
+// The fused MAM forward (WebAssembly SIMD and JavaScript) and the tfjs op, against a naive
+// reference that builds every product and scans it; hand-computed cases for the edge rules.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend.js';
+import { mamBackwardJs, mamForwardJs, type MamDims } from '../src/layers/mam-math.js';
+import { mamSelect } from '../src/layers/mam-op.js';
+import { mamForward, mamKernelInfo } from '../src/layers/mam-wasm.js';
+import { randomArray, rng, sameFloats } from './helpers.js';
+
+/** Every product, then a plain scan: the definition, written as directly as possible. */
+function naiveMam(x: Float32Array, w: Float32Array, keep: Float32Array | null, d: MamDims) {
+  const { batch: B, inputs: n, outputs: m, splits: S } = d;
+  const y = new Float32Array(B * m);
+  const argmax = new Int32Array(B * S * m);
+  const argmin = new Int32Array(B * S * m);
+  for (let b = 0; b < B; b++) {
+    for (let k = 0; k < m; k++) {
+      let acc = 0;
+      for (let s = 0; s < S; s++) {
+        const js: number[] = [];
+        for (let j = Math.floor((s * n) / S); j < Math.floor(((s + 1) * n) / S); j++) {
+          if (!keep || keep[j * m + k] !== 0) js.push(j);
+        }
+        const products = js.map((j) => Math.fround(x[b * n + j]! * w[j * m + k]!));
+        let ia = -1, ii = -1;
+        products.forEach((p, t) => {
+          if (ia < 0 || p > products[ia]!) ia = t;
+          if (ii < 0 || p < products[ii]!) ii = t;
+        });
+        argmax[(b * S + s) * m + k] = ia < 0 ? -1 : js[ia]!;
+        argmin[(b * S + s) * m + k] = ii < 0 ? -1 : js[ii]!;
+        if (ia >= 0) acc = Math.fround(acc + Math.fround(products[ia]! + products[ii]!));
+      }
+      y[b * m + k] = acc;
+    }
+  }
+  return { y, argmax, argmin };
+}
+
+interface Case { d: MamDims; x: Float32Array; w: Float32Array; keep: Float32Array | null; label: string }
+
+/** Random shapes including n = 1, m = 1, batch 1, ties (small integers), all-negative products. */
+function cases(): Case[] {
+  const rand = rng(2024);
+  const out: Case[] = [];
+  const shapes: Array<[number, number, number]> = [
+    [1, 1, 1], [1, 1, 5], [1, 7, 1], [3, 1, 4], [2, 5, 3], [4, 16, 8], [5, 33, 13], [64, 40, 9], [2, 128, 67],
+  ];
+  for (const [B, n, m] of shapes) {
+    for (const splits of [1, 2, 3, 8]) {
+      if (splits > n) continue;
+      for (const mode of ['continuous', 'ties', 'negative'] as const) {
+        for (const pruned of [false, true]) {
+          const d = { batch: B, inputs: n, outputs: m, splits };
+          const ints = mode === 'ties';
+          let x = randomArray(rand, B * n, ints ? -2 : -1, ints ? 2 : 1, ints);
+          const w = randomArray(rand, n * m, ints ? -2 : -1, ints ? 2 : 1, ints);
+          // all products negative: x > 0, w < 0
+          if (mode === 'negative') { x = x.map(Math.abs).map((v) => v + 0.01); w.forEach((v, i) => { w[i] = -Math.abs(v) - 0.01; }); }
+          const keep = pruned ? Float32Array.from({ length: n * m }, () => (rand() < 0.6 ? 1 : 0)) : null;
+          if (keep) w.forEach((v, i) => { w[i] = v * keep[i]!; });
+          out.push({ d, x, w, keep, label: `${B}x${n}->${m} S=${splits} ${mode}${pruned ? ' pruned' : ''}` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function assertSameResult(got: { y: ArrayLike<number>; argmax: ArrayLike<number>; argmin: ArrayLike<number> },
+  want: ReturnType<typeof naiveMam>, label: string): void {
+  for (const key of ['y', 'argmax', 'argmin'] as const) {
+    const r = sameFloats(got[key], want[key]);
+    assert.ok(r.equal, `${label}: ${key}[${r.at}] = ${got[key][r.at]}, expected ${want[key][r.at]}`);
+  }
+}
+
+describe('fused MAM forward', () => {
+  before(async () => { await initBackend({ backend: 'cpu' }); });
+
+  it('runs the WebAssembly SIMD build here', () => {
+    assert.equal(mamKernelInfo().impl, 'wasm-simd', mamKernelInfo().reason);
+  });
+
+  it('equals the naive reference bit for bit (wasm and js kernels, both prunedAs modes)', () => {
+    for (const c of cases()) {
+      for (const absent of [false, true]) {
+        const keep = absent ? c.keep : null;
+        const want = naiveMam(c.x, c.w, keep, c.d);
+        const label = `${c.label}${absent ? ' absent' : ''}`;
+        assertSameResult(mamForward(c.x, c.w, keep, c.d), want, `wasm ${label}`);
+        assertSameResult(mamForwardJs(c.x, c.w, keep, c.d), want, `js ${label}`);
+      }
+    }
+  });
+
+  it('follows the edge rules on hand-computed cases', () => {
+    const one = (x: number[], w: number[], keep: number[] | null, splits = 1) =>
+      mamForward(Float32Array.from(x), Float32Array.from(w), keep, { batch: 1, inputs: x.length, outputs: 1, splits });
+    // products 0.5, 0, -1: max 0.5 (j=0), min -1 (j=2)
+    assert.deepEqual([...one([1, 2, -1], [0.5, 0, 1], null).y], [-0.5]);
+    // all products negative (-1, -2, -3): max is -1, not 0 (accumulators start at -inf)
+    const neg = one([1, 2, 3], [-1, -1, -1], null);
+    assert.deepEqual([...neg.y, ...neg.argmax, ...neg.argmin], [-4, 0, 2]);
+    // ties: products 2, 2, -2, -2: the lowest index wins both
+    const tie = one([1, 2, -1, -2], [2, 1, 2, 1], null);
+    assert.deepEqual([...tie.argmax, ...tie.argmin], [0, 2]);
+    // pruned second connection: 'zero' offers a 0 product (1 + 0), 'absent' leaves it out (1 + 1)
+    assert.deepEqual([...one([1, 2], [1, 0], null).y], [1]);
+    assert.deepEqual([...one([1, 2], [1, 0], [1, 0]).y], [2]);
+    // every connection pruned: 'zero' gives 0 + 0, 'absent' gives nothing selected (index -1)
+    const none = one([1, 2], [0, 0], [0, 0]);
+    assert.deepEqual([...none.y, ...none.argmax, ...none.argmin], [0, -1, -1]);
+    // n = 1: max and min are the same product: y = 2 w x
+    assert.deepEqual([...one([3], [0.5], null).y], [3]);
+    // splits: [1, -2 | 3, 4] with w = 1: (1 + -2) + (4 + 3) = 6
+    const sp = one([1, -2, 3, 4], [1, 1, 1, 1], null, 2);
+    assert.deepEqual([...sp.y, ...sp.argmax, ...sp.argmin], [6, 0, 3, 1, 2]);
+  });
+
+  it('sends gradient only to the selected connections, twice when argmax == argmin', () => {
+    // x = [1, 2, -1], w = [0.5, 0.25, 1] -> products 0.5, 0.5, -1: max j=0 (tie, lowest), min j=2
+    const d = { batch: 1, inputs: 3, outputs: 1, splits: 1 };
+    const x = Float32Array.from([1, 2, -1]), w = Float32Array.from([0.5, 0.25, 1]);
+    const f = mamForward(x, w, null, d);
+    const g = mamBackwardJs(Float32Array.from([2]), x, w, f.argmax, f.argmin, d);
+    assert.deepEqual([...g.dw], [2 * 1, 0, 2 * -1]);
+    assert.deepEqual([...g.dx], [2 * 0.5, 0, 2 * 1]);
+    const d1 = { batch: 1, inputs: 1, outputs: 1, splits: 1 };
+    const f1 = mamForward(Float32Array.from([3]), Float32Array.from([0.5]), null, d1);
+    const g1 = mamBackwardJs(Float32Array.from([1]), Float32Array.from([3]), Float32Array.from([0.5]), f1.argmax, f1.argmin, d1);
+    assert.deepEqual([...g1.dw, ...g1.dx], [6, 1]);
+  });
+
+  it('rejects impossible dimensions', () => {
+    const x = new Float32Array(4), w = new Float32Array(8);
+    assert.throws(() => mamForward(x, w, null, { batch: 1, inputs: 4, outputs: 2, splits: 5 }), /splits/);
+    assert.throws(() => mamForward(x, w, null, { batch: 1, inputs: 4, outputs: 2, splits: 0 }), /splits/);
+    assert.throws(() => mamForward(x, w, null, { batch: 1.5, inputs: 4, outputs: 2, splits: 1 }), /batch/);
+  });
+});
+
+describe('MAM op on tfjs backends', () => {
+  for (const backend of ['cpu', 'wasm']) {
+    it(`${backend}: the registered kernel equals the naive reference, indices included`, async () => {
+      await initBackend({ backend });
+      for (const c of cases().filter((_, i) => i % 5 === 0)) {
+        for (const absent of [false, true]) {
+          const keep = absent ? c.keep : null;
+          const want = naiveMam(c.x, c.w, keep, c.d);
+          const got = tf.tidy(() => {
+            const r = mamSelect(tf.tensor2d(c.x, [c.d.batch, c.d.inputs]), tf.tensor2d(c.w, [c.d.inputs, c.d.outputs]),
+              keep ? tf.tensor2d(keep, [c.d.inputs, c.d.outputs]) : null, c.d.splits);
+            return { y: r.y.dataSync(), argmax: r.argmax.dataSync(), argmin: r.argmin.dataSync() };
+          });
+          assertSameResult(got, want, `${backend} ${c.label}${absent ? ' absent' : ''}`);
+        }
+      }
+    });
+  }
+});
