@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+// Compiled to dist/test/cli.test.js; bin/ and package.json are at the project root.
+const bin = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function mam(args: string[], env: Record<string, string> = {}) {
+  // Start from a clean slate so the caller's MAM_BACKEND / colour settings don't leak in.
+  const base = { ...process.env };
+  for (const k of ['MAM_BACKEND', 'MAM_DEBUG', 'FORCE_COLOR', 'NO_COLOR']) delete base[k];
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...base, ...env }, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('mam CLI', () => {
+  it('info --json with MAM_BACKEND=cpu prints exactly one JSON object and nothing else', () => {
+    const r = mam(['info', '--json'], { MAM_BACKEND: 'cpu' });
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, '', 'no tfjs banner or warnings');
+    const out = JSON.parse(r.stdout) as { backend: string; reason: string; versions: Record<string, string> };
+    assert.deepEqual(Object.keys(out), ['backend', 'reason', 'versions']);
+    assert.equal(out.backend, 'cpu');
+    assert.equal(out.reason, 'requested by MAM_BACKEND');
+    assert.equal(out.versions['tfjs-core'], '4.22.0');
+    assert.equal(out.versions.node, process.versions.node);
+  });
+
+  it('--backend overrides MAM_BACKEND', () => {
+    const r = mam(['--backend', 'cpu', 'info', '--json'], { MAM_BACKEND: 'wasm' });
+    assert.equal(r.code, 0);
+    assert.deepEqual(
+      [JSON.parse(r.stdout).backend, JSON.parse(r.stdout).reason],
+      ['cpu', 'requested by --backend'],
+    );
+  });
+
+  it('info prints a plain (uncoloured) human summary when piped', () => {
+    const r = mam(['info'], { MAM_BACKEND: 'cpu' });
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /^backend +cpu\nreason +requested by MAM_BACKEND\nversions\n/);
+    assert.match(r.stdout, /^ +tfjs-core +4\.22\.0$/m);
+    assert.ok(!r.stdout.includes('\x1b['), 'no ANSI escapes on a pipe');
+  });
+
+  for (const [label, args, env] of [
+    ['--backend bogus', ['--backend', 'bogus', 'info'], {}],
+    ['MAM_BACKEND=bogus', ['info'], { MAM_BACKEND: 'bogus' }],
+  ] as const) {
+    it(`${label} exits 1 with a single "mam:" line and no stack`, () => {
+      const r = mam([...args], env);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^mam: unknown backend "bogus" \(from (--backend|MAM_BACKEND)\); valid: tensorflow/);
+      assert.ok(!/^\s*at /m.test(r.stderr));
+    });
+  }
+
+  it('--help lists the global option and the info command', () => {
+    const r = mam(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Usage: mam \[options\] \[command\]/);
+    assert.match(r.stdout, /--backend <name>/);
+    assert.match(r.stdout, /^ +info \[options\] /m);
+  });
+
+  it('--version prints the package.json version', () => {
+    const r = mam(['--version']);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  });
+});
