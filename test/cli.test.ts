@@ -22,7 +22,8 @@ describe('mam CLI', () => {
     assert.equal(r.code, 0);
     assert.equal(r.stderr, '', 'no tfjs banner or warnings');
     const out = JSON.parse(r.stdout) as { backend: string; reason: string; versions: Record<string, string> };
-    assert.deepEqual(Object.keys(out), ['backend', 'reason', 'versions']);
+    assert.deepEqual(Object.keys(out), ['backend', 'reason', 'mamKernel', 'versions']);
+    assert.equal(out.mamKernel, 'wasm-simd');
     assert.equal(out.backend, 'cpu');
     assert.equal(out.reason, 'requested by MAM_BACKEND');
     assert.equal(out.versions['tfjs-core'], '4.22.0');
@@ -42,7 +43,7 @@ describe('mam CLI', () => {
     const r = mam(['info'], { MAM_BACKEND: 'cpu' });
     assert.equal(r.code, 0);
     assert.equal(r.stderr, '');
-    assert.match(r.stdout, /^backend +cpu\nreason +requested by MAM_BACKEND\nversions\n/);
+    assert.match(r.stdout, /^backend +cpu\nreason +requested by MAM_BACKEND\nkernel +MAM forward in wasm-simd\nversions\n/);
     assert.match(r.stdout, /^ +tfjs-core +4\.22\.0$/m);
     assert.ok(!r.stdout.includes('\x1b['), 'no ANSI escapes on a pipe');
   });
