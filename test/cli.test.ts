@@ -21,7 +21,7 @@ describe('mam CLI', () => {
     const r = mam(['info', '--json'], { MAM_BACKEND: 'cpu' });
     assert.equal(r.code, 0);
     assert.equal(r.stderr, '', 'no tfjs banner or warnings');
-    const out = JSON.parse(r.stdout) as { backend: string; reason: string; versions: Record<string, string> };
+    const out = JSON.parse(r.stdout) as { backend: string; reason: string; mamKernel: string; versions: Record<string, string> };
     assert.deepEqual(Object.keys(out), ['backend', 'reason', 'mamKernel', 'versions']);
     assert.equal(out.mamKernel, 'wasm-simd');
     assert.equal(out.backend, 'cpu');
