@@ -74,7 +74,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     throw new MamError(`model directory ${dir} not found: give the --out directory of a 'mam train' run`, { file: dir });
   }
   const metaPath = join(dir, METADATA_FILE);
-  const metadata = await readJson(metaPath, 'a mam model directory has one; is this a mam model?') as ModelMetadata;
+  const metadata = await readJson(metaPath, 'give a directory written by mam (mam train --out, or saveModel)') as ModelMetadata;
   if (metadata.format !== FORMAT_NAME || typeof metadata.formatVersion !== 'number') {
     throw new MamError(`${metaPath}: not a mam model description (no "format": "${FORMAT_NAME}"): give a directory written by mam`, { file: metaPath });
   }
@@ -162,7 +162,7 @@ async function checkReplaceable(target: string): Promise<void> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
-    if (code === 'ENOTDIR') throw new MamError(`${target} is a file, not a model directory: choose another --out`, { file: target });
+    if (code === 'ENOTDIR') throw new MamError(`${target}: it or a folder above it is a file, not a directory: choose another --out`, { file: target });
     throw e;
   }
   // A mam.json of someone else's (a config file, say) must not get the directory replaced.
@@ -182,11 +182,10 @@ async function isMamMetadata(path: string): Promise<boolean> {
 /** Writes files into a fresh sibling directory, then swaps it in for `target`. */
 export async function writeDirAtomically(target: string, files: Record<string, string | Uint8Array>): Promise<void> {
   await fs.mkdir(dirname(target), { recursive: true });
-  const tag = `${process.pid}-${Date.now().toString(36)}`;
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${tag}`);
-  const old = join(dirname(target), `.${basename(target)}.old-${tag}`);
+  // mkdtemp picks a name nobody else holds, even for two saves in the same millisecond.
+  const tmp = await fs.mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+  const old = tmp.replace(/\.tmp-([^/]*)$/, '.old-$1');
   try {
-    await fs.mkdir(tmp);
     for (const [name, data] of Object.entries(files)) {
       const handle = await fs.open(join(tmp, name), 'w');
       try {
