@@ -180,7 +180,7 @@ describe('loadModel errors', () => {
   });
   it('mam.json that is not JSON', async () => {
     const dir = await damaged((d) => fs.writeFile(join(d, 'mam.json'), '{\n  "format": mam\n}\n')); // V8 quotes this, newlines and all
-    await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /: not valid JSON \(.*\): the file is truncated or corrupt; a mam model/);
+    await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /: not valid JSON \(.*\): the file is truncated or corrupt; give a directory written by mam/);
   });
   it('mam.json from a newer version', async () => {
     const dir = await damaged((d) => fs.writeFile(join(d, 'mam.json'), JSON.stringify({ format: 'mam-ecg-model', formatVersion: 99 })));
