@@ -8,9 +8,11 @@
 // > and <, so the lowest index wins ties; accumulators start at -inf / +inf. A slice with no
 // connection (every entry masked in 'absent' mode) contributes 0 and reports index -1.
 //
-// Vectorised over outputs: kernel rows are contiguous in k, so one v128 load gives the
-// products of input j with 4 neighbouring outputs. f32x4.pmax(a, b) is `a < b ? b : a`, which
-// is exactly "replace only when strictly greater"; the index follows the same comparison.
+// Vectorised over outputs: kernel rows are contiguous in k, so two v128 loads give the
+// products of input j with 8 neighbouring outputs (two independent vectors per step hide the
+// latency of the running max/min; 16 spill registers and are slower). f32x4.pmax(a, b) is
+// `a < b ? b : a`, exactly "replace only when strictly greater"; the index follows the same
+// comparison. The kernel's columns for 8 outputs (n x 32 bytes) stay in L1 across the batch.
 // All pointers are byte offsets into this module's memory, laid out by the JS caller.
 
 // Slice s covers inputs [sliceStart(s), sliceStart(s + 1)).
@@ -30,42 +32,7 @@ export function forwardZero(
   x: usize, w: usize, B: i32, n: i32, m: i32, S: i32,
   y: usize, imax: usize, imin: usize,
 ): void {
-  const m4 = m & ~3;
-  const rowBytes = <usize>m << 2;
-  for (let k = 0; k < m4; k += 4) {
-    for (let b = 0; b < B; b++) {
-      const xRow = x + ((<usize>b * <usize>n) << 2);
-      let yv = f32x4.splat(0);
-      for (let s = 0; s < S; s++) {
-        const j0 = sliceStart(s, n, S);
-        const j1 = sliceStart(s + 1, n, S);
-        let mx = f32x4.splat(-Infinity);
-        let mn = f32x4.splat(Infinity);
-        let ix = i32x4.splat(-1);
-        let iy = i32x4.splat(-1);
-        let jv = i32x4.splat(j0);
-        const one = i32x4.splat(1);
-        let wp = w + <usize>j0 * rowBytes + (<usize>k << 2);
-        for (let j = j0; j < j1; j++) {
-          const p = f32x4.mul(f32x4.splat(load<f32>(xRow + (<usize>j << 2))), v128.load(wp));
-          const gt = f32x4.gt(p, mx);
-          const lt = f32x4.lt(p, mn);
-          mx = f32x4.pmax(mx, p);
-          mn = f32x4.pmin(mn, p);
-          ix = v128.bitselect(jv, ix, gt);
-          iy = v128.bitselect(jv, iy, lt);
-          jv = i32x4.add(jv, one);
-          wp += rowBytes;
-        }
-        yv = addSlice(yv, mx, mn, ix);
-        const o = ((<usize>(b * S + s) * <usize>m + <usize>k) << 2);
-        v128.store(imax + o, ix);
-        v128.store(imin + o, iy);
-      }
-      v128.store(y + ((<usize>b * <usize>m + <usize>k) << 2), yv);
-    }
-  }
-  if (m4 < m) scalarTail(x, w, 0, B, n, m, S, y, imax, imin, m4);
+  forward(x, w, 0, B, n, m, S, y, imax, imin);
 }
 
 // 'absent' mode: mask holds an int32 per kernel entry, -1 (kept) or 0 (pruned); a pruned
@@ -74,46 +41,76 @@ export function forwardAbsent(
   x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
   y: usize, imax: usize, imin: usize,
 ): void {
-  const m4 = m & ~3;
+  forward(x, w, mask, B, n, m, S, y, imax, imin);
+}
+
+// mask = 0 selects 'zero' mode. The mode test sits outside the inner loop.
+@inline function forward(
+  x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
+  y: usize, imax: usize, imin: usize,
+): void {
+  const m8 = m & ~7;
   const rowBytes = <usize>m << 2;
-  for (let k = 0; k < m4; k += 4) {
+  const one = i32x4.splat(1);
+  for (let k = 0; k < m8; k += 8) {
     for (let b = 0; b < B; b++) {
       const xRow = x + ((<usize>b * <usize>n) << 2);
-      let yv = f32x4.splat(0);
+      let ya = f32x4.splat(0);
+      let yb = f32x4.splat(0);
       for (let s = 0; s < S; s++) {
         const j0 = sliceStart(s, n, S);
         const j1 = sliceStart(s + 1, n, S);
-        let mx = f32x4.splat(-Infinity);
-        let mn = f32x4.splat(Infinity);
-        let ix = i32x4.splat(-1);
-        let iy = i32x4.splat(-1);
+        // a: outputs k..k+3, b: outputs k+4..k+7
+        let mxa = f32x4.splat(-Infinity), mna = f32x4.splat(Infinity);
+        let mxb = f32x4.splat(-Infinity), mnb = f32x4.splat(Infinity);
+        let ixa = i32x4.splat(-1), iya = i32x4.splat(-1);
+        let ixb = i32x4.splat(-1), iyb = i32x4.splat(-1);
         let jv = i32x4.splat(j0);
-        const one = i32x4.splat(1);
         let off = <usize>j0 * rowBytes + (<usize>k << 2);
-        for (let j = j0; j < j1; j++) {
-          const keep = v128.load(mask + off);
-          const p = f32x4.mul(f32x4.splat(load<f32>(xRow + (<usize>j << 2))), v128.load(w + off));
-          const gt = v128.and(f32x4.gt(p, mx), keep);
-          const lt = v128.and(f32x4.lt(p, mn), keep);
-          mx = v128.bitselect(p, mx, gt);
-          mn = v128.bitselect(p, mn, lt);
-          ix = v128.bitselect(jv, ix, gt);
-          iy = v128.bitselect(jv, iy, lt);
-          jv = i32x4.add(jv, one);
-          off += rowBytes;
+        if (mask == 0) {
+          for (let j = j0; j < j1; j++) {
+            const xs = f32x4.splat(load<f32>(xRow + (<usize>j << 2)));
+            const pa = f32x4.mul(xs, v128.load(w + off));
+            const pb = f32x4.mul(xs, v128.load(w + off, 16));
+            const gta = f32x4.gt(pa, mxa), lta = f32x4.lt(pa, mna);
+            const gtb = f32x4.gt(pb, mxb), ltb = f32x4.lt(pb, mnb);
+            mxa = f32x4.pmax(mxa, pa); mna = f32x4.pmin(mna, pa);
+            mxb = f32x4.pmax(mxb, pb); mnb = f32x4.pmin(mnb, pb);
+            ixa = v128.bitselect(jv, ixa, gta); iya = v128.bitselect(jv, iya, lta);
+            ixb = v128.bitselect(jv, ixb, gtb); iyb = v128.bitselect(jv, iyb, ltb);
+            jv = i32x4.add(jv, one);
+            off += rowBytes;
+          }
+        } else {
+          for (let j = j0; j < j1; j++) {
+            const xs = f32x4.splat(load<f32>(xRow + (<usize>j << 2)));
+            const keepa = v128.load(mask + off), keepb = v128.load(mask + off, 16);
+            const pa = f32x4.mul(xs, v128.load(w + off));
+            const pb = f32x4.mul(xs, v128.load(w + off, 16));
+            const gta = v128.and(f32x4.gt(pa, mxa), keepa), lta = v128.and(f32x4.lt(pa, mna), keepa);
+            const gtb = v128.and(f32x4.gt(pb, mxb), keepb), ltb = v128.and(f32x4.lt(pb, mnb), keepb);
+            mxa = v128.bitselect(pa, mxa, gta); mna = v128.bitselect(pa, mna, lta);
+            mxb = v128.bitselect(pb, mxb, gtb); mnb = v128.bitselect(pb, mnb, ltb);
+            ixa = v128.bitselect(jv, ixa, gta); iya = v128.bitselect(jv, iya, lta);
+            ixb = v128.bitselect(jv, ixb, gtb); iyb = v128.bitselect(jv, iyb, ltb);
+            jv = i32x4.add(jv, one);
+            off += rowBytes;
+          }
         }
-        yv = addSlice(yv, mx, mn, ix);
-        const o = ((<usize>(b * S + s) * <usize>m + <usize>k) << 2);
-        v128.store(imax + o, ix);
-        v128.store(imin + o, iy);
+        ya = addSlice(ya, mxa, mna, ixa);
+        yb = addSlice(yb, mxb, mnb, ixb);
+        const o = (<usize>(b * S + s) * <usize>m + <usize>k) << 2;
+        v128.store(imax + o, ixa); v128.store(imax + o, ixb, 16);
+        v128.store(imin + o, iya); v128.store(imin + o, iyb, 16);
       }
-      v128.store(y + ((<usize>b * <usize>m + <usize>k) << 2), yv);
+      const o = (<usize>b * <usize>m + <usize>k) << 2;
+      v128.store(y + o, ya); v128.store(y + o, yb, 16);
     }
   }
-  if (m4 < m) scalarTail(x, w, mask, B, n, m, S, y, imax, imin, m4);
+  if (m8 < m) scalarTail(x, w, mask, B, n, m, S, y, imax, imin, m8);
 }
 
-// The last m % 4 outputs, one at a time; mask = 0 means 'zero' mode.
+// The last m % 8 outputs, one at a time; mask = 0 means 'zero' mode.
 function scalarTail(
   x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
   y: usize, imax: usize, imin: usize, kFrom: i32,
