@@ -139,6 +139,8 @@ describe('fused MAM forward', () => {
     assert.throws(() => mamForward(x, w, null, { batch: 1, inputs: 4, outputs: 2, splits: 5 }), /splits/);
     assert.throws(() => mamForward(x, w, null, { batch: 1, inputs: 4, outputs: 2, splits: 0 }), /splits/);
     assert.throws(() => mamForward(x, w, null, { batch: 1.5, inputs: 4, outputs: 2, splits: 1 }), /batch/);
+    assert.throws(() => mamForward(x, w, null, { batch: 2, inputs: 4, outputs: 2, splits: 1 }), /x has 4 values where the dimensions need 8/);
+    assert.throws(() => mamForward(x, w, [1, 0], { batch: 1, inputs: 4, outputs: 2, splits: 1 }), /keep has 2 values/);
   });
 });
 
@@ -158,6 +160,28 @@ describe('MAM op on tfjs backends', () => {
           assertSameResult(got, want, `${backend} ${c.label}${absent ? ' absent' : ''}`);
         }
       }
+    });
+
+    it(`${backend}: results of one call survive the next (no aliasing of kernel memory)`, async () => {
+      await initBackend({ backend });
+      const rand = rng(5);
+      const d = { batch: 3, inputs: 8, outputs: 8, splits: 1 };
+      const [x1, x2, w] = [randomArray(rand, 24), randomArray(rand, 24), randomArray(rand, 64)];
+      const wt = tf.tensor2d(w, [8, 8]);
+      const first = mamSelect(tf.tensor2d(x1, [3, 8]), wt, null, 1);
+      const second = mamSelect(tf.tensor2d(x2, [3, 8]), wt, null, 1);
+      assertSameResult({ y: first.y.dataSync(), argmax: first.argmax.dataSync(), argmin: first.argmin.dataSync() },
+        naiveMam(x1, w, null, d), `${backend} first call`);
+      assert.ok(!sameFloats(first.y.dataSync(), second.y.dataSync()).equal);
+      tf.dispose([first, second, wt]);
+    });
+
+    it(`${backend}: rejects mismatched shapes`, async () => {
+      await initBackend({ backend });
+      tf.tidy(() => {
+        assert.throws(() => mamSelect(tf.ones([2, 3]) as tf.Tensor2D, tf.ones([4, 5]) as tf.Tensor2D, null, 1), /x \[2, 3\] and w \[4, 5\]/);
+        assert.throws(() => mamSelect(tf.ones([2, 4]) as tf.Tensor2D, tf.ones([4, 5]) as tf.Tensor2D, tf.ones([5, 4]) as tf.Tensor2D, 1), /mask/);
+      });
     });
   }
 });

@@ -5,7 +5,7 @@
 // only moves typed arrays between the backend's tensors and those functions.
 import * as tf from '@tensorflow/tfjs';
 import { mamBackwardJs, type MamDims } from './mam-math.js';
-import { mamForward } from './mam-wasm.js';
+import { mamForwardViews } from './mam-wasm.js';
 
 const FORWARD = 'MamForward';
 const BACKWARD = 'MamBackward';
@@ -18,15 +18,19 @@ type Backend = tf.KernelBackend & {
 /** How a kernel reads its inputs and makes its outputs on one backend. */
 interface HostIO {
   read(t: tf.TensorInfo): Values;
-  write(values: Values, shape: number[], dtype: 'float32' | 'int32'): tf.TensorInfo;
+  /** `fresh`: the array is the caller's own new array, which the backend may keep. */
+  write(values: Values, shape: number[], dtype: 'float32' | 'int32', fresh: boolean): tf.TensorInfo;
 }
 
 function hostIO(backend: Backend): HostIO {
+  // wasm keeps tensors in its own heap: inputs are read as views on it (before any output is
+  // allocated, which could grow it) and write() copies. Other backends (cpu, tfjs-node) keep
+  // the array write() is given, so it must not be a view on the MAM kernel's memory.
+  const heap = backend.typedArrayFromHeap?.bind(backend);
   return {
-    // wasm: a view on its heap, no copy (inputs are read before any output is allocated,
-    // which could grow the heap). Elsewhere readSync (the cpu backend returns its own array).
-    read: (t) => (backend.typedArrayFromHeap ? backend.typedArrayFromHeap(t) : backend.readSync(t.dataId) as Values),
-    write: (values, shape, dtype) => ({ dataId: backend.write(values, shape, dtype), shape, dtype }),
+    read: (t) => (heap ? heap(t) : backend.readSync(t.dataId) as Values),
+    write: (values, shape, dtype, fresh) =>
+      ({ dataId: backend.write(heap || fresh ? values : values.slice(), shape, dtype), shape, dtype }),
   };
 }
 
@@ -40,18 +44,25 @@ function input(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
 }
 
 function dimsOf(x: tf.TensorInfo, w: tf.TensorInfo, splits: number): MamDims {
-  return { batch: x.shape[0], inputs: w.shape[0], outputs: w.shape[1], splits };
+  if (x.shape.length !== 2 || w.shape.length !== 2 || x.shape[1] !== w.shape[0]) {
+    throw new RangeError(`MAM op needs x [batch, n] and w [n, m], got x [${x.shape.join(', ')}] and w [${w.shape.join(', ')}]`);
+  }
+  return { batch: x.shape[0]!, inputs: w.shape[0]!, outputs: w.shape[1]!, splits };
 }
 
 const forwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const io = hostIO(backend as Backend);
   const [x, w, keep] = [input(inputs, 'x'), input(inputs, 'w'), inputs.keep];
   const d = dimsOf(x, w, (attrs as unknown as MamAttrs).splits);
-  const r = mamForward(io.read(x) as Float32Array, io.read(w) as Float32Array, keep ? io.read(keep) : null, d);
+  if (keep && (keep.shape[0] !== d.inputs || keep.shape[1] !== d.outputs)) {
+    throw new RangeError(`MAM op: the mask [${keep.shape.join(', ')}] does not match w [${d.inputs}, ${d.outputs}]`);
+  }
+  // Views on the kernel's memory, valid until its next call: write() takes care of copying.
+  const r = mamForwardViews(io.read(x) as Float32Array, io.read(w) as Float32Array, keep ? io.read(keep) : null, d);
   return [
-    io.write(r.y, [d.batch, d.outputs], 'float32'),
-    io.write(r.argmax, [d.batch, d.splits, d.outputs], 'int32'),
-    io.write(r.argmin, [d.batch, d.splits, d.outputs], 'int32'),
+    io.write(r.y, [d.batch, d.outputs], 'float32', false),
+    io.write(r.argmax, [d.batch, d.splits, d.outputs], 'int32', false),
+    io.write(r.argmin, [d.batch, d.splits, d.outputs], 'int32', false),
   ];
 };
 
@@ -63,7 +74,7 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const g = mamBackwardJs(
     io.read(dy) as Float32Array, io.read(x) as Float32Array, io.read(w) as Float32Array,
     io.read(argmax) as Int32Array, io.read(argmin) as Int32Array, d);
-  return [io.write(g.dx, x.shape, 'float32'), io.write(g.dw, w.shape, 'float32')];
+  return [io.write(g.dx, x.shape, 'float32', true), io.write(g.dw, w.shape, 'float32', true)];
 };
 
 /** Registers the MAM kernels for a backend (done for cpu and wasm on import, others on first use). */
