@@ -145,6 +145,26 @@ describe('fused MAM forward', () => {
 });
 
 describe('MAM op on tfjs backends', () => {
+  it('a backend without pre-registered kernels gets them on first use (the generic path)', async () => {
+    // A second cpu backend under another name stands in for tfjs-node, which cannot install here.
+    await initBackend({ backend: 'cpu' });
+    const Cpu = tf.findBackend('cpu')!.constructor as new () => tf.KernelBackend;
+    tf.registerBackend('mam-generic-test', () => new Cpu());
+    try {
+      assert.equal(tf.getKernel('MamForward', 'mam-generic-test'), undefined);
+      await tf.setBackend('mam-generic-test');
+      const c = cases().find((k) => k.keep && k.d.batch > 1 && k.d.splits > 1)!;
+      const want = naiveMam(c.x, c.w, c.keep, c.d);
+      const r = mamSelect(tf.tensor2d(c.x, [c.d.batch, c.d.inputs]), tf.tensor2d(c.w, [c.d.inputs, c.d.outputs]),
+        tf.tensor2d(c.keep!, [c.d.inputs, c.d.outputs]), c.d.splits);
+      assertSameResult({ y: r.y.dataSync(), argmax: r.argmax.dataSync(), argmin: r.argmin.dataSync() }, want, c.label);
+      assert.notEqual(tf.getKernel('MamForward', 'mam-generic-test'), undefined);
+    } finally {
+      tf.removeBackend('mam-generic-test');
+      await initBackend({ backend: 'cpu' });
+    }
+  });
+
   for (const backend of ['cpu', 'wasm']) {
     it(`${backend}: the registered kernel equals the naive reference, indices included`, async () => {
       await initBackend({ backend });
