@@ -1,0 +1,12 @@
+// One ECG record as every data step sees it: one lead, in millivolts, at a known rate.
+
+export interface EcgRecord {
+  /** For reports and errors: the file path, or e.g. 'synthetic #3'. */
+  name: string;
+  /** Sampling rate in Hz. */
+  fs: number;
+  /** The lead's name ('MLII', 'ECG', ...). */
+  lead: string;
+  /** Samples in millivolts. */
+  signal: Float32Array;
+}
