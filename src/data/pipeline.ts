@@ -1,0 +1,200 @@
+// The one data pipeline: records -> resampled -> (baseline removed) -> split -> windows ->
+// normalised -> (training windows shuffled). Its settings are stored with a model, so that
+// training, evaluation, pruning and export all see the data the same way.
+//
+// Splits never leak: with three or more records, whole records go to train, validation or
+// test; with fewer, each record is cut into contiguous time blocks first and windows are taken
+// inside each block, so no window overlaps two splits.
+import { MamError } from '../errors.js';
+import { removeBaseline } from './filters.js';
+import { seededRandom, shuffleInPlace } from './random.js';
+import type { EcgRecord } from './record.js';
+import { resample } from './resample.js';
+
+/**
+ * How windows are scaled. 'window' (default): each window minus its own mean, divided by its
+ * own standard deviation (at least STD_FLOOR mV), so amplitude and offset differences between
+ * recordings do not matter. 'dataset': minus the training windows' mean, divided by their
+ * standard deviation (both stored). 'none': millivolts as read.
+ */
+export type Normalization =
+  | { method: 'window' }
+  | { method: 'dataset'; mean?: number; std?: number }
+  | { method: 'none' };
+
+export const STD_FLOOR = 1e-3;
+
+export interface PipelineSettings {
+  /** The model's sampling rate (Hz): every record is resampled to it. */
+  fs: number;
+  /** Window length n, in samples. */
+  window: number;
+  /** Samples between window starts (default: window, no overlap). */
+  hop: number;
+  /** 'highpass': remove baseline wander (0.5 Hz zero-phase Butterworth, see filters.ts). */
+  baseline: 'none' | 'highpass';
+  normalization: Normalization;
+  /** Fractions of the data for train, validation and test (they sum to 1). */
+  split: { train: number; val: number; test: number };
+  /** Seeds the record assignment and the shuffle of the training windows. */
+  seed: number;
+}
+
+export const DEFAULT_SPLIT = { train: 0.8, val: 0.1, test: 0.1 };
+
+/** Windows laid end to end: window w is data[w * length, (w + 1) * length). */
+export interface WindowSet {
+  data: Float32Array;
+  count: number;
+  length: number;
+  /** Where each window came from: record index and first sample (at the model's rate). */
+  origin: Array<{ record: number; start: number }>;
+}
+
+export interface PreparedData {
+  train: WindowSet;
+  val: WindowSet;
+  test: WindowSet;
+  /** The settings with what was measured filled in (dataset mean and std). */
+  settings: PipelineSettings;
+  splitBy: 'record' | 'time';
+  /** Which split each record went to (by record), or 'all' (by time). */
+  assignment: Array<'train' | 'val' | 'test' | 'all'>;
+}
+
+type SplitName = 'train' | 'val' | 'test';
+const SPLITS: SplitName[] = ['train', 'val', 'test'];
+
+/** Checks settings and fills defaults; throws MamError naming the bad setting. */
+export function checkSettings(s: PipelineSettings): PipelineSettings {
+  const bad = (what: string) => { throw new MamError(`data settings: ${what}`); };
+  if (!(s.fs > 0 && Number.isFinite(s.fs))) bad(`sampling rate must be a positive number of Hz, got ${s.fs}`);
+  if (!Number.isInteger(s.window) || s.window < 2) bad(`window must be a whole number of samples >= 2, got ${s.window}`);
+  if (!Number.isInteger(s.hop) || s.hop < 1) bad(`hop must be a whole number of samples >= 1, got ${s.hop}`);
+  const { train, val, test } = s.split;
+  if (![train, val, test].every((v) => v >= 0 && v < 1) || train <= 0 || Math.abs(train + val + test - 1) > 1e-9) {
+    bad(`split fractions must be >= 0, train > 0, and sum to 1; got ${train}/${val}/${test}`);
+  }
+  if (!['none', 'highpass'].includes(s.baseline)) bad(`baseline must be 'none' or 'highpass', got '${s.baseline}'`);
+  if (!['window', 'dataset', 'none'].includes(s.normalization.method)) {
+    bad(`normalization must be 'window', 'dataset' or 'none', got '${s.normalization.method}'`);
+  }
+  if (!Number.isInteger(s.seed)) bad(`seed must be a whole number, got ${s.seed}`);
+  return s;
+}
+
+/** A record at the model's rate, baseline removed if asked: what windows are cut from. */
+export function conditionRecord(record: EcgRecord, s: PipelineSettings): Float32Array {
+  let x: Float32Array;
+  try {
+    x = resample(record.signal, record.fs, s.fs);
+  } catch (e) {
+    throw new MamError(`${record.name}: ${(e as Error).message}: check its sampling rate (--fs)`);
+  }
+  if (s.baseline === 'highpass') x = removeBaseline(x, s.fs);
+  if (x.length < s.window) {
+    throw new MamError(`${record.name}: ${x.length} samples at ${s.fs} Hz, fewer than one window of ${s.window}: give a longer recording or a shorter window`);
+  }
+  return x;
+}
+
+/** Start offsets of the windows that fit in [from, to). */
+function windowStarts(from: number, to: number, window: number, hop: number): number[] {
+  const starts: number[] = [];
+  for (let t = from; t + window <= to; t += hop) starts.push(t);
+  return starts;
+}
+
+/** Runs the pipeline on records (in mV at any rate) and returns the three window sets. */
+export function prepareData(records: EcgRecord[], settings: PipelineSettings): PreparedData {
+  const s = checkSettings({ ...settings, normalization: { ...settings.normalization } });
+  if (records.length === 0) throw new MamError('no records to prepare: give at least one CSV file or use the synthetic generator');
+  const signals = records.map((r) => conditionRecord(r, s));
+  const random = seededRandom(s.seed);
+  const parts: Record<SplitName, Array<{ record: number; start: number }>> = { train: [], val: [], test: [] };
+  let splitBy: PreparedData['splitBy'];
+  let assignment: PreparedData['assignment'];
+
+  if (records.length >= 3) {
+    splitBy = 'record';
+    assignment = assignRecords(signals.map((x) => x.length), s.split, random);
+    signals.forEach((x, r) => {
+      for (const start of windowStarts(0, x.length, s.window, s.hop)) parts[assignment[r] as SplitName].push({ record: r, start });
+    });
+  } else {
+    splitBy = 'time';
+    assignment = records.map(() => 'all');
+    signals.forEach((x, r) => {
+      let from = 0;
+      SPLITS.forEach((name, i) => {
+        const to = i === 2 ? x.length : from + Math.round(x.length * s.split[name]);
+        for (const start of windowStarts(from, to, s.window, s.hop)) parts[name].push({ record: r, start });
+        from = to;
+      });
+    });
+  }
+  if (parts.train.length === 0) {
+    throw new MamError(`the training split has no window of ${s.window} samples: give more data, a shorter window or a larger training fraction`);
+  }
+
+  const order = Int32Array.from(parts.train.keys());
+  shuffleInPlace(order, random);
+  parts.train = Array.from(order, (i) => parts.train[i]!);
+
+  const sets = Object.fromEntries(SPLITS.map((name) => [name, cutWindows(signals, parts[name], s.window)])) as Record<SplitName, WindowSet>;
+  if (s.normalization.method === 'dataset') {
+    const { mean, std } = s.normalization.mean !== undefined && s.normalization.std !== undefined
+      ? s.normalization as { mean: number; std: number }
+      : meanStd(sets.train.data);
+    s.normalization = { method: 'dataset', mean, std };
+  }
+  for (const name of SPLITS) normalizeWindows(sets[name], s.normalization);
+  return { ...sets, settings: s, splitBy, assignment };
+}
+
+/**
+ * Whole records to splits: records in seeded random order fill test, then validation, up to
+ * their fractions of all samples (at least one record each when the fraction is > 0), and the
+ * rest (at least one) train.
+ */
+function assignRecords(lengths: number[], split: PipelineSettings['split'], random: ReturnType<typeof seededRandom>): SplitName[] {
+  const order = Int32Array.from(lengths.keys());
+  shuffleInPlace(order, random);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const out: SplitName[] = new Array(lengths.length).fill('train');
+  let i = 0;
+  for (const name of ['test', 'val'] as const) {
+    let taken = 0;
+    while (split[name] > 0 && i < order.length - 1 && (taken === 0 || taken + lengths[order[i]!]! / 2 <= split[name] * total)) {
+      taken += lengths[order[i]!]!;
+      out[order[i]!] = name;
+      i++;
+    }
+  }
+  return out;
+}
+
+function cutWindows(signals: Float32Array[], origin: Array<{ record: number; start: number }>, length: number): WindowSet {
+  const data = new Float32Array(origin.length * length);
+  origin.forEach(({ record, start }, w) => data.set(signals[record]!.subarray(start, start + length), w * length));
+  return { data, count: origin.length, length, origin };
+}
+
+function meanStd(x: Float32Array): { mean: number; std: number } {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i]!;
+  const mean = sum / x.length;
+  let sq = 0;
+  for (let i = 0; i < x.length; i++) sq += (x[i]! - mean) ** 2;
+  return { mean, std: Math.max(Math.sqrt(sq / x.length), STD_FLOOR) };
+}
+
+/** Applies the normalisation in place (for 'dataset', mean and std must be set). */
+export function normalizeWindows(set: WindowSet, n: Normalization): void {
+  if (n.method === 'none') return;
+  for (let w = 0; w < set.count; w++) {
+    const win = set.data.subarray(w * set.length, (w + 1) * set.length);
+    const { mean, std } = n.method === 'window' ? meanStd(win) : { mean: n.mean!, std: n.std! };
+    for (let i = 0; i < win.length; i++) win[i] = (win[i]! - mean) / std;
+  }
+}

@@ -1,0 +1,169 @@
+// The preprocessing pipeline: resampling, baseline removal, windows, normalisation, splits.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MamError } from '../src/errors.js';
+import { removeBaseline } from '../src/data/filters.js';
+import { DEFAULT_SPLIT, prepareData, type PipelineSettings } from '../src/data/pipeline.js';
+import type { EcgRecord } from '../src/data/record.js';
+import { resample, resampleFilter, resampledLength } from '../src/data/resample.js';
+
+const sine = (n: number, fs: number, f: number, amp = 1, phase = 0) =>
+  Float32Array.from({ length: n }, (_, i) => amp * Math.sin(2 * Math.PI * f * (i / fs) + phase));
+
+/** Amplitude and phase of the component at f (least squares on sin and cos), away from the ends. */
+function component(x: Float32Array, fs: number, f: number, margin: number): { amp: number; phase: number } {
+  let s = 0, c = 0, n = 0;
+  for (let i = margin; i < x.length - margin; i++) {
+    const w = 2 * Math.PI * f * (i / fs);
+    s += x[i]! * Math.sin(w);
+    c += x[i]! * Math.cos(w);
+    n++;
+  }
+  return { amp: (2 / n) * Math.hypot(s, c), phase: Math.atan2(c, s) };
+}
+
+describe('resample', () => {
+  for (const [fsIn, fsOut] of [[360, 256], [1000, 256], [500, 256], [128, 256], [250, 360]]) {
+    it(`${fsIn} -> ${fsOut} Hz keeps a sine's amplitude and frequency`, () => {
+      const seconds = 4;
+      const x = sine(seconds * fsIn, fsIn, 7.3, 0.8, 0.4);
+      const y = resample(x, fsIn, fsOut);
+      assert.equal(y.length, resampledLength(x.length, resampleFilter(fsIn, fsOut)));
+      assert.equal(y.length, Math.floor(((x.length - 1) * fsOut) / fsIn) + 1);
+      const want = sine(y.length, fsOut, 7.3, 0.8, 0.4);
+      let maxErr = 0;
+      for (let i = fsOut / 2; i < y.length - fsOut / 2; i++) maxErr = Math.max(maxErr, Math.abs(y[i]! - want[i]!));
+      assert.ok(maxErr < 1e-3, `max error ${maxErr}`);
+      const c = component(y, fsOut, 7.3, fsOut / 2);
+      assert.ok(Math.abs(c.amp - 0.8) < 1e-3, `amplitude ${c.amp}`);
+    });
+  }
+
+  it('removes what would alias: 150 Hz at 360 Hz is attenuated by more than 60 dB at 256 Hz', () => {
+    const y = resample(sine(360 * 4, 360, 150), 360, 256);
+    let peak = 0;
+    for (let i = 128; i < y.length - 128; i++) peak = Math.max(peak, Math.abs(y[i]!));
+    assert.ok(20 * Math.log10(peak) < -60, `peak ${peak}`);
+  });
+
+  it('keeps a constant exactly and the same rate untouched', () => {
+    const y = resample(new Float32Array(1000).fill(-0.9), 360, 256);
+    assert.ok(y.every((v) => Math.abs(v + 0.9) < 1e-6));
+    const x = sine(100, 256, 3);
+    assert.equal(resample(x, 256, 256), x);
+    assert.throws(() => resample(x, 256.0001, 256), /multiples of 0.001 Hz/);
+  });
+});
+
+describe('baseline removal', () => {
+  it('removes 0.1 Hz wander by more than 40 dB, keeps 10 Hz within 1% and in phase', () => {
+    const fs = 256, n = fs * 60;
+    const wander = sine(n, fs, 0.1, 1);
+    const ecgLike = sine(n, fs, 10, 0.5, 1.1);
+    const y = removeBaseline(Float32Array.from(wander, (v, i) => v + ecgLike[i]! + 0.3), fs);
+    const margin = fs * 5;
+    assert.ok(20 * Math.log10(component(y, fs, 0.1, margin).amp) < -40);
+    const kept = component(y, fs, 10, margin);
+    assert.ok(Math.abs(kept.amp - 0.5) < 0.005, `10 Hz amplitude ${kept.amp}`);
+    assert.ok(Math.abs(kept.phase - component(ecgLike, fs, 10, margin).phase) < 1e-3, 'phase moved');
+    let mean = 0;
+    for (let i = margin; i < n - margin; i++) mean += y[i]!;
+    assert.ok(Math.abs(mean / (n - 2 * margin)) < 1e-3, 'DC offset left');
+  });
+});
+
+const settings = (over: Partial<PipelineSettings> = {}): PipelineSettings => ({
+  fs: 256, window: 128, hop: 128, baseline: 'none', normalization: { method: 'window' },
+  split: DEFAULT_SPLIT, seed: 1, ...over,
+});
+/** A record whose sample i is its index (plus an offset), so windows show where they came from. */
+const ramp = (name: string, n: number, offset = 0): EcgRecord =>
+  ({ name, fs: 256, lead: 'ECG', signal: Float32Array.from({ length: n }, (_, i) => offset + i) });
+
+describe('windows and splits', () => {
+  it('one record: contiguous time blocks, windows inside each, none overlapping another split', () => {
+    const p = prepareData([ramp('a', 256 * 100)], settings({ normalization: { method: 'none' }, hop: 64 }));
+    assert.equal(p.splitBy, 'time');
+    const block = (name: 'train' | 'val' | 'test') => p[name].origin.map((o) => [o.start, o.start + 128]);
+    const ends = (name: 'train' | 'val' | 'test') => [Math.min(...block(name).map((b) => b[0]!)), Math.max(...block(name).map((b) => b[1]!))];
+    assert.ok(ends('train')[1]! <= ends('val')[0]! && ends('val')[1]! <= ends('test')[0]!);
+    assert.ok(ends('train')[1]! <= 256 * 80 && ends('val')[1]! <= 256 * 90);
+    // windows hold exactly the samples they claim
+    for (const name of ['train', 'val', 'test'] as const) {
+      p[name].origin.forEach((o, w) => assert.equal(p[name].data[w * 128], o.start));
+    }
+    // hop 64 over the train block [0, 20480): (20480 - 128) / 64 + 1 windows
+    assert.equal(p.train.count, (256 * 80 - 128) / 64 + 1);
+  });
+
+  it('three or more records: whole records per split, seeded and repeatable', () => {
+    const records = Array.from({ length: 10 }, (_, r) => ramp(`r${r}`, 256 * 10, r * 1e6));
+    const p = prepareData(records, settings({ normalization: { method: 'none' } }));
+    assert.equal(p.splitBy, 'record');
+    assert.deepEqual(p.assignment.filter((a) => a === 'test').length, 1);
+    assert.deepEqual(p.assignment.filter((a) => a === 'val').length, 1);
+    for (const name of ['train', 'val', 'test'] as const) {
+      for (const o of p[name].origin) assert.equal(p.assignment[o.record], name);
+    }
+    const again = prepareData(records, settings({ normalization: { method: 'none' } }));
+    assert.deepEqual(again.assignment, p.assignment);
+    assert.deepEqual(again.train.origin, p.train.origin);
+    const other = prepareData(records, settings({ normalization: { method: 'none' }, seed: 2 }));
+    assert.notDeepEqual(other.train.origin, p.train.origin);
+    // the training windows are shuffled, validation and test are in order
+    const starts = p.train.origin.map((o) => o.record * 1e6 + o.start);
+    assert.notDeepEqual(starts, [...starts].sort((a, b) => a - b));
+    const valStarts = p.val.origin.map((o) => o.start);
+    assert.deepEqual(valStarts, [...valStarts].sort((a, b) => a - b));
+  });
+
+  it('resamples records to the model rate first', () => {
+    const rec: EcgRecord = { name: 'fast', fs: 512, lead: 'ECG', signal: sine(512 * 20, 512, 5) };
+    const p = prepareData([rec], settings({ normalization: { method: 'none' } }));
+    const total = p.train.count + p.val.count + p.test.count;
+    assert.ok(total >= 37 && total <= 40, `${total} windows`);
+    assert.ok(Math.abs(p.train.data[1]! - Math.sin(2 * Math.PI * 5 * ((p.train.origin[0]!.start + 1) / 256))) < 1e-3);
+  });
+});
+
+describe('normalisation', () => {
+  const rand = (n: number, seed: number) => { let s = seed; return Float32Array.from({ length: n }, () => ((s = (s * 16807) % 2147483647) / 2147483647) * 3 - 2); };
+  const recs = [0, 1, 2, 3].map((r): EcgRecord => ({ name: `r${r}`, fs: 256, lead: 'ECG', signal: rand(256 * 8, r + 1) }));
+
+  it("'window': every window has mean 0 and standard deviation 1", () => {
+    const p = prepareData(recs, settings());
+    for (const set of [p.train, p.val, p.test]) {
+      for (let w = 0; w < set.count; w++) {
+        const win = set.data.subarray(w * 128, (w + 1) * 128);
+        const mean = win.reduce((a, b) => a + b, 0) / 128;
+        const sd = Math.sqrt(win.reduce((a, b) => a + (b - mean) ** 2, 0) / 128);
+        assert.ok(Math.abs(mean) < 1e-5 && Math.abs(sd - 1) < 1e-5, `window ${w}: mean ${mean}, sd ${sd}`);
+      }
+    }
+  });
+
+  it("'dataset': the training windows' mean and std, stored and applied to every split", () => {
+    const raw = prepareData(recs, settings({ normalization: { method: 'none' } }));
+    const p = prepareData(recs, settings({ normalization: { method: 'dataset' } }));
+    const n = p.settings.normalization as { mean: number; std: number };
+    const data = raw.train.data;
+    const mean = data.reduce((a, b) => a + b, 0) / data.length;
+    assert.ok(Math.abs(n.mean - mean) < 1e-9);
+    assert.ok(Math.abs(p.test.data[5]! - (raw.test.data[5]! - n.mean) / n.std) < 1e-6);
+    // stored values are reused as given (evaluation with a trained model's settings)
+    const fixed = prepareData(recs, settings({ normalization: { method: 'dataset', mean: 1, std: 2 } }));
+    assert.ok(Math.abs(fixed.test.data[5]! - (raw.test.data[5]! - 1) / 2) < 1e-6);
+  });
+});
+
+describe('pipeline errors', () => {
+  it('a record shorter than one window is named, with the fix', () => {
+    assert.throws(() => prepareData([ramp('short.csv', 100)], settings()),
+      (e: Error) => e instanceof MamError && /^short\.csv: 100 samples at 256 Hz, fewer than one window of 128/.test(e.message));
+  });
+  it('impossible settings are refused', () => {
+    assert.throws(() => prepareData([ramp('a', 5000)], settings({ window: 1 })), /window/);
+    assert.throws(() => prepareData([ramp('a', 5000)], settings({ split: { train: 0.5, val: 0.1, test: 0.1 } })), /sum to 1/);
+    assert.throws(() => prepareData([], settings()), /no records/);
+  });
+});
