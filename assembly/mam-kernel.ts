@@ -5,8 +5,11 @@
 //   y[b, k]          = sum over slices s of (max_j w[j,k] x[b,j] + min_j w[j,k] x[b,j])
 //   imax[b, s, k]    = the j of that max (int32), imin likewise
 // in one pass, without a [B, n, m] product tensor. The scan runs over j in order with strict
-// > and <, so the lowest index wins ties; accumulators start at -inf / +inf. A slice with no
-// connection (every entry masked in 'absent' mode) contributes 0 and reports index -1.
+// > and <, so the lowest index wins ties; accumulators start at -inf / +inf, and in 'zero'
+// mode the indices start at the slice's first input (so a slice of products that overflowed
+// to -inf still selects one). A slice with no connection (every entry masked in 'absent'
+// mode) contributes 0 and reports index -1. Inputs must be finite: the caller checks with
+// allFinite() and sends NaN and infinities to the JavaScript reference, which propagates NaN.
 //
 // Vectorised over outputs: kernel rows are contiguous in k, so two v128 loads give the
 // products of input j with 8 neighbouring outputs (two independent vectors per step hide the
@@ -20,9 +23,9 @@
   return <i32>((<i64>s * <i64>n) / <i64>S);
 }
 
-@inline function addSlice(y: v128, mx: v128, mn: v128, ix: v128): v128 {
-  // Slices that selected nothing (index -1) contribute 0.
-  const none = i32x4.eq(ix, i32x4.splat(-1));
+@inline function addSlice(y: v128, mx: v128, mn: v128, ix: v128, iy: v128): v128 {
+  // Slices that selected nothing (both indices -1: no kept connection) contribute 0.
+  const none = v128.and(i32x4.eq(ix, i32x4.splat(-1)), i32x4.eq(iy, i32x4.splat(-1)));
   const sum = f32x4.add(mx, mn);
   return f32x4.add(y, v128.andnot(sum, none));
 }
@@ -35,7 +38,7 @@ export function forwardZero(
   forward(x, w, 0, B, n, m, S, y, imax, imin);
 }
 
-// 'absent' mode: mask holds an int32 per kernel entry, -1 (kept) or 0 (pruned); a pruned
+// 'absent' mode: mask holds a float32 per kernel entry, 1 (kept) or 0 (pruned); a pruned
 // connection is left out of the max and min entirely.
 export function forwardAbsent(
   x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
@@ -52,6 +55,7 @@ export function forwardAbsent(
   const m8 = m & ~7;
   const rowBytes = <usize>m << 2;
   const one = i32x4.splat(1);
+  const zero = f32x4.splat(0);
   for (let k = 0; k < m8; k += 8) {
     for (let b = 0; b < B; b++) {
       const xRow = x + ((<usize>b * <usize>n) << 2);
@@ -63,8 +67,9 @@ export function forwardAbsent(
         // a: outputs k..k+3, b: outputs k+4..k+7
         let mxa = f32x4.splat(-Infinity), mna = f32x4.splat(Infinity);
         let mxb = f32x4.splat(-Infinity), mnb = f32x4.splat(Infinity);
-        let ixa = i32x4.splat(-1), iya = i32x4.splat(-1);
-        let ixb = i32x4.splat(-1), iyb = i32x4.splat(-1);
+        const first = i32x4.splat(mask == 0 ? j0 : -1);
+        let ixa = first, iya = first;
+        let ixb = first, iyb = first;
         let jv = i32x4.splat(j0);
         let off = <usize>j0 * rowBytes + (<usize>k << 2);
         if (mask == 0) {
@@ -84,7 +89,8 @@ export function forwardAbsent(
         } else {
           for (let j = j0; j < j1; j++) {
             const xs = f32x4.splat(load<f32>(xRow + (<usize>j << 2)));
-            const keepa = v128.load(mask + off), keepb = v128.load(mask + off, 16);
+            const keepa = f32x4.ne(v128.load(mask + off), zero);
+            const keepb = f32x4.ne(v128.load(mask + off, 16), zero);
             const pa = f32x4.mul(xs, v128.load(w + off));
             const pb = f32x4.mul(xs, v128.load(w + off, 16));
             const gta = v128.and(f32x4.gt(pa, mxa), keepa), lta = v128.and(f32x4.lt(pa, mna), keepa);
@@ -97,8 +103,8 @@ export function forwardAbsent(
             off += rowBytes;
           }
         }
-        ya = addSlice(ya, mxa, mna, ixa);
-        yb = addSlice(yb, mxb, mnb, ixb);
+        ya = addSlice(ya, mxa, mna, ixa, iya);
+        yb = addSlice(yb, mxb, mnb, ixb, iyb);
         const o = (<usize>(b * S + s) * <usize>m + <usize>k) << 2;
         v128.store(imax + o, ixa); v128.store(imax + o, ixb, 16);
         v128.store(imin + o, iya); v128.store(imin + o, iyb, 16);
@@ -123,16 +129,16 @@ function scalarTail(
         const j1 = sliceStart(s + 1, n, S);
         let mx: f32 = -Infinity;
         let mn: f32 = Infinity;
-        let ix: i32 = -1;
-        let iy: i32 = -1;
+        let ix: i32 = mask == 0 ? j0 : -1;
+        let iy: i32 = ix;
         for (let j = j0; j < j1; j++) {
           const e = (<usize>j * <usize>m + <usize>k) << 2;
-          if (mask != 0 && load<i32>(mask + e) == 0) continue;
+          if (mask != 0 && load<f32>(mask + e) == 0) continue;
           const p: f32 = load<f32>(x + ((<usize>b * <usize>n + <usize>j) << 2)) * load<f32>(w + e);
           if (p > mx) { mx = p; ix = j; }
           if (p < mn) { mn = p; iy = j; }
         }
-        if (ix != -1) acc += mx + mn;
+        if (ix != -1 || iy != -1) acc += mx + mn;
         const o = ((<usize>(b * S + s) * <usize>m + <usize>k) << 2);
         store<i32>(imax + o, ix);
         store<i32>(imin + o, iy);
@@ -140,4 +146,22 @@ function scalarTail(
       store<f32>(y + ((<usize>b * <usize>m + <usize>k) << 2), acc);
     }
   }
+}
+
+// 1 if all `count` floats at ptr are finite, else 0: x - x is 0 for a finite x and NaN for
+// NaN or +-inf, and a NaN makes the running sum NaN.
+export function allFinite(ptr: usize, count: i32): i32 {
+  let acc = f32x4.splat(0);
+  const n4 = count & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(ptr + (<usize>i << 2));
+    acc = f32x4.add(acc, f32x4.sub(v, v));
+  }
+  let tail: f32 = 0;
+  for (let i = n4; i < count; i++) {
+    const v = load<f32>(ptr + (<usize>i << 2));
+    tail += v - v;
+  }
+  const sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail;
+  return sum == 0 ? 1 : 0;
 }

@@ -45,13 +45,14 @@ export async function initBackend(options: { backend?: string } = {}): Promise<B
   const source = options.backend !== undefined ? '--backend' : 'MAM_BACKEND';
 
   if (raw === undefined) {
-    if (current) return current; // already chose automatically or explicitly: keep it
+    // Keep an earlier choice, unless someone switched tfjs's backend behind our back.
+    if (current && tf.getBackend() === current.name) return current;
     return (current = await autoSelect());
   }
 
   const name = ALIASES[raw.trim().toLowerCase()];
   if (!name) throw new MamError(`unknown backend "${raw}" (from ${source}); valid: ${VALID}`);
-  if (current?.name === name && tf.getBackend() === name) return current;
+  if (current?.name === name && tf.getBackend() === name) return (current = { ...current, reason: `requested by ${source}` });
 
   const failure = await tryLoad(name);
   if (failure !== undefined) throw new MamError(`backend ${name} (from ${source}) failed to load: ${failure}; ${FIX[name]}`);

@@ -35,6 +35,12 @@ describe('initBackend', { concurrency: false }, () => {
     assert.equal(backendInfo(), info);
     // The backend actually computes.
     assert.deepEqual(Array.from(tf.tensor1d([1, 2]).add(1).dataSync()), [2, 3]);
+    // Asking for the backend already chosen records that it was asked for.
+    assert.equal((await initBackend({ backend: 'wasm' })).reason, 'requested by --backend');
+    // A backend switched outside initBackend is noticed, not misreported.
+    await tf.setBackend('cpu');
+    const again = await initBackend();
+    assert.deepEqual([again.name, tf.getBackend()], ['wasm', 'wasm']);
   });
 
   it("switches to cpu when asked with backend: 'cpu'", async () => {
@@ -42,7 +48,7 @@ describe('initBackend', { concurrency: false }, () => {
     assert.equal(info.name, 'cpu');
     assert.equal(info.reason, 'requested by --backend');
     assert.equal(tf.getBackend(), 'cpu');
-    assert.equal(await initBackend({ backend: 'CPU' }), info);
+    assert.deepEqual(await initBackend({ backend: 'CPU' }), info);
     // No request keeps the current choice rather than re-selecting.
     assert.equal((await initBackend()).name, 'cpu');
   });

@@ -18,11 +18,11 @@ export function randomArray(rand: () => number, n: number, lo = -1, hi = 1, inte
     integers ? Math.floor(lo + rand() * (hi - lo + 1)) : lo + rand() * (hi - lo));
 }
 
-/** Bitwise equality of two float arrays (+0 and -0 count as equal, NaN equals NaN). */
+/** Equality of two float arrays value for value (Object.is: -0 differs from +0, NaN equals NaN). */
 export function sameFloats(a: ArrayLike<number>, b: ArrayLike<number>): { equal: boolean; at: number } {
   if (a.length !== b.length) return { equal: false, at: -1 };
   for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return { equal: false, at: i };
+    if (!Object.is(a[i], b[i])) return { equal: false, at: i };
   }
   return { equal: true, at: -1 };
 }

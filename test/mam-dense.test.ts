@@ -131,6 +131,8 @@ describe('MamDense and MaskedDense layers', () => {
     const layer = build({ units: 2 }, 3, 1);
     assert.throws(() => layer.setMask([1, 0, 1]), /does not fit/);
     assert.throws(() => layer.setMask([1, 0, 1, 1, 0.5, 1]), /0 \(pruned\) or 1/);
+    // the right number of entries in the wrong shape (transposed) is refused too
+    assert.throws(() => layer.setMask(tf.ones([2, 3])), /shape \[2, 3\] does not fit a kernel of shape \[3, 2\]/);
   });
 
   for (const [label, make] of [

@@ -31,7 +31,8 @@ function naiveMam(x: Float32Array, w: Float32Array, keep: Float32Array | null, d
         });
         argmax[(b * S + s) * m + k] = ia < 0 ? -1 : js[ia]!;
         argmin[(b * S + s) * m + k] = ii < 0 ? -1 : js[ii]!;
-        if (ia >= 0) acc = Math.fround(acc + Math.fround(products[ia]! + products[ii]!));
+        if (products.some(Number.isNaN)) acc = Number.NaN;
+        else if (ia >= 0) acc = Math.fround(acc + Math.fround(products[ia]! + products[ii]!));
       }
       y[b * m + k] = acc;
     }
@@ -125,13 +126,40 @@ describe('fused MAM forward', () => {
     const d = { batch: 1, inputs: 3, outputs: 1, splits: 1 };
     const x = Float32Array.from([1, 2, -1]), w = Float32Array.from([0.5, 0.25, 1]);
     const f = mamForward(x, w, null, d);
-    const g = mamBackwardJs(Float32Array.from([2]), x, w, f.argmax, f.argmin, d);
+    const g = mamBackwardJs(Float32Array.from([2]), x, w, f.argmax, f.argmin, null, d);
     assert.deepEqual([...g.dw], [2 * 1, 0, 2 * -1]);
     assert.deepEqual([...g.dx], [2 * 0.5, 0, 2 * 1]);
     const d1 = { batch: 1, inputs: 1, outputs: 1, splits: 1 };
     const f1 = mamForward(Float32Array.from([3]), Float32Array.from([0.5]), null, d1);
-    const g1 = mamBackwardJs(Float32Array.from([1]), Float32Array.from([3]), Float32Array.from([0.5]), f1.argmax, f1.argmin, d1);
+    const g1 = mamBackwardJs(Float32Array.from([1]), Float32Array.from([3]), Float32Array.from([0.5]), f1.argmax, f1.argmin, null, d1);
     assert.deepEqual([...g1.dw, ...g1.dx], [6, 1]);
+    // all products equal (n = 3): argmax == argmin == 0, but moving w[0] either way changes
+    // only the max or only the min, so once: dL/dw = [x0, 0, 0]
+    const d3 = { batch: 1, inputs: 3, outputs: 1, splits: 1 };
+    const x3 = Float32Array.from([1, 1, 1]), w3 = Float32Array.from([2, 2, 2]);
+    const f3 = mamForward(x3, w3, null, d3);
+    assert.deepEqual([...f3.argmax, ...f3.argmin], [0, 0]);
+    assert.deepEqual([...mamBackwardJs(Float32Array.from([1]), x3, w3, f3.argmax, f3.argmin, null, d3).dw], [1, 0, 0]);
+    // 'absent' with one kept connection in the slice: y = 2 w x again, so twice
+    const keep = [0, 1, 0];
+    const fa = mamForward(x3, Float32Array.from([0, 2, 0]), keep, d3);
+    assert.deepEqual([...fa.y, ...fa.argmax, ...fa.argmin], [4, 1, 1]);
+    assert.deepEqual([...mamBackwardJs(Float32Array.from([1]), x3, Float32Array.from([0, 2, 0]), fa.argmax, fa.argmin, keep, d3).dw], [0, 2, 0]);
+  });
+
+  it('propagates NaN and handles products that overflow float32', () => {
+    const one = (x: number[], w: number[], keep: number[] | null = null) =>
+      mamForward(Float32Array.from(x), Float32Array.from(w), keep, { batch: 1, inputs: x.length, outputs: 1, splits: 1 });
+    assert.ok(Number.isNaN(one([1, Number.NaN, 2], [1, 1, 1]).y[0]));
+    assert.ok(Number.isNaN(one([Number.NaN], [1]).y[0]));
+    assert.ok(Number.isNaN(one([Infinity, 1], [0, 1]).y[0]), 'inf * 0 is NaN');
+    // a NaN in a pruned, absent connection does not count
+    assert.equal(one([1, Number.NaN], [2, 0], [1, 0]).y[0], 4);
+    // 1e30 * -1e10 overflows to -inf in float32: the max of two -inf products is -inf, not "nothing"
+    const neg = one([1e30, 1e30], [-1e10, -1e10]);
+    assert.deepEqual([...neg.y, ...neg.argmax, ...neg.argmin], [-Infinity, 0, 0]);
+    const mixed = one([1e30, 1], [-1e10, 3]);
+    assert.deepEqual([...mixed.y, ...mixed.argmax, ...mixed.argmin], [-Infinity, 1, 0]);
   });
 
   it('rejects impossible dimensions', () => {

@@ -33,6 +33,9 @@ describe('vcon schedule', () => {
     assert.throws(() => vconBeta(0, { steps: 3, shape: 'cubic' as 'linear' }), /shape/);
     assert.throws(() => vconBeta(0, { steps: 3, shape: 'exponential', eps: 1 }), /eps/);
     assert.throws(() => new VconSchedule({ steps: -1, shape: 'linear' }), /steps/);
+    // options are checked even where beta is already 0
+    assert.throws(() => new VconSchedule({ steps: 0, shape: 'cubic' as 'linear' }), /shape/);
+    assert.throws(() => new VconSchedule({ steps: 3, shape: 'exponential', eps: 7 }, 3), /eps/);
   });
 
   it('stepping and the closed form agree, so a resumed run continues exactly', () => {

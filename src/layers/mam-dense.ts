@@ -1,7 +1,7 @@
 // The Multiply-And-Max/min layer: y[k] = max_j w[j,k] x[j] + min_j w[j,k] x[j] + b[k].
 //
-// While training it blends in the ordinary dense product ("vanishing contributions",
-// ../shared/reference/MAM.md section 2):
+// While training it blends in the ordinary dense product ("vanishing contributions", Prono et
+// al. 2025; see the README):
 //   y = beta * x W + (1 - beta) * MAM(x; W) + b
 // beta starts at 1 (pure MAC) and a schedule (src/train/vcon.ts) steps it down to 0 (pure MAM).
 // beta is part of the layer's config, so a saved model keeps the value it was saved with.

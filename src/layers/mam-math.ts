@@ -19,9 +19,9 @@ export interface MamDims {
 export interface MamForwardResult {
   /** [batch, outputs]: sum over slices of (max + min), without bias */
   y: Float32Array;
-  /** [batch, splits, outputs]: the input index of each slice's max, -1 if the slice is empty */
+  /** [batch, splits, outputs]: the input index of each slice's max, -1 if none was selected */
   argmax: Int32Array;
-  /** [batch, splits, outputs]: the input index of each slice's min, -1 if the slice is empty */
+  /** [batch, splits, outputs]: the input index of each slice's min, -1 if none was selected */
   argmin: Int32Array;
 }
 
@@ -31,7 +31,7 @@ export function sliceStart(s: number, n: number, S: number): number {
 }
 
 export function checkDims(d: MamDims): void {
-  const { batch, inputs, outputs, splits } = d;
+  const { inputs, outputs, splits } = d;
   for (const [k, v] of Object.entries(d)) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`MAM ${k} must be a whole number >= 0, got ${v}`);
   }
@@ -39,7 +39,6 @@ export function checkDims(d: MamDims): void {
   if (splits < 1 || splits > inputs) {
     throw new RangeError(`MAM splits must be between 1 and the number of inputs (${inputs}), got ${splits}`);
   }
-  void batch;
 }
 
 /**
@@ -47,12 +46,17 @@ export function checkDims(d: MamDims): void {
  * (pruned entries already 0). `keep` (same layout as w, non-zero = kept) is used only for
  * prunedAs 'absent', where a pruned connection is left out of the max and min; pass null
  * for 'zero'. Products and sums are rounded to float32 exactly as the WebAssembly kernel does.
+ * A NaN product makes its slice, and so the output, NaN (as tf.max would); the WebAssembly
+ * kernel hands inputs with NaN or infinities to this function.
  */
 export function mamForwardJs(
   x: Float32Array, w: Float32Array, keep: ArrayLike<number> | null, d: MamDims,
 ): MamForwardResult {
   checkDims(d);
   const { batch: B, inputs: n, outputs: m, splits: S } = d;
+  checkLength('x', x, B * n);
+  checkLength('w', w, n * m);
+  if (keep) checkLength('keep', keep, n * m);
   const y = new Float32Array(B * m);
   const argmax = new Int32Array(B * S * m);
   const argmin = new Int32Array(B * S * m);
@@ -61,16 +65,20 @@ export function mamForwardJs(
     for (let k = 0; k < m; k++) {
       let acc = 0;
       for (let s = 0; s < S; s++) {
-        const j1 = sliceStart(s + 1, n, S);
-        let mx = -Infinity, mn = Infinity, ix = -1, iy = -1;
-        for (let j = sliceStart(s, n, S); j < j1; j++) {
+        const j0 = sliceStart(s, n, S), j1 = sliceStart(s + 1, n, S);
+        // 'zero': the first input is selected unless a later one is strictly larger (smaller),
+        // which also holds when every product overflowed to -inf (+inf).
+        let mx = -Infinity, mn = Infinity, ix = keep ? -1 : j0, iy = ix, nan = false;
+        for (let j = j0; j < j1; j++) {
           if (keep !== null && keep[j * m + k] === 0) continue;
-          const p = f(x[b * n + j] * w[j * m + k]);
+          const p = f(x[b * n + j]! * w[j * m + k]!);
           if (p > mx) { mx = p; ix = j; }
           if (p < mn) { mn = p; iy = j; }
+          if (p !== p) nan = true;
         }
-        // A slice that selected nothing contributes 0 (a neuron with no connection outputs b).
-        if (ix !== -1) acc = f(acc + f(mx + mn));
+        // A slice with no kept connection contributes 0 (a neuron with none left outputs b).
+        if (nan) acc = Number.NaN;
+        else if (ix !== -1 || iy !== -1) acc = f(acc + f(mx + mn));
         argmax[(b * S + s) * m + k] = ix;
         argmin[(b * S + s) * m + k] = iy;
       }
@@ -84,30 +92,54 @@ export function mamForwardJs(
  * Gradient of the MAM product: only the selected connections receive gradient.
  * With g = dL/dy[b,k] and a = argmax (likewise the argmin i):
  *   dL/dw[a,k] += g x[b,a],  dL/dx[b,a] += g w[a,k].
- * When a == i (one input in the slice, or all its products equal) the gradient is added
- * twice: y then holds that one product twice (max + min), and adding twice is what central
- * finite differences of y measure for n = 1.
+ * When a == i and the slice has a single connection (n / S = 1, or one kept in 'absent'
+ * mode), the output holds that product twice (max + min) and it gets the gradient twice.
+ * When a == i because all of a slice's products are equal, moving the selected one either
+ * way changes only the max or only the min, so it gets the gradient once.
+ * `keep` is the mask in 'absent' mode (to count a slice's connections), null in 'zero'.
  */
 export function mamBackwardJs(
   dy: Float32Array, x: Float32Array, w: Float32Array,
-  argmax: Int32Array, argmin: Int32Array, d: MamDims,
+  argmax: Int32Array, argmin: Int32Array, keep: ArrayLike<number> | null, d: MamDims,
 ): { dx: Float32Array; dw: Float32Array } {
+  checkDims(d);
   const { batch: B, inputs: n, outputs: m, splits: S } = d;
+  checkLength('dy', dy, B * m);
+  checkLength('x', x, B * n);
+  checkLength('w', w, n * m);
+  checkLength('argmax', argmax, B * S * m);
+  checkLength('argmin', argmin, B * S * m);
+  if (keep) checkLength('keep', keep, n * m);
   const dx = new Float32Array(B * n);
   const dw = new Float32Array(n * m);
-  for (const selected of [argmax, argmin]) {
-    for (let b = 0; b < B; b++) {
-      for (let s = 0; s < S; s++) {
-        const row = (b * S + s) * m;
-        for (let k = 0; k < m; k++) {
-          const j = selected[row + k];
-          const g = dy[b * m + k];
-          if (j < 0 || g === 0) continue;
-          dx[b * n + j] += g * w[j * m + k];
-          dw[j * m + k] += g * x[b * n + j];
-        }
+  const add = (b: number, j: number, k: number, g: number) => {
+    dx[b * n + j] += g * w[j * m + k]!;
+    dw[j * m + k] += g * x[b * n + j]!;
+  };
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < S; s++) {
+      const row = (b * S + s) * m;
+      for (let k = 0; k < m; k++) {
+        const g = dy[b * m + k]!;
+        const a = argmax[row + k]!, i = argmin[row + k]!;
+        if (g === 0) continue;
+        if (a >= 0) add(b, a, k, g);
+        if (i >= 0 && (i !== a || sliceConnections(s, k, keep, d) === 1)) add(b, i, k, g);
       }
     }
   }
   return { dx, dw };
+}
+
+/** Connections of output k in slice s: its inputs, less the pruned ones in 'absent' mode. */
+function sliceConnections(s: number, k: number, keep: ArrayLike<number> | null, d: MamDims): number {
+  const j0 = sliceStart(s, d.inputs, d.splits), j1 = sliceStart(s + 1, d.inputs, d.splits);
+  if (!keep) return j1 - j0;
+  let count = 0;
+  for (let j = j0; j < j1; j++) if (keep[j * d.outputs + k] !== 0) count++;
+  return count;
+}
+
+export function checkLength(name: string, a: ArrayLike<number>, want: number): void {
+  if (a.length !== want) throw new RangeError(`MAM ${name} has ${a.length} values where the dimensions need ${want}`);
 }

@@ -70,10 +70,11 @@ const backwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const io = hostIO(backend as Backend);
   const [dy, x, w, argmax, argmin] = ['dy', 'x', 'w', 'argmax', 'argmin'].map((name) => input(inputs, name)) as
     [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+  const keep = inputs.keep;
   const d = dimsOf(x, w, (attrs as unknown as MamAttrs).splits);
   const g = mamBackwardJs(
     io.read(dy) as Float32Array, io.read(x) as Float32Array, io.read(w) as Float32Array,
-    io.read(argmax) as Int32Array, io.read(argmin) as Int32Array, d);
+    io.read(argmax) as Int32Array, io.read(argmin) as Int32Array, keep ? io.read(keep) : null, d);
   return [io.write(g.dx, x.shape, 'float32', true), io.write(g.dw, w.shape, 'float32', true)];
 };
 
@@ -118,7 +119,9 @@ export function mamProduct(x: tf.Tensor2D, w: tf.Tensor2D, keep: tf.Tensor2D | n
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw, amax, amin] = saved;
-        return run(BACKWARD, { dy, x: sx, w: sw, argmax: amax, argmin: amin }, { splits });
+        const backInputs: tf.NamedTensorMap = { dy, x: sx!, w: sw!, argmax: amax!, argmin: amin! };
+        if (keep) backInputs.keep = keep;
+        return run(BACKWARD, backInputs, { splits });
       },
     };
   }) as Parameters<typeof tf.customGrad>[0]);

@@ -3,7 +3,7 @@
 // (mam-math.ts) when the module or WebAssembly SIMD is unavailable: same results, slower.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { checkDims, mamForwardJs, type MamDims, type MamForwardResult } from './mam-math.js';
+import { checkDims, checkLength, mamForwardJs, type MamDims, type MamForwardResult } from './mam-math.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -11,6 +11,7 @@ interface KernelExports {
     y: number, imax: number, imin: number): void;
   forwardAbsent(x: number, w: number, mask: number, B: number, n: number, m: number, S: number,
     y: number, imax: number, imin: number): void;
+  allFinite(ptr: number, count: number): number;
 }
 
 // dist/src/layers/mam-wasm.js -> dist/wasm/mam-kernel.wasm
@@ -78,9 +79,10 @@ export function mamForwardViews(
   const buf = k.memory.buffer;
   new Float32Array(buf, xOff, B * n).set(x);
   new Float32Array(buf, wOff, n * m).set(w);
+  // NaN and infinities take the JavaScript path, which propagates NaN like tf.max does.
+  if (!k.allFinite(xOff, B * n) || !k.allFinite(wOff, n * m)) return mamForwardJs(x, w, keep, d);
   if (keep) {
-    const mask = new Int32Array(buf, maskOff, n * m);
-    for (let i = 0; i < n * m; i++) mask[i] = keep[i] !== 0 ? -1 : 0;
+    new Float32Array(buf, maskOff, n * m).set(keep);
     k.forwardAbsent(xOff, wOff, maskOff, B, n, m, S, yOff, imaxOff, iminOff);
   } else {
     k.forwardZero(xOff, wOff, B, n, m, S, yOff, imaxOff, iminOff);
@@ -90,8 +92,4 @@ export function mamForwardViews(
     argmax: new Int32Array(buf, imaxOff, B * S * m),
     argmin: new Int32Array(buf, iminOff, B * S * m),
   };
-}
-
-function checkLength(name: string, a: ArrayLike<number>, want: number): void {
-  if (a.length !== want) throw new RangeError(`MAM ${name} has ${a.length} values where the dimensions need ${want}`);
 }

@@ -6,7 +6,8 @@
 // the optimizer does to the raw kernel; applyMask() also zeroes the raw kernel (done on
 // setMask and before saving) so that the stored weights are exactly zero where pruned.
 import * as tf from '@tensorflow/tfjs';
-import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology.js';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
 type DenseArgs = Parameters<typeof tf.layers.dense>[0];
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
@@ -75,7 +76,7 @@ export abstract class PrunableDense extends tf.layers.Layer {
     this.built = true;
   }
 
-  /** Checks the input size against layer options (e.g. MAM splits); throws ValueError. */
+  /** Checks the input size against layer options (e.g. MAM splits); throws RangeError. */
   protected validateInputSize(_inputs: number): void {}
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
@@ -111,8 +112,11 @@ export abstract class PrunableDense extends tf.layers.Layer {
   /** Sets the pruning mask (values 0 or 1, shape [in, out]) and zeroes the pruned kernel entries. */
   setMask(mask: tf.Tensor | ArrayLike<number>): void {
     const { kernel, mask: variable } = this.built_();
-    const values = mask instanceof tf.Tensor ? mask.dataSync() : mask;
     const shape = kernel.shape as [number, number];
+    if (mask instanceof tf.Tensor && (mask.rank !== 2 || mask.shape[0] !== shape[0] || mask.shape[1] !== shape[1])) {
+      throw new Error(`${this.name}: a mask of shape [${mask.shape.join(', ')}] does not fit a kernel of shape [${shape.join(', ')}]`);
+    }
+    const values = mask instanceof tf.Tensor ? mask.dataSync() : mask;
     if (values.length !== shape[0] * shape[1]) {
       throw new Error(`${this.name}: a mask of ${values.length} entries does not fit a kernel of shape [${shape.join(', ')}]`);
     }

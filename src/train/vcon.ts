@@ -1,4 +1,4 @@
-// The vanishing-contributions schedule (../shared/reference/MAM.md section 2): the weight beta
+// The vanishing-contributions schedule (README, "The MAM layer, precisely"): the weight beta
 // of the dense term in every MamDense layer, stepped once per optimizer step from 1 (pure MAC)
 // to 0 (pure MAM) over `steps` steps, then held at 0. Pure arithmetic, no tfjs.
 
@@ -21,14 +21,14 @@ export const DEFAULT_VCON_EPS = 1e-3;
 export function vconBeta(step: number, { steps, shape, eps = DEFAULT_VCON_EPS }: VconOptions): number {
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`vcon step must be a whole number >= 0, got ${step}`);
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`vcon steps must be a whole number >= 0, got ${steps}`);
-  if (step >= steps) return 0;
-  if (shape === 'linear') return 1 - step / steps;
-  if (shape === 'exponential') {
-    if (!(eps > 0 && eps < 1)) throw new RangeError(`vcon eps must be in (0, 1), got ${eps}`);
-    const beta = Math.exp((Math.log(eps) * step) / steps);
-    return beta <= eps ? 0 : beta;
+  if (shape !== 'linear' && shape !== 'exponential') {
+    throw new RangeError(`vcon shape must be 'linear' or 'exponential', got '${String(shape)}'`);
   }
-  throw new RangeError(`vcon shape must be 'linear' or 'exponential', got '${String(shape)}'`);
+  if (shape === 'exponential' && !(eps > 0 && eps < 1)) throw new RangeError(`vcon eps must be in (0, 1), got ${eps}`);
+  // Exponential: r^step > eps for every step < steps and r^steps = eps, so "0 once beta <= eps"
+  // is exactly "0 from step `steps` on", as for linear.
+  if (step >= steps) return 0;
+  return shape === 'linear' ? 1 - step / steps : Math.exp((Math.log(eps) * step) / steps);
 }
 
 /** A stepping schedule: `beta` is the value for the next optimizer step. */
