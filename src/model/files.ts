@@ -33,8 +33,11 @@ export interface LoadedModel {
 }
 
 /**
- * Saves a model (and metadata) to `dir`, atomically: the directory is either the old one or
- * the complete new one. An existing `dir` is replaced only if it is a model directory or empty.
+ * Saves a model (and metadata) to `dir`: the complete new directory is written beside it and
+ * renamed into place, so `dir` never holds a half-written model (a crash between moving the old
+ * one aside and renaming the new one in leaves the old one as `.dir.old-*`). An existing `dir`
+ * is replaced only if it is a mam model directory or empty. The optimizer and compile settings
+ * are not saved: a loaded model is compiled again by whoever trains it.
  */
 export async function saveModel(
   model: tf.LayersModel, dir: string, metadata: Record<string, unknown> = {},
