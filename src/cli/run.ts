@@ -4,16 +4,18 @@ import { MamError } from '../errors.js';
 
 /**
  * Wrap a commander action: initialise the tfjs backend from the global
- * --backend option (or $MAM_BACKEND), run the action, and turn errors into
- * the CLI's exit convention. Commander passes the Command as the last argument.
+ * --backend option (or $MAM_BACKEND) unless `tfjs: false`, run the action, and turn errors
+ * into the CLI's exit convention. Commander passes the Command as the last argument.
  */
 export function action<Args extends unknown[]>(
   fn: (...args: Args) => void | Promise<void>,
+  options: { tfjs?: boolean } = {},
 ): (...args: Args) => Promise<void> {
   return async (...args: Args) => {
     try {
       const cmd = args[args.length - 1] as Command;
-      await initBackend({ backend: cmd.optsWithGlobals<{ backend?: string }>().backend });
+      // Commands that do no tfjs work (synth, data info) skip the backend, and so cannot fail on it.
+      if (options.tfjs !== false) await initBackend({ backend: cmd.optsWithGlobals<{ backend?: string }>().backend });
       await fn(...args);
     } catch (err) {
       reportError(err);

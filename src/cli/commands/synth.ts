@@ -1,0 +1,153 @@
+import { promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { ECGSYN_DEFAULTS, generateEcg, resolveEcgsynOptions, type EcgsynOptions } from '../../data/ecgsyn.js';
+import { MamError } from '../../errors.js';
+import { action } from '../run.js';
+
+interface SynthOpts {
+  seconds: string;
+  seed: string;
+  fs: string;
+  hr?: string;
+  hrRange: string;
+  hrStd: string;
+  lfHf: string;
+  wander: string;
+  noiseSnr?: string;
+  out?: string;
+}
+
+// The library's option names as this command spells them, so its errors name the flag.
+const FLAGS: Partial<Record<keyof EcgsynOptions, string>> = {
+  fs: '--fs',
+  seconds: '--seconds',
+  seed: '--seed',
+  hrMean: '--hr',
+  hrRange: '--hr-range',
+  hrStd: '--hr-std',
+  lfHfRatio: '--lf-hf',
+  wanderMv: '--wander',
+  noiseSnrDb: '--noise-snr',
+};
+
+export function register(program: Command): void {
+  const d = ECGSYN_DEFAULTS;
+  program
+    .command('synth')
+    .description('write a synthetic ECG (ECGSYN, McSharry et al. 2003) as CSV: time_s,ECG (mV, 5 decimals)')
+    .option('--seconds <s>', 'duration in seconds', String(d.seconds))
+    .option('--seed <n>', 'random seed: the same seed gives the same trace', String(d.seed))
+    .option('--fs <hz>', 'sampling rate in Hz', String(d.fs))
+    .option('--hr <bpm>', 'mean heart rate in bpm (default: drawn from --hr-range)')
+    .option('--hr-range <lo,hi>', 'draw the mean heart rate uniformly from LO..HI bpm', d.hrRange.join(','))
+    .option('--hr-std <bpm>', 'heart-rate standard deviation in bpm', String(d.hrStd))
+    .option('--lf-hf <ratio>', 'LF/HF power ratio of the RR variability (0.1 vs 0.25 Hz)', String(d.lfHfRatio))
+    .option('--wander <mV>', 'baseline wander amplitude at 0.25 Hz in mV, 0 for none', String(d.wanderMv))
+    .option('--noise-snr <dB>', 'add white Gaussian noise at this SNR in dB (default: none)')
+    .option('--out <file>', 'CSV file to write, - for stdout (required)')
+    .action(
+      action(async (opts: SynthOpts, cmd: Command) => {
+        if (opts.out === undefined || opts.out === '') {
+          throw new MamError('synth needs --out FILE (the CSV to write), or --out - for stdout');
+        }
+        if (opts.hr !== undefined && cmd.getOptionValueSource('hrRange') === 'cli') {
+          throw new MamError('synth: give either --hr (a fixed mean heart rate) or --hr-range LO,HI, not both');
+        }
+        const options: EcgsynOptions = {
+          seconds: number('--seconds', opts.seconds, '60'),
+          seed: number('--seed', opts.seed, '1'),
+          fs: number('--fs', opts.fs, '256'),
+          hrStd: number('--hr-std', opts.hrStd, '1'),
+          lfHfRatio: number('--lf-hf', opts.lfHf, '0.5'),
+          wanderMv: number('--wander', opts.wander, '0.07'),
+        };
+        if (opts.hr !== undefined) options.hrMean = number('--hr', opts.hr, '72');
+        else options.hrRange = range('--hr-range', opts.hrRange);
+        if (opts.noiseSnr !== undefined) options.noiseSnrDb = number('--noise-snr', opts.noiseSnr, '35');
+        resolveEcgsynOptions(options, FLAGS); // every range check, naming our flags
+
+        const trace = generateEcg(options);
+        const csv = ecgCsv(trace.signal, trace.fs);
+        if (opts.out === '-') await writeStdout(csv);
+        else await writeAtomic(opts.out, csv);
+        const n = trace.signal.length;
+        process.stderr.write(
+          `synth: ${n} samples (${+(n / trace.fs).toFixed(3)} s at ${trace.fs} Hz), mean HR ${trace.hrMean.toFixed(1)} bpm, ` +
+            `${trace.rPeaks.length} beats${trace.noiseSigma > 0 ? `, noise sigma ${trace.noiseSigma.toPrecision(3)} mV` : ''}` +
+            `${opts.out === '-' ? '' : ` -> ${opts.out}`}\n`,
+        );
+      }, { tfjs: false }),
+    );
+}
+
+/** A number option, or a one-line MamError naming it (Number('') is 0, so blanks are refused too). */
+function number(flag: string, raw: string, example: string): number {
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(v)) throw new MamError(`${flag} must be a number, got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
+}
+
+function range(flag: string, raw: string): [number, number] {
+  const parts = raw.split(',');
+  if (parts.length !== 2) throw new MamError(`${flag} must be two numbers LO,HI, got "${raw}"; e.g. ${flag} 60,100`);
+  return [number(flag, parts[0]!, '60,100'), number(flag, parts[1]!, '60,100')];
+}
+
+/**
+ * Header time_s,ECG, one row per sample. time_s = row / fs with the fewest decimals that make
+ * it exact (8 at 256 Hz, 3 at 250 or 500 Hz), or 6 when 1/fs has no short decimal form (360 Hz).
+ * ECG in mV with 5 decimals (10 nV: far below any ECG's noise).
+ */
+export function ecgCsv(signal: ArrayLike<number>, fs: number): string[] {
+  const dec = timeDecimals(fs);
+  const chunks: string[] = ['time_s,ECG\n'];
+  const CHUNK = 65536;
+  for (let start = 0; start < signal.length; start += CHUNK) {
+    const rows: string[] = [];
+    for (let i = start; i < Math.min(signal.length, start + CHUNK); i++) {
+      let v = signal[i]!.toFixed(5);
+      if (v === '-0.00000') v = '0.00000';
+      rows.push(`${(i / fs).toFixed(dec)},${v}`);
+    }
+    chunks.push(rows.join('\n') + '\n');
+  }
+  return chunks;
+}
+
+function timeDecimals(fs: number): number {
+  if (Number.isInteger(fs)) for (let d = 0; d <= 9; d++) if (10 ** d % fs === 0) return d;
+  return 6;
+}
+
+/** Write into a fresh sibling temporary directory, then rename over `file`: never a half-written CSV. */
+async function writeAtomic(file: string, chunks: string[]): Promise<void> {
+  let tmp: string | undefined;
+  try {
+    tmp = await fs.mkdtemp(join(dirname(file), `.${basename(file)}.tmp-`));
+    const part = join(tmp, basename(file));
+    const handle = await fs.open(part, 'w');
+    try {
+      for (const c of chunks) await handle.write(c);
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(part, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? `folder ${dirname(file)} does not exist; create it or choose another --out` :
+      code === 'EISDIR' ? 'it is a folder; give a file name to --out' :
+      code === 'EACCES' || code === 'EPERM' ? 'permission denied; choose a writable place for --out' :
+      `${(err as Error).message}; check --out`;
+    throw new MamError(`cannot write ${file}: ${why}`, { file, cause: err });
+  } finally {
+    if (tmp !== undefined) await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function writeStdout(chunks: string[]): Promise<void> {
+  for (const c of chunks) {
+    if (!process.stdout.write(c)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  }
+}
