@@ -1,6 +1,9 @@
 // The library's public names: everything the CLI does is reachable from here without it.
 export { initBackend, backendInfo, type BackendInfo, type BackendName } from './backend.js';
 export { MamError } from './errors.js';
+export { readEcgCsv, readEcgFiles, expandCsvPaths, type CsvReadOptions, type CsvRecord, type TimeUnit } from './data/csv.js';
+export { generateEcg, synthRecords, resolveEcgsynOptions, ECGSYN_DEFAULTS, type EcgsynOptions, type EcgsynTrace } from './data/ecgsyn.js';
+export { detectRPeaks, type RPeakOptions } from './data/rpeaks.js';
 export { MamDense, type MamDenseArgs } from './layers/mam-dense.js';
 export { MaskedDense, type MaskedDenseArgs } from './layers/masked-dense.js';
 export { PrunableDense, type LayerKind, type PrunableDenseArgs } from './layers/prunable-dense.js';
@@ -10,3 +13,9 @@ export { mamForward, mamKernelInfo } from './layers/mam-wasm.js';
 export { saveModel, loadModel, MODEL_FORMAT_VERSION, type LoadedModel, type ModelMetadata } from './model/files.js';
 export { vconBeta, VconSchedule, type VconOptions, type VconShape } from './train/vcon.js';
 export { setModelBeta, vconCallbacks } from './train/beta.js';
+export { prepareData, conditionRecord, normalizeWindows, DEFAULT_SPLIT, type PipelineSettings, type PreparedData, type WindowSet, type Normalization } from './data/pipeline.js';
+export { resample } from './data/resample.js';
+export { removeBaseline } from './data/filters.js';
+export { loadRecords, csvSource, targetRate, type DataSource } from './data/source.js';
+export { seededRandom, shuffleInPlace, type Random } from './data/random.js';
+export type { EcgRecord } from './data/record.js';

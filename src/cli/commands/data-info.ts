@@ -1,0 +1,132 @@
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { expandCsvPaths, readEcgCsv, type CsvReadOptions, type CsvRecord } from '../../data/csv.js';
+import { MamError } from '../../errors.js';
+import { action, printJson } from '../run.js';
+
+interface DataInfoOptions {
+  lead?: string;
+  fs?: string;
+  adcGain?: string;
+  adcZero?: string;
+  json?: boolean;
+}
+
+/** Shared by the data commands: the CSV reader's options from the command line. */
+export function csvOptions(opts: { lead?: string; fs?: string; adcGain?: string; adcZero?: string }): CsvReadOptions {
+  return {
+    lead: opts.lead,
+    fs: numberOption('--fs', opts.fs),
+    adcGain: numberOption('--adc-gain', opts.adcGain),
+    adcZero: numberOption('--adc-zero', opts.adcZero),
+  };
+}
+
+function numberOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  // Number('') is 0: a blank value is a mistake, not zero.
+  if (value.trim() === '' || !Number.isFinite(v)) throw new MamError(`${flag} "${value}": not a number`);
+  return v;
+}
+
+export function register(program: Command): void {
+  const data = program.command('data').description('inspect ECG recordings (CSV files)');
+  data
+    .command('info')
+    .description("show each file's leads, sampling rate and where it came from, length, and the used lead's range")
+    .argument('<files...>', 'CSV files, or directories (their *.csv files)')
+    .option('--lead <name|index>', 'lead to use: a name (any case) or a 0-based index among the signal columns (default: the first)')
+    .option('--fs <hz>', 'sampling rate in Hz: needed without a time column in seconds or ms, and wins over one')
+    .option('--adc-gain <counts>', 'cells are ADC counts, this many per mV: mV = (value - zero) / gain (MIT-BIH: 200)')
+    .option('--adc-zero <counts>', 'ADC count of 0 mV (MIT-BIH: 1024; default 0)')
+    .option('--json', 'print one JSON array, one object per file')
+    .action(
+      action(async (paths: string[], opts: DataInfoOptions) => {
+        const options = csvOptions(opts);
+        const files = await expandCsvPaths(paths);
+        const infos: FileInfo[] = [];
+        // One file at a time, keeping only its summary: a directory of 24-hour records fits.
+        for (const [i, file] of files.entries()) {
+          const info = summarize(await readEcgCsv(file, options), options);
+          if (opts.json) infos.push(info);
+          else process.stdout.write(`${i > 0 ? '\n' : ''}${formatInfo(info)}\n`);
+        }
+        if (opts.json) printJson(infos);
+      }, { tfjs: false }),
+    );
+}
+
+interface FileInfo {
+  file: string;
+  leads: string[];
+  lead: string;
+  leadIndex: number;
+  fs: number;
+  fsSource: string;
+  samples: number;
+  durationS: number;
+  /** Of the used lead, in mV (or ADC counts when no --adc-gain was given and they are counts). */
+  min: number;
+  max: number;
+  mean: number;
+  /** Set when the values look like raw ADC counts rather than mV. */
+  note?: string;
+}
+
+function summarize(r: CsvRecord, options: CsvReadOptions): FileInfo {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const v of r.signal) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+  }
+  const mean = sum / r.rows;
+  const info: FileInfo = {
+    file: r.name, leads: r.leads, lead: r.lead, leadIndex: r.leadIndex, fs: r.fs, fsSource: r.fsSource,
+    samples: r.rows, durationS: r.rows / r.fs, min: shortFloat32(min), max: shortFloat32(max), mean: +mean.toPrecision(6),
+  };
+  // ECG in mV stays within a few mV; hundreds mean the file holds ADC counts.
+  if (options.adcGain === undefined && Math.max(Math.abs(min), Math.abs(max)) > 100) {
+    info.note = 'values look like raw ADC counts, not mV: give --adc-gain and --adc-zero (MIT-BIH: 200 and 1024)';
+  }
+  return info;
+}
+
+/** The shortest decimal that reads back as the same float32 (-0.145, not -0.14499999582767487). */
+function shortFloat32(v: number): number {
+  for (let p = 1; p < 9; p++) {
+    const s = Number(v.toPrecision(p));
+    if (Math.fround(s) === v) return s;
+  }
+  return v;
+}
+
+function formatInfo(i: FileInfo): string {
+  const label = (s: string) => chalk.dim(s.padEnd(9));
+  const lines = [
+    chalk.bold(i.file),
+    `  ${label('leads')}${i.leads.join(', ')}`,
+    `  ${label('lead')}${i.lead} (index ${i.leadIndex})`,
+    `  ${label('rate')}${i.fs} Hz, from ${i.fsSource}`,
+    `  ${label('samples')}${i.samples}`,
+    `  ${label('duration')}${formatDuration(i.durationS)}`,
+    `  ${label('range')}${i.min} to ${i.max} mV, mean ${i.mean} mV`,
+  ];
+  if (i.note) lines.push(`  ${label('note')}${i.note}`);
+  return lines.join('\n');
+}
+
+function formatDuration(s: number): string {
+  const plain = `${+s.toFixed(3)} s`;
+  if (s < 60) return plain;
+  const tenths = Math.round(s * 10); // round once, so 59.96 s is 1:00.0, not 0:60.0
+  const h = Math.floor(tenths / 36000);
+  const m = Math.floor((tenths % 36000) / 600);
+  const sec = (tenths % 600) / 10;
+  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
+  const ss = sec < 10 ? `0${sec}` : String(sec);
+  return `${plain} (${h > 0 ? `${h}:` : ''}${mm}:${ss})`;
+}

@@ -1,0 +1,748 @@
+// ECG recordings from CSV files: one row per sample, one column per lead, optionally a time
+// column first. What is accepted without options, and the rules:
+//
+// - Delimiter: tab, semicolon or comma, sniffed from the first line (the first of these found
+//   in it). With tab or semicolon a decimal comma is accepted too (0,125).
+// - UTF-8 BOM, CRLF or LF line ends, blank lines (skipped), quoted names and cells: csv-parse
+//   unquotes the header; single quotes as in MIT-BIH exports ('sample #','MLII','V5') and a
+//   second layer of either kind are stripped from names.
+// - Header or not: a first line whose cells are all numbers is data, and the leads are then
+//   named by their index ('0', '1', ...).
+// - Time column: a first column named like time, time_s, time (ms), sample, 'sample #' or
+//   index. In seconds or milliseconds it gives the sampling rate, fs = (rows - 1) / (t_last -
+//   t_0), rounded to a whole number of Hz when that is within the error the written decimals
+//   allow (so time_s rounded to 4 decimals still gives 360 Hz exactly); it must go forward in
+//   even steps (within that rounding). A sample number gives no rate: fs must be given.
+// - options.fs (--fs) wins over a time column: the column is then only checked to go forward,
+//   and fsSource says when it disagrees. Without a time column in s or ms, fs is required.
+// - options.lead: a name (case-insensitive, quotes ignored) or a 0-based index among the signal
+//   columns (the time column does not count). Default: the first signal column.
+// - options.adcGain / adcZero: the cells are ADC counts: mV = (value - adcZero) / adcGain.
+//
+// Speed and memory: csv-parse alone reads about 0.4 M rows/s here (3 columns, cast: false,
+// arrays), too slow for a 24-hour record (31 M rows). So csv-parse parses the header line and
+// any data line that the byte-level parser below rejects (to accept an unusual but valid form,
+// or to say exactly what is wrong), and plain numeric lines are parsed straight from the bytes.
+// A first pass counts newlines, so each lead's Float32Array is allocated once, at an upper
+// bound of the rows: 4 bytes per sample per lead, and nothing else grows with the file.
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { MamError } from '../errors.js';
+import type { EcgRecord } from './record.js';
+
+export interface CsvReadOptions {
+  /** A lead name (case-insensitive, quotes ignored) or a 0-based index among the signal columns. */
+  lead?: string | number;
+  /** Sampling rate in Hz. Required without a time column in s or ms; wins over one. */
+  fs?: number;
+  /** The cells are ADC counts with this many counts per mV (MIT-BIH: 200). */
+  adcGain?: number;
+  /** The ADC count of 0 mV (MIT-BIH: 1024). Default 0. */
+  adcZero?: number;
+}
+
+export type TimeUnit = 'seconds' | 'milliseconds' | 'samples';
+
+/** One CSV file: the chosen lead as an EcgRecord (name = the path), plus every lead. */
+export interface CsvRecord extends EcgRecord {
+  /** Signal column names in file order (the time column excluded). */
+  leads: string[];
+  /** One Float32Array per lead, in mV, same order as `leads`; `signal` is signals[leadIndex]. */
+  signals: Float32Array[];
+  /** 0-based index of `lead` in `leads`. */
+  leadIndex: number;
+  /** Where fs came from: 'time column (seconds)', '--fs', '--fs (the time column says 250 Hz)', ... */
+  fsSource: string;
+  /** Data rows = samples per lead. */
+  rows: number;
+  /** The first column, when it holds time or sample numbers rather than a lead. */
+  timeColumn: { name: string; unit: TimeUnit } | null;
+  /** The rate the time column implies (s or ms, 2 rows or more), whether or not it was used. */
+  timeColumnFs: number | null;
+  delimiter: ',' | ';' | '\t';
+  header: boolean;
+}
+
+const CHUNK = 1 << 20;
+/** Longer lines are not one sample per row: refuse them rather than buffer without bound. */
+const MAX_LINE = 1 << 20;
+/** Time cells may have been written from float32 (2^-24 relative error each): allow twice that per step. */
+const TIME_REL = 2 ** -22;
+/** An inferred rate less certain than this (relative) is refused: the user must give --fs. */
+const MAX_FS_UNCERTAINTY = 1e-3;
+/** Inferred rates outside this range are unit mix-ups, not ECG (given ones are taken as they are). */
+const MIN_FS = 10;
+const MAX_FS = 100_000;
+const P10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NONFINITE = /^[+-]?(nan|inf|infinity)$/i;
+const SECONDS = /^(time|t|elapsed[ _]?time)([ _]*[([]?(s|sec|secs|seconds)[)\]]?)?$|^(sec|secs|seconds)$/;
+const MILLIS = /^(time|t|elapsed[ _]?time)[ _]*[([]?(ms|msec|millis|milliseconds)[)\]]?$|^ms$/;
+const SAMPLES = /^(sample|samples|sample[ _]?(#|no\.?|nr\.?|num|number|index|idx)|#|index|idx)$/;
+
+/** Reads one ECG CSV file (see the top of this file for what it accepts). */
+export async function readEcgCsv(path: string, options: CsvReadOptions = {}): Promise<CsvRecord> {
+  checkOptions(options);
+  const size = await regularFileSize(path);
+  if (size === 0) throw new MamError(`${path}: empty file: give a CSV with one row per sample`, { file: path });
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  try {
+    return await readOpen(fh, path, size, options);
+  } catch (e) {
+    // An I/O failure (EIO, ...) is the file's; anything else is a bug and must show as one.
+    if (e instanceof MamError || typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
+    throw new MamError(`${path}: cannot be read (${(e as Error).message}): check the file`, { file: path, cause: e });
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Files as given, directories replaced by their *.csv files (sorted by name). */
+export async function expandCsvPaths(paths: readonly string[]): Promise<string[]> {
+  if (paths.length === 0) throw new MamError('no CSV files given: name one or more files or directories');
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir: boolean;
+    try {
+      isDir = (await fsp.stat(p)).isDirectory();
+    } catch (e) {
+      throw fileError(p, e);
+    }
+    if (!isDir) {
+      out.push(p);
+      continue;
+    }
+    let names: string[];
+    try {
+      names = (await fsp.readdir(p, { withFileTypes: true }))
+        .filter((d) => !d.isDirectory() && /\.csv$/i.test(d.name))
+        .map((d) => d.name)
+        .sort();
+    } catch (e) {
+      throw fileError(p, e);
+    }
+    if (names.length === 0) throw new MamError(`${p}: no *.csv files in this directory: give CSV files or a directory holding some`, { file: p });
+    out.push(...names.map((n) => join(p, n)));
+  }
+  return out;
+}
+
+/** Several files and/or directories (their *.csv files, sorted), read one after the other. */
+export async function readEcgFiles(paths: readonly string[], options: CsvReadOptions = {}): Promise<CsvRecord[]> {
+  const records: CsvRecord[] = [];
+  for (const file of await expandCsvPaths(paths)) records.push(await readEcgCsv(file, options));
+  return records;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function checkOptions(o: CsvReadOptions): void {
+  if (o.fs !== undefined && !(Number.isFinite(o.fs) && o.fs > 0)) {
+    throw new MamError(`--fs ${o.fs}: the sampling rate must be a positive number of Hz`);
+  }
+  if (o.adcGain !== undefined && !(Number.isFinite(o.adcGain) && o.adcGain !== 0)) {
+    throw new MamError(`--adc-gain ${o.adcGain}: must be a nonzero number of ADC counts per mV (MIT-BIH: 200)`);
+  }
+  if (o.adcZero !== undefined && !Number.isFinite(o.adcZero)) {
+    throw new MamError(`--adc-zero ${o.adcZero}: must be a number of ADC counts (MIT-BIH: 1024)`);
+  }
+  if (typeof o.lead === 'number' && !(Number.isInteger(o.lead) && o.lead >= 0)) {
+    throw new MamError(`--lead ${o.lead}: a lead index must be a whole number from 0`);
+  }
+}
+
+function fileError(path: string, e: unknown): MamError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file: check the path'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied: make it readable'
+    : code === 'ENOTDIR' ? 'a folder in the path is a file: check the path'
+    : `cannot be read (${(e as Error).message}): check the path`;
+  return new MamError(`${path}: ${why}`, { file: path, cause: e });
+}
+
+async function regularFileSize(path: string): Promise<number> {
+  let st;
+  try {
+    st = await fsp.stat(path);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  // Opening a FIFO would block until someone writes to it: refuse anything but a plain file.
+  if (st.isDirectory()) throw new MamError(`${path}: a directory, not a CSV file: give a file (mam data info takes directories)`, { file: path });
+  if (!st.isFile()) throw new MamError(`${path}: not a regular file: give a CSV file (it is read twice, so not a pipe)`, { file: path });
+  return st.size;
+}
+
+async function readAt(fh: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, offset + got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+/** Trims and strips quotes of either kind, repeatedly ("'MLII'" -> MLII). */
+export function cleanName(s: string): string {
+  let t = s.trim();
+  while (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t[t.length - 1] === t[0]) t = t.slice(1, -1).trim();
+  return t;
+}
+
+function countOutsideQuotes(line: string, ch: string): number {
+  let n = 0;
+  let quoted = false;
+  for (const c of line) {
+    if (c === '"') quoted = !quoted;
+    else if (c === ch && !quoted) n++;
+  }
+  return n;
+}
+
+/**
+ * Tab, then semicolon, then comma: the first found in the first line (outside quotes). A comma
+ * can be a decimal comma in the other two, never the reverse. The first line alone decides, so
+ * that a damaged line further down cannot change how the file is split.
+ */
+function sniffDelimiter(first: string): ',' | ';' | '\t' {
+  for (const d of ['\t', ';'] as const) if (countOutsideQuotes(first, d) > 0) return d;
+  return ',';
+}
+
+function show(cell: string): string {
+  return JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}...` : cell);
+}
+
+function isBlank(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) return false;
+  }
+  return true;
+}
+
+const COL_LEAD = 0;
+const COL_TIME = 1;
+const COL_SKIP = 2;
+
+async function readOpen(fh: FileHandle, path: string, size: number, options: CsvReadOptions): Promise<CsvRecord> {
+  // Room for a carried partial line, a chunk, and a '\n' sentinel after the file's last line.
+  const buf = Buffer.allocUnsafe(MAX_LINE + CHUNK + 1);
+  const headLen = await readAt(fh, buf, 0, Math.min(size, MAX_LINE + CHUNK), 0);
+  const wholeFile = headLen === size;
+
+  // Sniff the first bytes: compressed or binary files would otherwise fail on some odd cell.
+  const b0 = buf[0];
+  const b1 = buf[1];
+  if (headLen >= 2 && b0 === 0x1f && b1 === 0x8b) throw new MamError(`${path}: gzip-compressed, not CSV text: decompress it first (gunzip)`, { file: path });
+  if (headLen >= 4 && buf.readUInt32BE(0) === 0x504b0304) throw new MamError(`${path}: a zip archive, not CSV text: unzip it first`, { file: path });
+  if (headLen >= 2 && ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff))) {
+    throw new MamError(`${path}: UTF-16 text: save it as UTF-8 (or plain ASCII) CSV`, { file: path });
+  }
+  const nul = buf.subarray(0, Math.min(headLen, 1 << 16)).indexOf(0);
+  if (nul >= 0) throw new MamError(`${path}: binary data (a NUL byte at offset ${nul}), not CSV text: give a CSV file`, { file: path });
+  const bom = headLen >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+
+  // The first non-blank line: the header, or the first row of a file without one.
+  let line = 1;
+  let start = bom;
+  for (;;) {
+    const nl = buf.indexOf(10, start);
+    const end = nl < 0 || nl >= headLen ? headLen : nl;
+    if (!isBlank(buf, start, end)) break;
+    if (end === headLen) {
+      if (wholeFile) throw new MamError(`${path}: empty file (only blank lines): give a CSV with one row per sample`, { file: path });
+      throw new MamError(`${path}: more than 1 MiB of blank space at the start: not a CSV of samples`, { file: path });
+    }
+    start = nl + 1;
+    line++;
+  }
+  // Its end: the first '\n' outside double quotes (a quoted name may hold anything).
+  let firstEnd = -1;
+  let quoted = false;
+  for (let i = start; i < headLen; i++) {
+    const c = buf[i];
+    if (c === 34) quoted = !quoted;
+    else if (c === 10 && !quoted) {
+      firstEnd = i;
+      break;
+    }
+  }
+  if (firstEnd < 0) {
+    if (quoted) throw new MamError(`${path}: line ${line}: a " opens a quoted name that never closes: close the quote`, { file: path });
+    if (buf.subarray(start, headLen).includes(13)) {
+      throw new MamError(`${path}: line ${line} holds a bare CR: old Mac line ends (CR only)? convert them to LF or CRLF`, { file: path });
+    }
+    if (!wholeFile) throw new MamError(`${path}: line ${line} is longer than 1 MiB: not a CSV with one row per sample`, { file: path });
+    firstEnd = headLen;
+  }
+  let firstText = buf.toString('utf8', start, firstEnd);
+  if (firstText.endsWith('\r')) firstText = firstText.slice(0, -1);
+  if (firstText.includes('\r')) {
+    throw new MamError(`${path}: line ${line} holds a bare CR: old Mac line ends (CR only)? convert them to LF or CRLF`, { file: path });
+  }
+  const delimiter = sniffDelimiter(firstText);
+  const decimalComma = delimiter !== ',';
+
+  let rawFirst: string[];
+  try {
+    rawFirst = (parseCsv(firstText, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][])[0] ?? [''];
+  } catch (e) {
+    throw new MamError(`${path}: line ${line}: ${(e as Error).message.split('\n', 1)[0]}: fix the header`, { file: path, cause: e });
+  }
+  // Names go into one-line messages: no line breaks from quoted names.
+  const first = rawFirst.map((s) => cleanName(s).replace(/\s+/g, ' '));
+  // A trailing delimiter on every line (some exporters) makes an empty, nameless last column.
+  const trailingEmpty = first.length > 1 && first[first.length - 1] === '';
+  const numeric = (s: string) => NUMBER.test(decimalComma ? s.replace(',', '.') : s) || NONFINITE.test(s);
+  const header = !first.every((s, i) => numeric(s) || (trailingEmpty && i === first.length - 1));
+
+  // Columns: an optional time column, the leads, an optional ignored empty last one.
+  const ncols = first.length;
+  const kinds = new Uint8Array(ncols);
+  let timeColumn: CsvRecord['timeColumn'] = null;
+  if (header && ncols > 1) {
+    const n = first[0]!.toLowerCase();
+    const unit: TimeUnit | null = SECONDS.test(n) ? 'seconds' : MILLIS.test(n) ? 'milliseconds' : SAMPLES.test(n) ? 'samples' : null;
+    if (unit) {
+      timeColumn = { name: first[0]!, unit };
+      kinds[0] = COL_TIME;
+    }
+  }
+  if (trailingEmpty) kinds[ncols - 1] = COL_SKIP;
+  const leadCols: number[] = [];
+  for (let c = 0; c < ncols; c++) if (kinds[c] === COL_LEAD) leadCols.push(c);
+  const leads = leadCols.map((c, i) => (header && first[c] !== '' ? first[c]! : String(i)));
+  if (leads.length === 0) throw new MamError(`${path}: line ${line}: only a time column, no lead: add the signal columns`, { file: path });
+  const leadIndex = resolveLead(path, leads, options.lead);
+
+  const dataStart = header ? firstEnd + 1 : start;
+  if (header && wholeFile && isBlank(buf, dataStart, headLen)) {
+    throw new MamError(`${path}: a header but no data rows: give a CSV with one row per sample`, { file: path });
+  }
+  const fsGiven = options.fs;
+  if (fsGiven === undefined && timeColumn?.unit !== 'seconds' && timeColumn?.unit !== 'milliseconds') {
+    throw new MamError(timeColumn
+      ? `${path}: the first column '${timeColumn.name}' numbers the samples but gives no rate: give --fs HZ (MIT-BIH: 360)`
+      : `${path}: no time column to infer the sampling rate from: give --fs HZ`, { file: path });
+  }
+
+  // Pass 1: newlines after the first data line's start bound the rows from above.
+  let capacity = 1;
+  if (wholeFile) {
+    for (let i = dataStart; i < headLen; i++) if (buf[i] === 10) capacity++;
+  } else {
+    let pos = dataStart;
+    for (;;) {
+      const n = await readAt(fh, buf, 0, CHUNK, pos);
+      if (n === 0) break;
+      for (let i = 0; i < n; i++) if (buf[i] === 10) capacity++;
+      pos += n;
+    }
+  }
+
+  const parser = new RowParser({
+    path, kinds, leadCols, delimiter, decimalComma, capacity, header, headerFields: ncols,
+    labels: first.map((name, c) => (kinds[c] === COL_SKIP ? 'no name'
+      : kinds[c] === COL_LEAD && !(header && name !== '') ? `lead ${leads[leadCols.indexOf(c)]}` : name)),
+    timeUnit: timeColumn?.unit ?? null, strictTime: fsGiven === undefined || timeColumn?.unit === 'samples',
+    adcGain: options.adcGain, adcZero: options.adcZero,
+  });
+  parser.line = header ? line : line - 1;
+
+  // Pass 2: whole lines from each chunk; a partial last line is carried to the next.
+  let carry = 0;
+  let pos = dataStart;
+  for (;;) {
+    if (carry >= MAX_LINE) throw new MamError(`${path}: line ${parser.line + 1} is longer than 1 MiB: not a CSV with one row per sample`, { file: path });
+    const n = await readAt(fh, buf, carry, MAX_LINE + CHUNK - carry, pos);
+    pos += n;
+    const end = carry + n;
+    if (n === 0) {
+      if (carry > 0) {
+        buf[carry] = 10; // the sentinel every line is parsed against
+        parser.parse(buf, 0, carry + 1);
+      }
+      break;
+    }
+    const lastNl = buf.lastIndexOf(10, end - 1);
+    if (lastNl < 0) {
+      carry = end;
+      continue;
+    }
+    parser.parse(buf, 0, lastNl + 1);
+    buf.copyWithin(0, lastNl + 1, end);
+    carry = end - lastNl - 1;
+  }
+
+  const rows = parser.rows;
+  if (rows === 0) throw new MamError(`${path}: a header but no data rows: give a CSV with one row per sample`, { file: path });
+  const timeFs = parser.timeRate();
+  let fs: number;
+  let fsSource: string;
+  if (fsGiven !== undefined) {
+    fs = fsGiven;
+    fsSource = '--fs';
+    if (timeFs !== null && Math.abs(timeFs.fs - fs) > Math.max(timeFs.uncertainty, 1e-9 * fs)) {
+      fsSource = `--fs (the time column says ${timeFs.fs} Hz)`;
+    }
+  } else {
+    const col = timeColumn!;
+    if (rows < 2) throw new MamError(`${path}: one data row: a time column needs two to give the rate: give --fs HZ`, { file: path });
+    if (timeFs === null) {
+      throw new MamError(`${path}: column 1 (${col.name}): ${rows} rows written to ${parser.timeDecimals} decimals do not pin the rate down to 0.1%: give --fs HZ, or write the time with more decimals`, { file: path });
+    }
+    fs = timeFs.fs;
+    // A rate no ECG has means a unit mix-up (ms in a column named time, say), not a record.
+    if (fs < MIN_FS || fs > MAX_FS) {
+      throw new MamError(`${path}: column 1 (${col.name}) in ${col.unit} gives ${fs} Hz, not an ECG sampling rate: if it holds another unit, name it time_ms (milliseconds) or sample (sample numbers), or give --fs HZ`, { file: path });
+    }
+    fsSource = `time column (${col.unit})`;
+  }
+  const signals = parser.signals.map((a) => a.subarray(0, rows));
+  return {
+    name: path, fs, lead: leads[leadIndex]!, signal: signals[leadIndex]!,
+    leads, signals, leadIndex, fsSource, rows, timeColumn, timeColumnFs: timeFs?.fs ?? null, delimiter, header,
+  };
+}
+
+function resolveLead(path: string, leads: string[], lead: string | number | undefined): number {
+  if (lead === undefined) return 0;
+  const list = leads.length === 1 ? `the only lead is ${leads[0]}` : `leads: ${leads.map((l, i) => `${i} ${l}`).join(', ')}`;
+  if (typeof lead === 'string') {
+    const want = cleanName(lead).toLowerCase();
+    const hits = leads.flatMap((l, i) => (l.toLowerCase() === want ? [i] : []));
+    if (hits.length > 1) throw new MamError(`${path}: lead name "${lead}" is ambiguous (leads ${hits.join(' and ')}): give --lead as a 0-based index (${list})`, { file: path });
+    if (hits.length === 1) return hits[0]!;
+    if (!/^\d+$/.test(want)) throw new MamError(`${path}: no lead "${lead}": give --lead as a name or 0-based index (${list})`, { file: path });
+  }
+  const i = Number(lead);
+  if (i >= leads.length) throw new MamError(`${path}: no lead ${i} (indices count from 0): give --lead as a name or 0-based index (${list})`, { file: path });
+  return i;
+}
+
+interface ParserSetup {
+  path: string;
+  kinds: Uint8Array;
+  leadCols: number[];
+  delimiter: string;
+  decimalComma: boolean;
+  capacity: number;
+  header: boolean;
+  headerFields: number;
+  labels: string[];
+  timeUnit: TimeUnit | null;
+  strictTime: boolean;
+  adcGain: number | undefined;
+  adcZero: number | undefined;
+}
+
+/** The data lines: values go straight into each lead's Float32Array; the time column is checked as it goes. */
+class RowParser {
+  readonly signals: Float32Array[];
+  rows = 0;
+  /** 1-based number of the last line handled. */
+  line = 0;
+  private readonly s: ParserSetup;
+  private readonly ncols: number;
+  private readonly kinds: Uint8Array;
+  private readonly leadCols: Int32Array;
+  private readonly delim: number;
+  private readonly vals: Float64Array;
+  private readonly adc: boolean;
+  private readonly gain: number;
+  private readonly zero: number;
+  private readonly timeCol: number;
+  // Time column state, in the column's own unit.
+  private timeDec = 0;
+  private maxDec = 0;
+  private quantum = 0.5;
+  private nTime = 0;
+  private t0 = 0;
+  private tPrev = 0;
+  private tMaxAbs = 0;
+  private step1 = 0;
+  /** Every step so far equal to the first (to float noise): the times are exact, not rounded. */
+  private exactSteps = true;
+
+  constructor(setup: ParserSetup) {
+    this.s = setup;
+    this.ncols = setup.kinds.length;
+    this.kinds = setup.kinds;
+    this.leadCols = Int32Array.from(setup.leadCols);
+    this.delim = setup.delimiter.charCodeAt(0);
+    this.vals = new Float64Array(this.ncols);
+    this.signals = setup.leadCols.map(() => new Float32Array(setup.capacity));
+    this.adc = setup.adcGain !== undefined || setup.adcZero !== undefined;
+    this.gain = setup.adcGain ?? 1;
+    this.zero = setup.adcZero ?? 0;
+    this.timeCol = setup.timeUnit === null ? -1 : 0;
+  }
+
+  get timeDecimals(): number {
+    return this.maxDec;
+  }
+
+  /** Parses the lines in b[start, end); b[end - 1] is '\n'. */
+  parse(b: Buffer, start: number, end: number): void {
+    let p = start;
+    while (p < end) {
+      this.line++;
+      const c = b[p];
+      if (c === 10) {
+        p++;
+        continue;
+      }
+      if (c === 13 && b[p + 1] === 10) {
+        p += 2;
+        continue;
+      }
+      const next = this.fastLine(b, p);
+      if (next >= 0) {
+        this.commit(b, p);
+        p = next;
+      } else {
+        const nl = b.indexOf(10, p);
+        this.slowLine(b, p, nl);
+        p = nl + 1;
+      }
+    }
+  }
+
+  /**
+   * One line of plain numbers into this.vals: returns the start of the next line, or -1 for
+   * anything it does not know (the slow path then decides). Every scan stops at the '\n'.
+   */
+  private fastLine(b: Buffer, p: number): number {
+    const ncols = this.ncols;
+    const delim = this.delim;
+    const comma = this.s.decimalComma;
+    const vals = this.vals;
+    const timeCol = this.timeCol;
+    let ch = b[p]!;
+    for (let c = 0; c < ncols; c++) {
+      while (ch === 32 || (ch === 9 && delim !== 9)) ch = b[++p]!;
+      let quote = 0;
+      if (ch === 34 || ch === 39) {
+        quote = ch;
+        ch = b[++p]!;
+      }
+      if (this.kinds[c] !== COL_SKIP) {
+        let neg = false;
+        if (ch === 45) {
+          neg = true;
+          ch = b[++p]!;
+        } else if (ch === 43) {
+          ch = b[++p]!;
+        }
+        const numStart = p;
+        // Up to 15 significant digits, exactly, in m; the value is m * 10^e10.
+        let m = 0;
+        let nd = 0;
+        let e10 = 0;
+        let digits = 0;
+        let frac = 0;
+        let slow = false;
+        while (ch >= 48 && ch <= 57) {
+          digits++;
+          if (m !== 0 || ch !== 48) {
+            if (nd < 15) {
+              m = m * 10 + (ch - 48);
+              nd++;
+            } else slow = true;
+          }
+          ch = b[++p]!;
+        }
+        if (ch === 46 || (ch === 44 && comma)) {
+          ch = b[++p]!;
+          while (ch >= 48 && ch <= 57) {
+            digits++;
+            frac++;
+            if (m !== 0 || ch !== 48) {
+              if (nd < 15) {
+                m = m * 10 + (ch - 48);
+                nd++;
+                e10--;
+              } else slow = true;
+            } else e10--;
+            ch = b[++p]!;
+          }
+        }
+        if (digits === 0) return -1;
+        let ex = 0;
+        if (ch === 101 || ch === 69) {
+          ch = b[++p]!;
+          let eneg = false;
+          if (ch === 45) {
+            eneg = true;
+            ch = b[++p]!;
+          } else if (ch === 43) {
+            ch = b[++p]!;
+          }
+          let ed = 0;
+          while (ch >= 48 && ch <= 57) {
+            if (ex < 1e6) ex = ex * 10 + (ch - 48);
+            ed++;
+            ch = b[++p]!;
+          }
+          if (ed === 0) return -1;
+          if (eneg) ex = -ex;
+          e10 += ex;
+        }
+        let v: number;
+        // Both m and 10^|e10| are exact doubles here, so one multiply or divide rounds correctly
+        // (Clinger's fast path): the same double as Number(text).
+        if (!slow && e10 >= -22 && e10 <= 22) v = e10 < 0 ? m / P10[-e10]! : m * P10[e10]!;
+        else v = Number(b.toString('latin1', numStart, p).replace(',', '.'));
+        vals[c] = neg ? -v : v;
+        if (c === timeCol) this.timeDec = frac - ex;
+      }
+      if (quote !== 0) {
+        if (ch !== quote) return -1;
+        ch = b[++p]!;
+      }
+      while (ch === 32 || (ch === 9 && delim !== 9)) ch = b[++p]!;
+      if (c < ncols - 1) {
+        if (ch !== delim) return -1;
+        ch = b[++p]!;
+      }
+    }
+    if (ch === 13) ch = b[++p]!;
+    return ch === 10 ? p + 1 : -1;
+  }
+
+  /** A line the fast path refused, with csv-parse: either valid after all, or a precise error. */
+  private slowLine(b: Buffer, start: number, nl: number): void {
+    let text = b.toString('utf8', start, nl);
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (text.trim() === '') return;
+    const { path, delimiter, decimalComma, header, headerFields, labels } = this.s;
+    let fields: string[];
+    try {
+      fields = (parseCsv(text, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][])[0] ?? [''];
+    } catch {
+      fields = text.split(delimiter); // e.g. an unclosed quote: the cell check below names the cell
+    }
+    const where = `${path}: line ${this.line}`;
+    if (fields.length !== this.ncols) {
+      const than = header ? 'the header has' : 'the first line has';
+      throw new MamError(`${where} has ${fields.length} fields where ${than} ${headerFields}: a truncated or damaged line? fix or remove it`, { file: path });
+    }
+    for (let c = 0; c < this.ncols; c++) {
+      const cell = cleanName(fields[c]!);
+      const at = `${where}, column ${c + 1} (${labels[c]})`;
+      if (this.kinds[c] === COL_SKIP) {
+        if (cell !== '') throw new MamError(`${at}: ${show(cell)} under a header with no name: name the column or remove the value`, { file: path });
+        continue;
+      }
+      if (cell === '') throw new MamError(`${at}: empty cell: every row needs a number in every column; fill it or remove the line`, { file: path });
+      if (NONFINITE.test(cell)) throw new MamError(`${at}: ${show(cell)} is not a finite number: fill the gap (e.g. interpolate) or cut the record there`, { file: path });
+      const num = decimalComma ? cell.replace(',', '.') : cell;
+      if (!NUMBER.test(num)) throw new MamError(`${at}: ${show(cell)} is not a number: every cell must be a plain number; fix or remove the line`, { file: path });
+      this.vals[c] = Number(num);
+      if (c === this.timeCol) {
+        const m = /^[^eE]*?(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(num);
+        this.timeDec = (m?.[1]?.length ?? 0) - Number(m?.[2] ?? 0);
+      }
+    }
+    this.commit(b, start);
+  }
+
+  private commit(b: Buffer, lineStart: number): void {
+    const r = this.rows;
+    if (r >= this.s.capacity) throw new MamError(`${this.s.path}: the file grew while being read: read it again once it is complete`, { file: this.s.path });
+    if (this.timeCol >= 0) this.checkTime(this.vals[this.timeCol]!);
+    const vals = this.vals;
+    const cols = this.leadCols;
+    const signals = this.signals;
+    for (let k = 0; k < cols.length; k++) {
+      const v = vals[cols[k]!]!;
+      const f = Math.fround(this.adc ? (v - this.zero) / this.gain : v);
+      if (f - f !== 0) this.rangeError(b, lineStart, cols[k]!, v);
+      signals[k]![r] = f;
+    }
+    this.rows = r + 1;
+  }
+
+  private rangeError(b: Buffer, lineStart: number, c: number, v: number): never {
+    const nl = b.indexOf(10, lineStart);
+    const line = b.toString('utf8', lineStart, nl < 0 ? undefined : nl);
+    const cell = cleanName(line.split(this.s.delimiter)[c] ?? String(v));
+    const why = this.adc ? 'after ADC conversion, beyond' : 'beyond';
+    throw new MamError(`${this.s.path}: line ${this.line}, column ${c + 1} (${this.s.labels[c]}): ${show(cell)} is ${why} the float32 range (3.4e38): fix the cell`, { file: this.s.path });
+  }
+
+  private checkTime(t: number): void {
+    const i = this.nTime++;
+    if (this.timeDec > this.maxDec) {
+      this.maxDec = Math.min(this.timeDec, 20);
+      this.quantum = 0.5 * 10 ** -this.maxDec;
+    }
+    const abs = Math.abs(t);
+    if (abs > this.tMaxAbs) this.tMaxAbs = abs;
+    if (i === 0) {
+      this.t0 = this.tPrev = t;
+      return;
+    }
+    const { timeUnit, strictTime } = this.s;
+    const s = t - this.tPrev;
+    if (s < 0 || (s === 0 && strictTime)) {
+      this.timeError(`the ${timeUnit === 'samples' ? 'sample number' : 'time'} ${s < 0 ? 'goes back' : 'stays'} from ${this.tPrev} to ${t}${this.unitSuffix()}: rows must be in time order, one per sample; fix the file`);
+    }
+    if (i === 1) this.step1 = s;
+    else if (this.exactSteps && Math.abs(s - this.step1) > 1e-12 * Math.max(abs, 1)) this.exactSteps = false;
+    if (timeUnit === 'samples') {
+      if (i > 1 && s !== this.step1) {
+        this.timeError(`the sample number steps by ${s} here but by ${this.step1} before: missing or repeated rows? fix the file`);
+      }
+    } else if (strictTime && i >= 2) {
+      // Each value may be off by half its last written decimal: a step by two of those, the
+      // running mean step (ref) by much less.
+      const ref = (this.tPrev - this.t0) / (i - 1);
+      const tol = 4 * this.quantum + TIME_REL * abs;
+      if (Math.abs(s - ref) > tol) {
+        const u = this.unitSuffix();
+        this.timeError(`the time steps by ${+s.toPrecision(6)}${u} here but by ${+ref.toPrecision(6)}${u} on average before: missing or repeated rows? fix the file, or give --fs to take the rows as they are`);
+      }
+    }
+    this.tPrev = t;
+  }
+
+  private unitSuffix(): string {
+    const unit = this.s.timeUnit;
+    return unit === 'seconds' ? ' s' : unit === 'milliseconds' ? ' ms' : '';
+  }
+
+  private timeError(what: string): never {
+    const { path, labels } = this.s;
+    throw new MamError(`${path}: line ${this.line}, column 1 (${labels[0]}): ${what}`, { file: path });
+  }
+
+  /** The rate the time column (s or ms) implies, rounded to what its decimals can tell; null if it cannot. */
+  timeRate(): { fs: number; uncertainty: number } | null {
+    const unit = this.s.timeUnit;
+    if ((unit !== 'seconds' && unit !== 'milliseconds') || this.nTime < 2) return null;
+    const span = this.tPrev - this.t0;
+    if (!(span > 0)) return null;
+    const est = ((this.nTime - 1) / span) * (unit === 'milliseconds' ? 1000 : 1);
+    // Both ends may be off by half a written decimal (or by float32 rounding), unless every step
+    // was the same: then the times were written exactly (0.002, 0.004, ...), not rounded.
+    const rel = this.exactSteps ? 1e-12 * Math.max(this.tMaxAbs, 1) / span
+      : (2 * this.quantum + 2 * TIME_REL * this.tMaxAbs) / span;
+    if (rel > MAX_FS_UNCERTAINTY) return null;
+    const u = Math.max(est * rel, 1e-9 * est);
+    const whole = Math.round(est);
+    if (Math.abs(est - whole) <= u) return { fs: whole, uncertainty: u };
+    const decimals = Math.max(0, -Math.floor(Math.log10(u)));
+    return { fs: Number(est.toFixed(Math.min(decimals, 12))), uncertainty: u };
+  }
+}
