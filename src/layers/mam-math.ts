@@ -52,11 +52,8 @@ export function checkDims(d: MamDims): void {
 export function mamForwardJs(
   x: Float32Array, w: Float32Array, keep: ArrayLike<number> | null, d: MamDims,
 ): MamForwardResult {
-  checkDims(d);
+  checkForwardArgs(x, w, keep, d);
   const { batch: B, inputs: n, outputs: m, splits: S } = d;
-  checkLength('x', x, B * n);
-  checkLength('w', w, n * m);
-  if (keep) checkLength('keep', keep, n * m);
   const y = new Float32Array(B * m);
   const argmax = new Int32Array(B * S * m);
   const argmin = new Int32Array(B * S * m);
@@ -102,14 +99,11 @@ export function mamBackwardJs(
   dy: Float32Array, x: Float32Array, w: Float32Array,
   argmax: Int32Array, argmin: Int32Array, keep: ArrayLike<number> | null, d: MamDims,
 ): { dx: Float32Array; dw: Float32Array } {
-  checkDims(d);
+  checkForwardArgs(x, w, keep, d);
   const { batch: B, inputs: n, outputs: m, splits: S } = d;
   checkLength('dy', dy, B * m);
-  checkLength('x', x, B * n);
-  checkLength('w', w, n * m);
   checkLength('argmax', argmax, B * S * m);
   checkLength('argmin', argmin, B * S * m);
-  if (keep) checkLength('keep', keep, n * m);
   const dx = new Float32Array(B * n);
   const dw = new Float32Array(n * m);
   const add = (b: number, j: number, k: number, g: number) => {
@@ -140,6 +134,14 @@ function sliceConnections(s: number, k: number, keep: ArrayLike<number> | null, 
   return count;
 }
 
-export function checkLength(name: string, a: ArrayLike<number>, want: number): void {
+/** Dimensions and array lengths of a forward call; throws RangeError. */
+export function checkForwardArgs(x: ArrayLike<number>, w: ArrayLike<number>, keep: ArrayLike<number> | null, d: MamDims): void {
+  checkDims(d);
+  checkLength('x', x, d.batch * d.inputs);
+  checkLength('w', w, d.inputs * d.outputs);
+  if (keep) checkLength('keep', keep, d.inputs * d.outputs);
+}
+
+function checkLength(name: string, a: ArrayLike<number>, want: number): void {
   if (a.length !== want) throw new RangeError(`MAM ${name} has ${a.length} values where the dimensions need ${want}`);
 }

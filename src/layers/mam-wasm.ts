@@ -3,7 +3,7 @@
 // (mam-math.ts) when the module or WebAssembly SIMD is unavailable: same results, slower.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { checkDims, checkLength, mamForwardJs, type MamDims, type MamForwardResult } from './mam-math.js';
+import { checkForwardArgs, mamForwardJs, type MamDims, type MamForwardResult } from './mam-math.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -60,11 +60,8 @@ export function mamForward(
 export function mamForwardViews(
   x: Float32Array, w: Float32Array, keep: ArrayLike<number> | null, d: MamDims,
 ): MamForwardResult {
-  checkDims(d);
+  checkForwardArgs(x, w, keep, d);
   const { batch: B, inputs: n, outputs: m, splits: S } = d;
-  checkLength('x', x, B * n);
-  checkLength('w', w, n * m);
-  if (keep) checkLength('keep', keep, n * m);
   if (!kernel) return mamForwardJs(x, w, keep, d);
   if (B === 0) return { y: new Float32Array(0), argmax: new Int32Array(0), argmin: new Int32Array(0) };
   const k = kernel;
