@@ -37,10 +37,12 @@ export interface LoadedModel {
  * renamed into place, so `dir` never holds a half-written model (a crash between moving the old
  * one aside and renaming the new one in leaves the old one as `.dir.old-*`). An existing `dir`
  * is replaced only if it is a mam model directory or empty. The optimizer and compile settings
- * are not saved: a loaded model is compiled again by whoever trains it.
+ * are not saved by tfjs: a training checkpoint passes its optimizer state (and the history,
+ * plots, ...) as `extraFiles`, written in the same atomic step.
  */
 export async function saveModel(
   model: tf.LayersModel, dir: string, metadata: Record<string, unknown> = {},
+  extraFiles: Record<string, string | Uint8Array> = {},
 ): Promise<void> {
   const target = resolve(dir);
   await checkReplaceable(target);
@@ -64,6 +66,7 @@ export async function saveModel(
   const meta: ModelMetadata = { ...metadata, format: FORMAT_NAME, formatVersion: MODEL_FORMAT_VERSION };
 
   await writeDirAtomically(target, {
+    ...extraFiles,
     [MODEL_FILE]: JSON.stringify(modelJson),
     [WEIGHTS_FILE]: weights,
     [METADATA_FILE]: `${JSON.stringify(meta, null, 2)}\n`,
@@ -109,6 +112,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   } catch (e) {
     throw new MamError(`${modelPath}: cannot build the model (${(e as Error).message.split('\n')[0]}); re-save or retrain it`, { file: modelPath, cause: e });
   }
+}
+
+/** Reads another file of a model directory (a checkpoint's optimizer state, say). */
+export async function readModelFile(dir: string, name: string, fix: string): Promise<Buffer> {
+  return readFile(join(dir, name), fix);
 }
 
 function specBytes(spec: tf.io.WeightsManifestEntry, file: string): number {

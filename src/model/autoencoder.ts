@@ -1,0 +1,155 @@
+// The ECG autoencoder: dense (MAC) layers down to a latent of m values, then back up to the
+// window length n; ReLU after every layer but the last. Any of its layers can be MAM: the
+// default is the decoder's tail, the part the paper runs on the microcontroller.
+import * as tf from '@tensorflow/tfjs';
+import { MamError } from '../errors.js';
+import type { PrunedAs } from '../layers/mam-math.js';
+import { MamDense } from '../layers/mam-dense.js';
+import { MaskedDense } from '../layers/masked-dense.js';
+import type { PrunableDense } from '../layers/prunable-dense.js';
+
+export type ModelKind = 'mam' | 'mac';
+
+/** Everything needed to build the network again; stored in the model's metadata. */
+export interface AutoencoderSpec {
+  preset: string;
+  /** Window length n (input and output size). */
+  window: number;
+  /** Sampling rate the windows are taken at (Hz). */
+  fs: number;
+  /** Hidden layer sizes between the input and the latent. */
+  encoder: number[];
+  /** Latent size m. */
+  latent: number;
+  /** Hidden layer sizes between the latent and the output. */
+  decoder: number[];
+  /** 'mac': every layer dense. 'mam': the layers named in mamLayers are MAM. */
+  kind: ModelKind;
+  /** Names of the MAM layers (kind 'mam'); see layerNames(). */
+  mamLayers: string[];
+  /** Input slices of each MAM layer (1 = plain MAM). */
+  splits: number;
+  prunedAs: PrunedAs;
+  /** Seeds the initializers. */
+  seed: number;
+}
+
+export interface Preset {
+  description: string;
+  fs: number;
+  window: number;
+  encoder: number[];
+  latent: number;
+  decoder: number[];
+  /** How many of the last layers are MAM by default. */
+  mamTail: number;
+  splits: number;
+}
+
+export const PRESETS: Record<string, Preset> = {
+  small: {
+    description: 'windows of 128 at 256 Hz, 128-64-16-64-128: trains in about two minutes on 2 cores',
+    fs: 256, window: 128, encoder: [64], latent: 16, decoder: [64], mamTail: 1, splits: 1,
+  },
+  paper: {
+    description: 'windows of 256 at 256 Hz, encoder 256-256-32, the MAM group\'s decoder 32-512-512-256-256',
+    fs: 256, window: 256, encoder: [256], latent: 32, decoder: [512, 512, 256], mamTail: 1, splits: 1,
+  },
+};
+
+/** Layer names in order: enc1.., latent, dec1.., out. */
+export function layerNames(spec: Pick<AutoencoderSpec, 'encoder' | 'decoder'>): string[] {
+  return [
+    ...spec.encoder.map((_, i) => `enc${i + 1}`),
+    'latent',
+    ...spec.decoder.map((_, i) => `dec${i + 1}`),
+    'out',
+  ];
+}
+
+/**
+ * Which layers are MAM, from an option: a number K (the last K layers) or names separated by
+ * commas. Throws a MamError naming the option when it does not fit the network.
+ */
+export function resolveMamLayers(option: string | number, spec: Pick<AutoencoderSpec, 'encoder' | 'decoder'>): string[] {
+  const names = layerNames(spec);
+  const text = String(option).trim();
+  if (/^\d+$/.test(text)) {
+    const k = Number(text);
+    if (k < 1 || k > names.length) {
+      throw new MamError(`--mam-layers ${text}: this network has ${names.length} layers (${names.join(', ')}): give 1 to ${names.length}, or layer names`);
+    }
+    return names.slice(names.length - k);
+  }
+  const wanted = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = wanted.filter((w) => !names.includes(w));
+  if (wanted.length === 0 || unknown.length > 0) {
+    throw new MamError(`--mam-layers ${text}: no layer named ${unknown.join(', ') || '(none)'}; the layers are ${names.join(', ')}`);
+  }
+  return names.filter((n) => wanted.includes(n)); // network order
+}
+
+export function checkSpec(spec: AutoencoderSpec): AutoencoderSpec {
+  const sizes = [spec.window, ...spec.encoder, spec.latent, ...spec.decoder];
+  if (!sizes.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new MamError(`model sizes must be whole numbers >= 1, got window ${spec.window}, encoder [${spec.encoder}], latent ${spec.latent}, decoder [${spec.decoder}]`);
+  }
+  if (spec.kind !== 'mam' && spec.kind !== 'mac') throw new MamError(`--kind must be mam or mac, got '${String(spec.kind)}'`);
+  if (spec.kind === 'mam') resolveMamLayers(spec.mamLayers.join(','), spec);
+  if (!Number.isInteger(spec.splits) || spec.splits < 1) throw new MamError(`--splits must be a whole number >= 1, got ${spec.splits}`);
+  const names = layerNames(spec);
+  const inputs = [spec.window, ...spec.encoder, spec.latent, ...spec.decoder];
+  for (const name of spec.kind === 'mam' ? spec.mamLayers : []) {
+    const n = inputs[names.indexOf(name)]!;
+    if (spec.splits > n) throw new MamError(`--splits ${spec.splits}: MAM layer ${name} has only ${n} inputs; give at most ${n}`);
+  }
+  return spec;
+}
+
+/** Builds the (uncompiled) network a spec describes, initialised from spec.seed. */
+export function buildAutoencoder(spec: AutoencoderSpec): tf.Sequential {
+  checkSpec(spec);
+  const names = layerNames(spec);
+  const units = [...spec.encoder, spec.latent, ...spec.decoder, spec.window];
+  const mam = new Set(spec.kind === 'mam' ? spec.mamLayers : []);
+  const layers: PrunableDense[] = names.map((name, i) => {
+    const args = {
+      name,
+      units: units[i]!,
+      activation: (i === names.length - 1 ? 'linear' : 'relu') as 'linear' | 'relu',
+      // One seed per layer: the same spec always starts from the same weights.
+      kernelInitializer: tf.initializers.glorotUniform({ seed: spec.seed * 1000 + i }),
+      ...(i === 0 ? { inputShape: [spec.window] } : {}),
+    };
+    return mam.has(name)
+      ? new MamDense({ ...args, splits: spec.splits, prunedAs: spec.prunedAs, beta: 1 })
+      : new MaskedDense(args);
+  });
+  return tf.sequential({ name: `autoencoder_${spec.kind}`, layers });
+}
+
+/** The spec of a preset with overrides (sizes, kind, MAM layers, splits, seed). */
+export function specFromPreset(
+  presetName: string,
+  over: Partial<Omit<AutoencoderSpec, 'mamLayers'>> & { mamLayers?: string | number } = {},
+): AutoencoderSpec {
+  const preset = PRESETS[presetName];
+  if (!preset) throw new MamError(`--preset ${presetName}: no such preset; choose ${Object.keys(PRESETS).join(' or ')}`);
+  const { mamLayers, ...rest } = over;
+  const spec: AutoencoderSpec = {
+    preset: presetName,
+    window: preset.window,
+    fs: preset.fs,
+    encoder: preset.encoder,
+    latent: preset.latent,
+    decoder: preset.decoder,
+    kind: 'mam',
+    mamLayers: [],
+    splits: preset.splits,
+    prunedAs: 'zero',
+    seed: 1,
+    ...rest,
+  };
+  spec.mamLayers = spec.kind === 'mam' ? resolveMamLayers(mamLayers ?? preset.mamTail, spec) : [];
+  return checkSpec(spec);
+}

@@ -1,0 +1,239 @@
+// The training loop: Adam on the mean squared reconstruction error, one optimizer step per
+// batch, with the vanishing-contributions beta stepped every batch, reduce-on-plateau and early
+// stopping on the validation loss, and everything a resumed run needs kept in TrainState.
+//
+// Resuming gives the same result as not stopping: each epoch's batch order is drawn from
+// (seed, epoch) alone, beta from the step count alone, and the Adam moments and bias
+// corrections are saved and restored exactly.
+import * as tf from '@tensorflow/tfjs';
+
+/** What tfjs optimizers' getWeights/setWeights exchange. */
+export type NamedTensor = { name: string; tensor: tf.Tensor };
+import type { WindowSet } from '../data/pipeline.js';
+import { seededRandom, shuffleInPlace } from '../data/random.js';
+import { PrunableDense } from '../layers/prunable-dense.js';
+import { setModelBeta } from './beta.js';
+import { vconBeta, type VconShape } from './vcon.js';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Epochs over which beta goes from 1 (MAC) to 0 (MAM); 0 = pure MAM from the start. */
+  vconEpochs: number;
+  vconShape: VconShape;
+  /** Reduce the learning rate by this factor after `plateauPatience` epochs without improvement. */
+  plateauFactor: number;
+  plateauPatience: number;
+  minLearningRate: number;
+  /** Stop after this many epochs without improvement (0: never). Counted after vcon ends. */
+  earlyStopPatience: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  epochs: 30,
+  batchSize: 64,
+  learningRate: 1e-3,
+  vconEpochs: 8,
+  vconShape: 'linear',
+  plateauFactor: 0.3,
+  plateauPatience: 3,
+  minLearningRate: 1e-6,
+  earlyStopPatience: 8,
+  seed: 1,
+};
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  valLoss: number;
+  valAsnrDb: number;
+  beta: number;
+  learningRate: number;
+  seconds: number;
+}
+
+/** Where training is; saved with every checkpoint. */
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  /** Batches completed inside the current epoch (non-zero only after an interruption). */
+  batchInEpoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  learningRate: number;
+  bestValLoss: number;
+  epochsWithoutImprovement: number;
+  /** Training loss summed over the current epoch's batches so far (for an interrupted epoch). */
+  epochLossSum: number;
+  history: EpochRecord[];
+  finished: boolean;
+  stopReason?: string;
+  /** Adam's bias corrections beta1^t, beta2^t as float32 (tfjs would recompute them with pow). */
+  adamAccBeta?: [number, number];
+}
+
+export function initialTrainState(options: TrainOptions): TrainState {
+  return {
+    epoch: 0, batchInEpoch: 0, step: 0, learningRate: options.learningRate, bestValLoss: Infinity,
+    epochsWithoutImprovement: 0, epochLossSum: 0, history: [], finished: false,
+  };
+}
+
+export interface TrainHooks {
+  /** After each optimizer step. */
+  onStep?(state: TrainState, loss: number, stepsPerEpoch: number): void;
+  /** After each epoch (a good time to save a checkpoint). */
+  onEpoch?(state: TrainState, record: EpochRecord): Promise<void> | void;
+  /** Asked after each step: true stops training there (Ctrl-C). */
+  shouldStop?(): boolean;
+  /** Validation ASNR of reconstructions (the metrics live elsewhere). */
+  asnr(original: Float32Array, reconstruction: Float32Array, length: number): number;
+}
+
+type AdamInternals = { learningRate: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
+
+/** Adam with the learning rate the state says; the caller owns (and disposes) it. */
+export function makeOptimizer(state: TrainState): tf.Optimizer {
+  return tf.train.adam(state.learningRate);
+}
+
+/** Trainable variables in a fixed order: Adam keeps its moments by position, not by name. */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/** The model's output for every window, batched. */
+export function reconstruct(model: tf.LayersModel, set: WindowSet, batchSize = 256): Float32Array {
+  const out = new Float32Array(set.data.length);
+  for (let w = 0; w < set.count; w += batchSize) {
+    const count = Math.min(batchSize, set.count - w);
+    const y = tf.tidy(() => {
+      const x = tf.tensor2d(set.data.subarray(w * set.length, (w + count) * set.length), [count, set.length]);
+      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+    });
+    out.set(y, w * set.length);
+  }
+  return out;
+}
+
+function mse(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return s / a.length;
+}
+
+/** The order of the training windows in an epoch: a function of (seed, epoch) only. */
+export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  shuffleInPlace(order, seededRandom((seed * 7919 + epoch * 104729) | 0));
+  return order;
+}
+
+/**
+ * Trains `model` in place from `state` (fresh or loaded from a checkpoint) until the epochs
+ * are done, early stopping fires, or hooks.shouldStop() says so. Returns the final state.
+ */
+export async function trainAutoencoder(
+  model: tf.LayersModel, train: WindowSet, val: WindowSet, options: TrainOptions,
+  state: TrainState, optimizer: tf.Optimizer, hooks: TrainHooks,
+): Promise<TrainState> {
+  const n = train.length;
+  const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
+  const vcon = { steps: options.vconEpochs * stepsPerEpoch, shape: options.vconShape };
+  const variables = trainableVariables(model);
+  const pruned = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense && l.maskCounts().kept < l.maskCounts().total);
+  const adam = optimizer as unknown as AdamInternals;
+  adam.learningRate = state.learningRate;
+  const batch = new Float32Array(options.batchSize * n);
+
+  while (!state.finished && state.epoch < options.epochs) {
+    const started = performance.now();
+    const order = epochOrder(train.count, options.seed, state.epoch);
+    for (let b = state.batchInEpoch; b < stepsPerEpoch; b++) {
+      if (hooks.shouldStop?.()) {
+        state.adamAccBeta = accBeta(adam);
+        return state;
+      }
+      const rows = order.subarray(b * options.batchSize, Math.min((b + 1) * options.batchSize, train.count));
+      rows.forEach((w, r) => batch.set(train.data.subarray(w * n, (w + 1) * n), r * n));
+      setModelBeta(model, vconBeta(state.step, vcon));
+      const loss = tf.tidy(() => {
+        const x = tf.tensor2d(batch.subarray(0, rows.length * n), [rows.length, n]);
+        const cost = optimizer.minimize(() => tf.losses.meanSquaredError(x, model.apply(x) as tf.Tensor) as tf.Scalar, true, variables);
+        return cost!.dataSync()[0]!;
+      });
+      // Adam's momentum would move pruned weights; the forward never sees them, but keep them 0.
+      for (const layer of pruned) layer.applyMask();
+      state.step++;
+      state.batchInEpoch = b + 1;
+      state.epochLossSum += loss;
+      hooks.onStep?.(state, loss, stepsPerEpoch);
+    }
+
+    // End of the epoch: validate at the beta the next step will use (0 once vcon is over).
+    const beta = vconBeta(state.step, vcon);
+    setModelBeta(model, beta);
+    const recon = reconstruct(model, val);
+    const valLoss = val.count > 0 ? mse(val.data, recon) : Number.NaN;
+    const record: EpochRecord = {
+      epoch: state.epoch + 1,
+      loss: state.epochLossSum / stepsPerEpoch,
+      valLoss,
+      valAsnrDb: val.count > 0 ? hooks.asnr(val.data, recon, n) : Number.NaN,
+      beta,
+      learningRate: state.learningRate,
+      seconds: (performance.now() - started) / 1000,
+    };
+    state.history.push(record);
+    state.epoch++;
+    state.batchInEpoch = 0;
+    state.epochLossSum = 0;
+    updateSchedules(state, options, record, beta, adam);
+    state.adamAccBeta = accBeta(adam);
+    if (state.epoch >= options.epochs) {
+      state.finished = true;
+      state.stopReason ??= `${options.epochs} epochs`;
+    }
+    await hooks.onEpoch?.(state, record);
+  }
+  return state;
+}
+
+function accBeta(adam: AdamInternals): [number, number] {
+  return [adam.accBeta1.dataSync()[0]!, adam.accBeta2.dataSync()[0]!];
+}
+
+/**
+ * Reduce-on-plateau and early stopping on the validation loss, counted only once the network
+ * is pure MAM (beta = 0): while beta falls the loss is not comparable from epoch to epoch.
+ */
+function updateSchedules(state: TrainState, options: TrainOptions, record: EpochRecord, beta: number, adam: AdamInternals): void {
+  if (beta > 0 || !Number.isFinite(record.valLoss)) return;
+  if (record.valLoss < state.bestValLoss * (1 - 1e-4)) {
+    state.bestValLoss = record.valLoss;
+    state.epochsWithoutImprovement = 0;
+    return;
+  }
+  state.epochsWithoutImprovement++;
+  if (options.earlyStopPatience > 0 && state.epochsWithoutImprovement >= options.earlyStopPatience) {
+    state.finished = true;
+    state.stopReason = `early stop: no improvement in ${options.earlyStopPatience} epochs`;
+  }
+  if (state.epochsWithoutImprovement % options.plateauPatience === 0) {
+    state.learningRate = Math.max(options.minLearningRate, state.learningRate * options.plateauFactor);
+    adam.learningRate = state.learningRate;
+  }
+}
+
+/** Restores a checkpoint's optimizer state, including the exact bias corrections. */
+export async function restoreOptimizer(optimizer: tf.Optimizer, weights: NamedTensor[], state: TrainState): Promise<void> {
+  await optimizer.setWeights(weights);
+  const adam = optimizer as unknown as AdamInternals;
+  if (state.adamAccBeta) {
+    adam.accBeta1.assign(tf.scalar(state.adamAccBeta[0]));
+    adam.accBeta2.assign(tf.scalar(state.adamAccBeta[1]));
+  }
+  adam.learningRate = state.learningRate;
+}
