@@ -499,7 +499,7 @@ describe('mam data info', { skip: noEcg }, () => {
       assert.equal(r.stdout, '');
       const lines = r.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0]!, /^mam: (.*absent\.csv: no such file|.*mitdb_100\.csv: no lead "V1"|--fs "fast": not a number)/);
+      assert.match(lines[0]!, /^mam: (.*absent\.csv: no such file|.*mitdb_100\.csv: no lead "V1"|--fs must be a number, got "fast"; e.g. --fs 360)/);
     }
   });
 });

@@ -1,45 +1,20 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { expandCsvPaths, readEcgCsv, type CsvReadOptions, type CsvRecord } from '../../data/csv.js';
-import { MamError } from '../../errors.js';
+import { addCsvOptions, csvOptions, type CsvFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 
-interface DataInfoOptions {
-  lead?: string;
-  fs?: string;
-  adcGain?: string;
-  adcZero?: string;
+interface DataInfoOptions extends CsvFlags {
   json?: boolean;
-}
-
-/** Shared by the data commands: the CSV reader's options from the command line. */
-export function csvOptions(opts: { lead?: string; fs?: string; adcGain?: string; adcZero?: string }): CsvReadOptions {
-  return {
-    lead: opts.lead,
-    fs: numberOption('--fs', opts.fs),
-    adcGain: numberOption('--adc-gain', opts.adcGain),
-    adcZero: numberOption('--adc-zero', opts.adcZero),
-  };
-}
-
-function numberOption(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const v = Number(value);
-  // Number('') is 0: a blank value is a mistake, not zero.
-  if (value.trim() === '' || !Number.isFinite(v)) throw new MamError(`${flag} "${value}": not a number`);
-  return v;
 }
 
 export function register(program: Command): void {
   const data = program.command('data').description('inspect ECG recordings (CSV files)');
-  data
+  const info = data
     .command('info')
     .description("show each file's leads, sampling rate and where it came from, length, and the used lead's range")
-    .argument('<files...>', 'CSV files, or directories (their *.csv files)')
-    .option('--lead <name|index>', 'lead to use: a name (any case) or a 0-based index among the signal columns (default: the first)')
-    .option('--fs <hz>', 'sampling rate in Hz: needed without a time column in seconds or ms, and wins over one')
-    .option('--adc-gain <counts>', 'cells are ADC counts, this many per mV: mV = (value - zero) / gain (MIT-BIH: 200)')
-    .option('--adc-zero <counts>', 'ADC count of 0 mV (MIT-BIH: 1024; default 0)')
+    .argument('<files...>', 'CSV files, or directories (their *.csv files)');
+  addCsvOptions(info)
     .option('--json', 'print one JSON array, one object per file')
     .action(
       action(async (paths: string[], opts: DataInfoOptions) => {

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { ECGSYN_DEFAULTS, generateEcg, resolveEcgsynOptions, type EcgsynOptions } from '../../data/ecgsyn.js';
 import { MamError } from '../../errors.js';
+import { numberOption, rangeOption } from '../options.js';
 import { action } from '../run.js';
 
 interface SynthOpts {
@@ -55,16 +56,16 @@ export function register(program: Command): void {
           throw new MamError('synth: give either --hr (a fixed mean heart rate) or --hr-range LO,HI, not both');
         }
         const options: EcgsynOptions = {
-          seconds: number('--seconds', opts.seconds, '60'),
-          seed: number('--seed', opts.seed, '1'),
-          fs: number('--fs', opts.fs, '256'),
-          hrStd: number('--hr-std', opts.hrStd, '1'),
-          lfHfRatio: number('--lf-hf', opts.lfHf, '0.5'),
-          wanderMv: number('--wander', opts.wander, '0.07'),
+          seconds: numberOption('--seconds', opts.seconds, '60'),
+          seed: numberOption('--seed', opts.seed, '1'),
+          fs: numberOption('--fs', opts.fs, '256'),
+          hrStd: numberOption('--hr-std', opts.hrStd, '1'),
+          lfHfRatio: numberOption('--lf-hf', opts.lfHf, '0.5'),
+          wanderMv: numberOption('--wander', opts.wander, '0.07'),
         };
-        if (opts.hr !== undefined) options.hrMean = number('--hr', opts.hr, '72');
-        else options.hrRange = range('--hr-range', opts.hrRange);
-        if (opts.noiseSnr !== undefined) options.noiseSnrDb = number('--noise-snr', opts.noiseSnr, '35');
+        if (opts.hr !== undefined) options.hrMean = numberOption('--hr', opts.hr, '72');
+        else options.hrRange = rangeOption('--hr-range', opts.hrRange, '60,100');
+        if (opts.noiseSnr !== undefined) options.noiseSnrDb = numberOption('--noise-snr', opts.noiseSnr, '35');
         resolveEcgsynOptions(options, FLAGS); // every range check, naming our flags
 
         const trace = generateEcg(options);
@@ -79,19 +80,6 @@ export function register(program: Command): void {
         );
       }, { tfjs: false }),
     );
-}
-
-/** A number option, or a one-line MamError naming it (Number('') is 0, so blanks are refused too). */
-function number(flag: string, raw: string, example: string): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v)) throw new MamError(`${flag} must be a number, got "${raw}"; e.g. ${flag} ${example}`);
-  return v;
-}
-
-function range(flag: string, raw: string): [number, number] {
-  const parts = raw.split(',');
-  if (parts.length !== 2) throw new MamError(`${flag} must be two numbers LO,HI, got "${raw}"; e.g. ${flag} 60,100`);
-  return [number(flag, parts[0]!, '60,100'), number(flag, parts[1]!, '60,100')];
 }
 
 /**

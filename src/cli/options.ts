@@ -1,0 +1,64 @@
+// Option parsing shared by the commands: numbers that say which flag is wrong and how to fix
+// it, and the CSV data options that data info, train and eval all take.
+import type { Command } from 'commander';
+import type { CsvReadOptions } from '../data/csv.js';
+import { MamError } from '../errors.js';
+
+/** A number option, or a one-line MamError naming it (Number('') is 0, so blanks are refused too). */
+export function numberOption(flag: string, raw: string, example: string): number {
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(v)) throw new MamError(`${flag} must be a number, got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
+}
+
+/** numberOption for an optional flag. */
+export function optionalNumber(flag: string, raw: string | undefined, example: string): number | undefined {
+  return raw === undefined ? undefined : numberOption(flag, raw, example);
+}
+
+/** A whole number >= min. */
+export function intOption(flag: string, raw: string, example: string, min = 0): number {
+  const v = numberOption(flag, raw, example);
+  if (!Number.isInteger(v) || v < min) throw new MamError(`${flag} must be a whole number >= ${min}, got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
+}
+
+/** Two numbers LO,HI. */
+export function rangeOption(flag: string, raw: string, example: string): [number, number] {
+  const parts = raw.split(',');
+  if (parts.length !== 2) throw new MamError(`${flag} must be two numbers LO,HI, got "${raw}"; e.g. ${flag} ${example}`);
+  return [numberOption(flag, parts[0]!, example), numberOption(flag, parts[1]!, example)];
+}
+
+/** Whole numbers separated by commas ("512,512,256"); empty means none. */
+export function sizesOption(flag: string, raw: string, example: string): number[] {
+  if (raw.trim() === '') return [];
+  return raw.split(',').map((p) => intOption(flag, p, example, 1));
+}
+
+/** One of a fixed set of words. */
+export function choiceOption<T extends string>(flag: string, raw: string, choices: readonly T[]): T {
+  if (!choices.includes(raw as T)) throw new MamError(`${flag} must be one of ${choices.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+export interface CsvFlags { lead?: string; fs?: string; adcGain?: string; adcZero?: string }
+
+/** Declares --lead, --fs, --adc-gain, --adc-zero on a command. */
+export function addCsvOptions(cmd: Command): Command {
+  return cmd
+    .option('--lead <name|index>', 'lead to use: a name (any case) or a 0-based index among the signal columns (default: the first)')
+    .option('--fs <hz>', 'sampling rate of the CSV files in Hz: needed without a time column in seconds or ms, and wins over one')
+    .option('--adc-gain <counts>', 'cells are ADC counts, this many per mV: mV = (value - zero) / gain (MIT-BIH: 200)')
+    .option('--adc-zero <counts>', 'ADC count of 0 mV (MIT-BIH: 1024; default 0)');
+}
+
+/** The CSV reader's options from those flags. */
+export function csvOptions(opts: CsvFlags): CsvReadOptions {
+  return {
+    lead: opts.lead,
+    fs: optionalNumber('--fs', opts.fs, '360'),
+    adcGain: optionalNumber('--adc-gain', opts.adcGain, '200'),
+    adcZero: optionalNumber('--adc-zero', opts.adcZero, '1024'),
+  };
+}
