@@ -19,3 +19,7 @@ export { removeBaseline } from './data/filters.js';
 export { loadRecords, csvSource, targetRate, type DataSource } from './data/source.js';
 export { seededRandom, shuffleInPlace, type Random } from './data/random.js';
 export type { EcgRecord } from './data/record.js';
+export { snrDb, prd, prdn, windowMetrics, percentile, summarize, summarizeByRecord, SNR_CAP_DB, type WindowMetrics, type MetricSummary, type RecordSummary } from './metrics/reconstruction.js';
+export { fitPca, pcaReconstruct, jacobiEigen, type PcaModel } from './metrics/pca.js';
+export { createProgress, formatDuration, type Progress, type ProgressOptions, type ProgressStream } from './report/progress.js';
+export { lineChart, windowsChart, escapeXml, linearAxis, logAxis, niceStep, toPixel, type Axis, type HLine, type LineChartOptions, type Series, type Tick, type WindowPlot, type WindowsChartOptions } from './report/svg.js';

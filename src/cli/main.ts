@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { register as registerDataInfo } from './commands/data-info.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerSynth } from './commands/synth.js';
+import { register as registerTrain } from './commands/train.js';
 import { reportError } from './run.js';
 
 // Compiled to dist/src/cli/main.js; package.json is at the project root.
@@ -19,7 +20,7 @@ const program = new Command('mam')
   .showHelpAfterError();
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain]) register(program);
 
 try {
   await program.parseAsync();

@@ -153,6 +153,24 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
 }
 
 /**
+ * Every window of the records, in order, normalised with the stored settings: for evaluating
+ * a trained model on recordings it has not seen (no split, no shuffle). 'dataset'
+ * normalisation needs its stored mean and std.
+ */
+export function windowAll(records: EcgRecord[], settings: PipelineSettings): WindowSet {
+  const s = checkSettings(settings);
+  if (records.length === 0) throw new MamError('no records to evaluate: give at least one CSV file');
+  if (s.normalization.method === 'dataset' && (s.normalization.mean === undefined || s.normalization.std === undefined)) {
+    throw new Error("windowAll: 'dataset' normalisation without its stored mean and std");
+  }
+  const signals = records.map((r) => conditionRecord(r, s));
+  const origin = signals.flatMap((x, record) => windowStarts(0, x.length, s.window, s.hop).map((start) => ({ record, start })));
+  const set = cutWindows(signals, origin, s.window);
+  normalizeWindows(set, s.normalization);
+  return set;
+}
+
+/**
  * Whole records to splits: records in seeded random order fill test, then validation, up to
  * their fractions of all samples (at least one record each when the fraction is > 0), and the
  * rest (at least one) train.

@@ -195,6 +195,7 @@ export async function writeDirAtomically(target: string, files: Record<string, s
   await fs.mkdir(dirname(target), { recursive: true });
   // mkdtemp picks a name nobody else holds, even for two saves in the same millisecond.
   const tmp = await fs.mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
+  await fs.chmod(tmp, 0o777 & ~process.umask()); // mkdtemp makes it private (0700); a model directory is not
   const old = tmp.replace(/\.tmp-([^/]*)$/, '.old-$1');
   try {
     for (const [name, data] of Object.entries(files)) {

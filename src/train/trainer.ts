@@ -82,8 +82,8 @@ export function initialTrainState(options: TrainOptions): TrainState {
 }
 
 export interface TrainHooks {
-  /** After each optimizer step. */
-  onStep?(state: TrainState, loss: number, stepsPerEpoch: number): void;
+  /** After each optimizer step; `totalSteps` is the run's (epochs x steps per epoch). */
+  onStep?(state: TrainState, loss: number, totalSteps: number): void;
   /** After each epoch (a good time to save a checkpoint). */
   onEpoch?(state: TrainState, record: EpochRecord): Promise<void> | void;
   /** Asked after each step: true stops training there (Ctrl-C). */
@@ -169,7 +169,7 @@ export async function trainAutoencoder(
       state.step++;
       state.batchInEpoch = b + 1;
       state.epochLossSum += loss;
-      hooks.onStep?.(state, loss, stepsPerEpoch);
+      hooks.onStep?.(state, loss, options.epochs * stepsPerEpoch);
     }
 
     // End of the epoch: validate at the beta the next step will use (0 once vcon is over).

@@ -1,0 +1,155 @@
+// A whole training run, as `mam train` does it: data from the source through the pipeline, a
+// PCA baseline to give the numbers meaning, the network, the loop, a checkpoint after every
+// epoch (model, optimizer, state, history JSON and SVG), and resuming from such a checkpoint.
+import type * as tf from '@tensorflow/tfjs';
+import { prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
+import { loadRecords, type DataSource } from '../data/source.js';
+import { fitPca, pcaReconstruct } from '../metrics/pca.js';
+import { summarize, windowMetrics } from '../metrics/reconstruction.js';
+import { buildAutoencoder, type AutoencoderSpec } from '../model/autoencoder.js';
+import { lineChart } from '../report/svg.js';
+import { setModelBeta } from './beta.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  initialTrainState, makeOptimizer, restoreOptimizer, trainAutoencoder,
+  type EpochRecord, type TrainOptions, type TrainState,
+} from './trainer.js';
+
+export interface TrainConfig {
+  spec: AutoencoderSpec;
+  source: DataSource;
+  pipeline: PipelineSettings;
+  options: TrainOptions;
+}
+
+/** What a model directory's mam.json holds for a trained autoencoder. */
+export interface AutoencoderMetadata {
+  kind: 'autoencoder';
+  spec: AutoencoderSpec;
+  data: { source: DataSource; pipeline: PipelineSettings; splitBy: PreparedData['splitBy']; windows: { train: number; val: number; test: number } };
+  baseline: { method: 'pca'; components: number; valAsnrDb: number; testAsnrDb: number };
+  training: { options: TrainOptions; state: TrainState };
+}
+
+export interface SessionUi {
+  /** A line for the user (stderr in the CLI). */
+  log(text: string): void;
+  onStep?(state: TrainState, loss: number, totalSteps: number): void;
+  onEpoch?(state: TrainState, record: EpochRecord): void;
+  shouldStop?(): boolean;
+}
+
+export interface TrainOutcome {
+  dir: string;
+  state: TrainState;
+  metadata: AutoencoderMetadata;
+  model: tf.LayersModel;
+}
+
+export const HISTORY_JSON = 'history.json';
+export const HISTORY_SVG = 'history.svg';
+
+/** ASNR (dB) of reconstructions of windows laid end to end. */
+export function asnrOf(original: Float32Array, reconstruction: Float32Array, length: number): number {
+  return summarize(windowMetrics(original, reconstruction, length)).asnr_db;
+}
+
+/** Records from the source through the pipeline: what training and evaluation both start from. */
+export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData> {
+  return prepareData(await loadRecords(source), pipeline);
+}
+
+/** Starts a new run into `dir`. */
+export async function startTraining(config: TrainConfig, dir: string, ui: SessionUi): Promise<TrainOutcome> {
+  const data = await prepareFromSource(config.source, config.pipeline);
+  ui.log(`data: ${data.train.count} training, ${data.val.count} validation, ${data.test.count} test windows of ${config.spec.window} samples at ${config.pipeline.fs} Hz (split by ${data.splitBy})`);
+  const pca = fitPca(data.train.data, data.train.length, config.spec.latent);
+  const baseline = {
+    method: 'pca' as const,
+    components: config.spec.latent,
+    valAsnrDb: data.val.count ? asnrOf(data.val.data, pcaReconstruct(pca, data.val.data, data.val.length), data.val.length) : Number.NaN,
+    testAsnrDb: data.test.count ? asnrOf(data.test.data, pcaReconstruct(pca, data.test.data, data.test.length), data.test.length) : Number.NaN,
+  };
+  ui.log(`baseline: PCA with ${baseline.components} components (a linear autoencoder of the same latent size): validation ASNR ${baseline.valAsnrDb.toFixed(2)} dB, test ${baseline.testAsnrDb.toFixed(2)} dB`);
+  const model = buildAutoencoder(config.spec);
+  const metadata: AutoencoderMetadata = {
+    kind: 'autoencoder',
+    spec: config.spec,
+    data: {
+      source: config.source, pipeline: data.settings, splitBy: data.splitBy,
+      windows: { train: data.train.count, val: data.val.count, test: data.test.count },
+    },
+    baseline,
+    training: { options: config.options, state: initialTrainState(config.options) },
+  };
+  return runTraining(model, data, metadata, undefined, dir, ui);
+}
+
+/** Continues the run saved in `dir` (optionally with more epochs). */
+export async function resumeTraining(dir: string, ui: SessionUi, epochs?: number): Promise<TrainOutcome> {
+  const checkpoint = await loadCheckpoint(dir);
+  const metadata = checkpoint.metadata as unknown as AutoencoderMetadata;
+  if (epochs !== undefined) {
+    metadata.training.options.epochs = epochs;
+    if (checkpoint.state.epoch < epochs && checkpoint.state.stopReason?.endsWith(' epochs')) {
+      checkpoint.state.finished = false;
+      delete checkpoint.state.stopReason;
+    }
+  }
+  metadata.training.state = checkpoint.state;
+  const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
+  ui.log(`resuming ${dir} at epoch ${checkpoint.state.epoch}${checkpoint.state.batchInEpoch ? `, batch ${checkpoint.state.batchInEpoch}` : ''} of ${metadata.training.options.epochs}`);
+  return runTraining(checkpoint.model, data, metadata, checkpoint.optimizerWeights, dir, ui);
+}
+
+async function runTraining(
+  model: tf.LayersModel, data: PreparedData, metadata: AutoencoderMetadata,
+  optimizerWeights: Array<{ name: string; tensor: tf.Tensor }> | undefined, dir: string, ui: SessionUi,
+): Promise<TrainOutcome> {
+  const { options, state } = metadata.training;
+  const optimizer = makeOptimizer(state);
+  if (optimizerWeights) await restoreOptimizer(optimizer, optimizerWeights, state);
+  const save = () => saveCheckpoint(model, dir, metadata as unknown as Record<string, unknown>, optimizer, historyFiles(metadata));
+  try {
+    await trainAutoencoder(model, data.train, data.val, options, state, optimizer, {
+      asnr: asnrOf,
+      onStep: ui.onStep,
+      shouldStop: ui.shouldStop,
+      onEpoch: async (s, record) => {
+        ui.onEpoch?.(s, record);
+        await save();
+      },
+    });
+    if (state.finished) setModelBeta(model, 0);
+    await save(); // also after a stop mid-epoch: the run can be resumed from there
+  } finally {
+    optimizer.dispose();
+  }
+  return { dir, state, metadata, model };
+}
+
+function historyFiles(metadata: AutoencoderMetadata): Record<string, string> {
+  const h = metadata.training.state.history;
+  const epochs = h.map((r) => r.epoch);
+  const loss = lineChart({
+    title: 'Training and validation loss (MSE, normalised units)', xLabel: 'epoch', yLabel: 'loss',
+    series: [{ name: 'training', x: epochs, y: h.map((r) => r.loss) }, { name: 'validation', x: epochs, y: h.map((r) => r.valLoss) }],
+    width: 640, height: 300,
+  });
+  const asnr = lineChart({
+    title: 'Validation ASNR (dB)', xLabel: 'epoch', yLabel: 'ASNR (dB)',
+    series: [{ name: 'validation ASNR', x: epochs, y: h.map((r) => r.valAsnrDb) }],
+    hLines: [{ y: metadata.baseline.valAsnrDb, label: `PCA baseline ${metadata.baseline.valAsnrDb.toFixed(1)} dB` }],
+    width: 640, height: 300,
+  });
+  return {
+    [HISTORY_JSON]: `${JSON.stringify(h, null, 2)}\n`,
+    [HISTORY_SVG]: stackSvgs([loss, asnr], 640, 300),
+  };
+}
+
+/** Two charts one above the other in one SVG file. */
+function stackSvgs(svgs: string[], width: number, height: number): string {
+  const inner = svgs.map((svg, i) => svg.replace(/^<svg /, `<svg y="${i * height}" `)).join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height * svgs.length}" viewBox="0 0 ${width} ${height * svgs.length}">\n${inner}\n</svg>\n`;
+}
