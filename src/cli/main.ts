@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerDataInfo } from './commands/data-info.js';
+import { register as registerEval } from './commands/eval.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerSynth } from './commands/synth.js';
 import { register as registerTrain } from './commands/train.js';
@@ -20,7 +21,7 @@ const program = new Command('mam')
   .showHelpAfterError();
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval]) register(program);
 
 try {
   await program.parseAsync();

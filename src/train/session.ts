@@ -55,8 +55,9 @@ export function asnrOf(original: Float32Array, reconstruction: Float32Array, len
 }
 
 /** Records from the source through the pipeline: what training and evaluation both start from. */
-export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData> {
-  return prepareData(await loadRecords(source), pipeline);
+export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData & { recordNames: string[] }> {
+  const records = await loadRecords(source);
+  return { ...prepareData(records, pipeline), recordNames: records.map((r) => r.name) };
 }
 
 /** Starts a new run into `dir`. */

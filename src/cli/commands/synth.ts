@@ -1,10 +1,9 @@
-import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { ECGSYN_DEFAULTS, generateEcg, resolveEcgsynOptions, type EcgsynOptions } from '../../data/ecgsyn.js';
 import { MamError } from '../../errors.js';
 import { numberOption, rangeOption } from '../options.js';
 import { action } from '../run.js';
+import { writeOutput } from '../write.js';
 
 interface SynthOpts {
   seconds: string;
@@ -70,8 +69,7 @@ export function register(program: Command): void {
 
         const trace = generateEcg(options);
         const csv = ecgCsv(trace.signal, trace.fs);
-        if (opts.out === '-') await writeStdout(csv);
-        else await writeAtomic(opts.out, csv);
+        await writeOutput(opts.out, csv, '--out');
         const n = trace.signal.length;
         process.stderr.write(
           `synth: ${n} samples (${+(n / trace.fs).toFixed(3)} s at ${trace.fs} Hz), mean HR ${trace.hrMean.toFixed(1)} bpm, ` +
@@ -108,34 +106,3 @@ function timeDecimals(fs: number): number {
   return 6;
 }
 
-/** Write into a fresh sibling temporary directory, then rename over `file`: never a half-written CSV. */
-async function writeAtomic(file: string, chunks: string[]): Promise<void> {
-  let tmp: string | undefined;
-  try {
-    tmp = await fs.mkdtemp(join(dirname(file), `.${basename(file)}.tmp-`));
-    const part = join(tmp, basename(file));
-    const handle = await fs.open(part, 'w');
-    try {
-      for (const c of chunks) await handle.write(c);
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(part, file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? `folder ${dirname(file)} does not exist; create it or choose another --out` :
-      code === 'EISDIR' ? 'it is a folder; give a file name to --out' :
-      code === 'EACCES' || code === 'EPERM' ? 'permission denied; choose a writable place for --out' :
-      `${(err as Error).message}; check --out`;
-    throw new MamError(`cannot write ${file}: ${why}`, { file, cause: err });
-  } finally {
-    if (tmp !== undefined) await fs.rm(tmp, { recursive: true, force: true });
-  }
-}
-
-async function writeStdout(chunks: string[]): Promise<void> {
-  for (const c of chunks) {
-    if (!process.stdout.write(c)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
-  }
-}

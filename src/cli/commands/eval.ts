@@ -1,0 +1,63 @@
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { expandCsvPaths } from '../../data/csv.js';
+import { autoencoderMetadata, evaluate, evaluationData, evaluationPlot, reconstructionCsv, type Evaluation } from '../../eval/evaluate.js';
+import type { MetricSummary } from '../../metrics/reconstruction.js';
+import { loadModel } from '../../model/files.js';
+import { addCsvOptions, csvOptions, type CsvFlags } from '../options.js';
+import { action, printJson } from '../run.js';
+import { writeOutput } from '../write.js';
+
+interface EvalFlags extends CsvFlags {
+  model: string;
+  json?: boolean;
+  saveReconstruction?: string;
+  plot?: string;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('eval')
+    .description('reconstruction quality of a trained model (ASNR, PRD, PRDN) on its test split, or on CSV recordings')
+    .argument('[csv...]', 'CSV files or directories to evaluate on (default: the model\'s own test split)')
+    .requiredOption('--model <dir>', 'model directory written by mam train')
+    .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, records')
+    .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units')
+    .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR');
+  addCsvOptions(cmd).action(action(async (csv: string[], flags: EvalFlags) => {
+    const { model, metadata } = await loadModel(flags.model);
+    const meta = autoencoderMetadata(metadata, flags.model);
+    const files = csv.length > 0 ? await expandCsvPaths(csv) : [];
+    const ev = evaluate(model, await evaluationData(meta, files.length > 0 ? { files, read: csvOptions(flags) } : undefined));
+    if (flags.saveReconstruction) await writeOutput(flags.saveReconstruction, reconstructionCsv(ev), '--save-reconstruction');
+    if (flags.plot) await writeOutput(flags.plot, [evaluationPlot(ev, 6, meta.data.pipeline.fs)], '--plot');
+    if (flags.json) printJson(report(ev));
+    else process.stdout.write(formatReport(ev, flags.model));
+  }));
+}
+
+function metrics(s: MetricSummary) {
+  return { asnr_db: s.asnr_db, prd: s.prd, prdn: s.prdn, snr_median_db: s.snr_median_db, snr_p5_db: s.snr_p5_db, windows: s.windows };
+}
+
+function report(ev: Evaluation) {
+  return {
+    ...metrics(ev.overall),
+    split: ev.split,
+    records: ev.records.map((r) => ({ name: r.name, ...metrics(r.summary) })),
+  };
+}
+
+function formatReport(ev: Evaluation, dir: string): string {
+  const row = (name: string, s: MetricSummary) =>
+    `${name.padEnd(28)} ${s.asnr_db.toFixed(2).padStart(7)} ${s.prd.toFixed(2).padStart(7)} ${s.prdn.toFixed(2).padStart(7)} ` +
+    `${s.snr_median_db.toFixed(2).padStart(7)} ${s.snr_p5_db.toFixed(2).padStart(7)} ${String(s.windows).padStart(7)}`;
+  const head = `${'record'.padEnd(28)} ${'ASNR dB'.padStart(7)} ${'PRD %'.padStart(7)} ${'PRDN %'.padStart(7)} ${'med dB'.padStart(7)} ${'p5 dB'.padStart(7)} ${'windows'.padStart(7)}`;
+  const lines = [
+    `${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}`,
+    chalk.dim(head),
+    ...ev.records.map((r) => row(r.name.split('/').at(-1)!.slice(0, 28), r.summary)),
+    chalk.bold(row('all', ev.overall)),
+  ];
+  return `${lines.join('\n')}\n`;
+}

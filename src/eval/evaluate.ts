@@ -1,0 +1,93 @@
+// Evaluation of a trained autoencoder: reconstruction quality per window, per record and
+// overall, on the model's own test split (regenerated or re-read from what the model stored)
+// or on new recordings, always through the preprocessing stored with the model.
+import type * as tf from '@tensorflow/tfjs';
+import type { CsvReadOptions } from '../data/csv.js';
+import { windowAll, type WindowSet } from '../data/pipeline.js';
+import { csvSource, loadRecords } from '../data/source.js';
+import { MamError } from '../errors.js';
+import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
+import type { ModelMetadata } from '../model/files.js';
+import { windowsChart } from '../report/svg.js';
+import { prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
+import { reconstruct } from '../train/trainer.js';
+
+export interface EvalData {
+  windows: WindowSet;
+  recordNames: string[];
+  /** 'test': the model's own test split; 'all': every window of the given recordings. */
+  split: 'test' | 'all';
+}
+
+export interface Evaluation extends EvalData {
+  reconstruction: Float32Array;
+  perWindow: WindowMetrics;
+  overall: MetricSummary;
+  records: RecordSummary[];
+}
+
+/** The metadata of a model directory written by mam train, or a MamError saying what it is not. */
+export function autoencoderMetadata(metadata: ModelMetadata, dir: string): AutoencoderMetadata {
+  if (metadata.kind !== 'autoencoder' || !metadata.data || !metadata.spec) {
+    throw new MamError(`${dir}: not an autoencoder trained by mam train (no data settings in mam.json): give a directory written by mam train`, { file: dir });
+  }
+  return metadata as unknown as AutoencoderMetadata;
+}
+
+/** The windows to evaluate: the model's test split, or all windows of `csv` files. */
+export async function evaluationData(
+  metadata: AutoencoderMetadata, csv?: { files: string[]; read: CsvReadOptions },
+): Promise<EvalData> {
+  if (csv && csv.files.length > 0) {
+    const records = await loadRecords(csvSource(csv.files, csv.read));
+    return { windows: windowAll(records, metadata.data.pipeline), recordNames: records.map((r) => r.name), split: 'all' };
+  }
+  const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
+  if (data.test.count === 0) {
+    throw new MamError('the model\'s test split has no windows (too little data): give CSV files to evaluate on');
+  }
+  return { windows: data.test, recordNames: data.recordNames, split: 'test' };
+}
+
+export function evaluate(model: tf.LayersModel, data: EvalData): Evaluation {
+  const reconstruction = reconstruct(model, data.windows);
+  const perWindow = windowMetrics(data.windows.data, reconstruction, data.windows.length);
+  const { records, overall } = summarizeByRecord(perWindow, data.windows.origin, data.recordNames);
+  return { ...data, reconstruction, perWindow, overall, records };
+}
+
+/** CSV rows record,window,sample,original,reconstruction in normalised units (float32 as written by JS). */
+export function* reconstructionCsv(ev: Evaluation): Generator<string> {
+  yield 'record,window,sample,original,reconstruction\n';
+  const { length, count, origin, data } = ev.windows;
+  for (let w = 0; w < count; w++) {
+    const rows: string[] = [];
+    const name = csvField(ev.recordNames[origin[w]!.record]!);
+    for (let i = 0; i < length; i++) rows.push(`${name},${w},${i},${data[w * length + i]},${ev.reconstruction[w * length + i]}`);
+    yield `${rows.join('\n')}\n`;
+  }
+}
+
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** A few windows (spread evenly over the set), original over reconstruction, with their SNR. */
+export function evaluationPlot(ev: Evaluation, count = 6, fs?: number): string {
+  const n = Math.min(count, ev.windows.count);
+  const picks = Array.from({ length: n }, (_, i) => Math.floor((i * ev.windows.count) / n));
+  const { length, data, origin } = ev.windows;
+  return windowsChart({
+    title: `Original (solid) and reconstruction (dashed): ASNR ${ev.overall.asnr_db.toFixed(2)} dB over ${ev.windows.count} windows`,
+    windows: picks.map((w) => ({
+      original: data.subarray(w * length, (w + 1) * length),
+      reconstruction: ev.reconstruction.subarray(w * length, (w + 1) * length),
+      label: `${shortName(ev.recordNames[origin[w]!.record]!)}, window ${w}: SNR ${ev.perWindow.snr[w]!.toFixed(1)} dB`,
+    })),
+    ...(fs ? { fs } : {}),
+  });
+}
+
+function shortName(name: string): string {
+  return name.split('/').at(-1)!;
+}
