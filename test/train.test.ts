@@ -3,11 +3,11 @@
 // equals evaluation in memory, and the saved reconstructions recompute to the reported ASNR.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
 import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
 import { evaluate, evaluationData } from '../src/eval/evaluate.js';
@@ -20,6 +20,7 @@ import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mam-train-test-'));
 const quiet = { log: () => {} };
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(seed = 3): TrainConfig {
   const spec = specFromPreset('small', { encoder: [16], latent: 6, decoder: [16], mamLayers: 1, splits: 2, seed });
