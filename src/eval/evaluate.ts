@@ -82,7 +82,7 @@ export function evaluationPlot(ev: Evaluation, count = 6, fs?: number): string {
     windows: picks.map((w) => ({
       original: data.subarray(w * length, (w + 1) * length),
       reconstruction: ev.reconstruction.subarray(w * length, (w + 1) * length),
-      label: `${shortName(ev.recordNames[origin[w]!.record]!)}, window ${w}: SNR ${ev.perWindow.snr[w]!.toFixed(1)} dB`,
+      label: `SNR ${ev.perWindow.snr[w]!.toFixed(1)} dB, window ${w}, ${shortName(ev.recordNames[origin[w]!.record]!)}`,
     })),
     ...(fs ? { fs } : {}),
   });
