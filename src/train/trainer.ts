@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 /** What tfjs optimizers' getWeights/setWeights exchange. */
 export type NamedTensor = { name: string; tensor: tf.Tensor };
 import type { WindowSet } from '../data/pipeline.js';
+import { MamError } from '../errors.js';
 import { seededRandom, shuffleInPlace } from '../data/random.js';
 import { PrunableDense } from '../layers/prunable-dense.js';
 import { setModelBeta } from './beta.js';
@@ -164,6 +165,10 @@ export async function trainAutoencoder(
         const cost = optimizer.minimize(() => tf.losses.meanSquaredError(x, model.apply(x) as tf.Tensor) as tf.Scalar, true, variables);
         return cost!.dataSync()[0]!;
       });
+      if (!Number.isFinite(loss)) {
+        // The last checkpoint (end of the previous epoch) stays as it was: nothing diverged is saved.
+        throw new MamError(`training diverged at epoch ${state.epoch + 1}, step ${b + 1} (loss ${loss}): lower --lr (now ${state.learningRate}) and train again`);
+      }
       // Adam's momentum would move pruned weights; the forward never sees them, but keep them 0.
       for (const layer of pruned) layer.applyMask();
       state.step++;
