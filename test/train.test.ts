@@ -2,7 +2,7 @@
 // run bit for bit, a resumed run equals an uninterrupted one, evaluation of the saved model
 // equals evaluation in memory, and the saved reconstructions recompute to the reported ASNR.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,29 @@ describe('mam train and mam eval', () => {
     assert.equal(windows.size, report.windows);
     const asnr = [...windows.values()].reduce((s, { x, y }) => s + snrDb(x, y), 0) / windows.size;
     assert.ok(Math.abs(asnr - report.asnr_db) < 1e-9, `recomputed ${asnr}, reported ${report.asnr_db}`);
+  });
+
+  it('Ctrl-C stops at the end of a step, leaves a checkpoint, and --resume finishes the run', async () => {
+    const model = join(dir, 'sigint');
+    const child = spawn(process.execPath, [MAM, 'train', '--out', model, '--epochs', '50', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '8'],
+      { env: { ...process.env, MAM_BACKEND: 'wasm' } });
+    let stderr = '';
+    let signalled = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!signalled && /epoch 2: loss/.test(stderr)) { signalled = true; child.kill('SIGINT'); }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /stopping after this step/);
+    assert.match(stderr, /stopped: .* after \d+ epochs .*continue with: mam train --resume/);
+    const state = JSON.parse(readFileSync(join(model, 'mam.json'), 'utf8')).training.state as { finished: boolean; epoch: number };
+    assert.equal(state.finished, false);
+    assert.ok(state.epoch >= 2 && state.epoch < 50);
+    const r = mam(['train', '--resume', model, '--epochs', String(state.epoch + 1), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).epochs, state.epoch + 1);
+    assert.equal(JSON.parse(r.stdout).finished, true);
   });
 
   it('bad options and inputs: one line, exit 1', () => {
