@@ -33,7 +33,7 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
-  epochs: 30,
+  epochs: 60,
   batchSize: 64,
   learningRate: 1e-3,
   vconEpochs: 8,
