@@ -35,8 +35,8 @@ export interface TrainOptions {
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   epochs: 60,
   batchSize: 64,
-  learningRate: 1e-3,
-  vconEpochs: 8,
+  learningRate: 3e-3,
+  vconEpochs: 30,
   vconShape: 'linear',
   plateauFactor: 0.3,
   plateauPatience: 3,
