@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', `epochs (default ${d.epochs}; with --resume: the total to reach)`)
     .option('--batch-size <n>', 'windows per optimizer step', String(d.batchSize))
     .option('--lr <rate>', 'Adam learning rate', String(d.learningRate))
-    .option('--vcon-epochs <n>', `epochs over which training goes from MAC to MAM (vanishing contributions; default ${d.vconEpochs}, 0 for none)`)
+    .option('--vcon-epochs <n>', 'epochs over which training goes from MAC to MAM (vanishing contributions; default: half of --epochs, 0 for none)')
     .option('--vcon-shape <shape>', 'linear or exponential', d.vconShape)
     .option('--patience <n>', 'early stopping: stop after this many epochs without a better validation loss (0: never)', String(d.earlyStopPatience))
     .option('--plateau-patience <n>', 'reduce the learning rate after this many epochs without improvement', String(d.plateauPatience))
@@ -98,11 +98,12 @@ async function trainConfig(csv: string[], flags: TrainFlags) {
     ...(flags.latent !== undefined ? { latent: intOption('--latent', flags.latent, '32', 1) } : {}),
     ...(flags.decoder !== undefined ? { decoder: sizesOption('--decoder', flags.decoder, '512,512,256') } : {}),
   });
+  const epochs = intOption('--epochs', flags.epochs ?? String(d.epochs), '60', 1);
   const options: TrainOptions = {
-    epochs: intOption('--epochs', flags.epochs ?? String(d.epochs), '60', 1),
+    epochs,
     batchSize: intOption('--batch-size', flags.batchSize, '64', 1),
     learningRate: positive('--lr', flags.lr, '0.001'),
-    vconEpochs: kind === 'mac' ? 0 : intOption('--vcon-epochs', flags.vconEpochs ?? String(d.vconEpochs), '8'),
+    vconEpochs: kind === 'mac' ? 0 : intOption('--vcon-epochs', flags.vconEpochs ?? String(Math.floor(epochs / 2)), '30'),
     vconShape: choiceOption('--vcon-shape', flags.vconShape, ['linear', 'exponential'] as const),
     plateauFactor: positive('--plateau-factor', flags.plateauFactor, '0.3'),
     plateauPatience: intOption('--plateau-patience', flags.plateauPatience, '3', 1),
@@ -110,6 +111,9 @@ async function trainConfig(csv: string[], flags: TrainFlags) {
     earlyStopPatience: intOption('--patience', flags.patience, '8'),
     seed,
   };
+  if (options.vconEpochs >= epochs) {
+    throw new MamError(`--vcon-epochs ${options.vconEpochs} must be fewer than --epochs ${epochs}: the network has to end as pure MAM`);
+  }
   const normalization: Normalization = { method: choiceOption('--normalization', flags.normalization, ['window', 'dataset', 'none'] as const) };
   const pipeline: PipelineSettings = {
     fs: spec.fs,
