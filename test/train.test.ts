@@ -132,7 +132,7 @@ describe('mam train and mam eval', () => {
     for (const [args, pattern] of [
       [['train', '--kind', 'bogus'], /^mam: --kind must be one of mam, mac, got "bogus"$/],
       [['train', '--mam-layers', 'dec9'], /^mam: --mam-layers dec9: no layer named dec9; the layers are enc1, latent, dec1, out$/],
-      [['train', '--splits', '99'], /^mam: --splits 99: MAM layer dec1 has only 16 inputs; give at most 16$/],
+      [['train', '--splits', '8'], /^mam: --splits 8: MAM layer dec1 has 16 inputs, and slices of fewer than 3 make it plain MAC; give at most 5$/],
       [['train', '--epochs', '10', '--vcon-epochs', '10'], /^mam: --vcon-epochs 10 must be fewer than --epochs 10: the network has to end as pure MAM$/],
       [['train', '--resume', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],
       [['eval', '--model', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],

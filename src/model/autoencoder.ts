@@ -102,7 +102,12 @@ export function checkSpec(spec: AutoencoderSpec): AutoencoderSpec {
   const inputs = [spec.window, ...spec.encoder, spec.latent, ...spec.decoder];
   for (const name of spec.kind === 'mam' ? spec.mamLayers : []) {
     const n = inputs[names.indexOf(name)]!;
-    if (spec.splits > n) throw new MamError(`--splits ${spec.splits}: MAM layer ${name} has only ${n} inputs; give at most ${n}`);
+    // Slices of two products are plain MAC (max + min of two numbers is their sum), of one a
+    // linear layer: such a "MAM" layer would spend its prunability for nothing.
+    const most = Math.max(1, Math.floor(n / 3));
+    if (spec.splits > most) {
+      throw new MamError(`--splits ${spec.splits}: MAM layer ${name} has ${n} inputs, and slices of fewer than 3 make it plain MAC; give at most ${most}`);
+    }
   }
   return spec;
 }
