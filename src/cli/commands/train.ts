@@ -177,6 +177,7 @@ function cliUi(): { session: SessionUi; finish(outcome: TrainOutcome, json: bool
         finished: state.finished,
         stop_reason: state.stopReason ?? 'stopped by the user',
         val_asnr_db: last?.valAsnrDb ?? null,
+        train_seconds: state.history.reduce((sum, r) => sum + r.seconds, 0),
         pca_val_asnr_db: outcome.metadata.baseline.valAsnrDb,
       };
       const resume = state.finished ? '' : `; continue with: mam train --resume ${dir}`;
