@@ -40,7 +40,7 @@ describe('data sources', () => {
       { name: 'c.csv', fs: 360, lead: 'MLII', signal: new Float32Array(10) },
     ];
     assert.throws(() => targetRate(recs), (e: Error) => e instanceof MamError &&
-      e.message === 'the records have different sampling rates (a.csv: 360 Hz, b.csv: 500 Hz): give the rate to resample them all to (--resample HZ)');
+      e.message === 'the records have different sampling rates (a.csv: 360 Hz, b.csv: 500 Hz): give the rate to resample them all to');
     assert.equal(targetRate(recs, 256), 256);
     assert.equal(targetRate(recs.filter((r) => r.fs === 360)), 360);
   });

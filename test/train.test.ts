@@ -61,6 +61,22 @@ describe('training', () => {
     assert.deepEqual(loss('r'), loss('a'));
   });
 
+  it('a resume during vcon keeps reduce-on-plateau and early stopping where they were', async () => {
+    const cfg = () => {
+      const c = config();
+      c.options = { ...c.options, epochs: 7, vconEpochs: 2, plateauPatience: 1, plateauFactor: 0.5, earlyStopPatience: 4 };
+      return c;
+    };
+    const whole = await startTraining(cfg(), join(dir, 'p1'), quiet);
+    let steps = 0;
+    await startTraining(cfg(), join(dir, 'p2'), { ...quiet, shouldStop: () => ++steps > 5 }); // inside epoch 1
+    const resumed = await resumeTraining(join(dir, 'p2'), quiet);
+    const lr = (h: typeof whole.state.history) => h.map((r) => r.learningRate);
+    assert.deepEqual(lr(resumed.state.history), lr(whole.state.history));
+    assert.deepEqual([resumed.state.stopKind, resumed.state.epoch], [whole.state.stopKind, whole.state.epoch]);
+    assert.ok(readFileSync(join(dir, 'p1', 'weights.bin')).equals(readFileSync(join(dir, 'p2', 'weights.bin'))), 'weights differ');
+  });
+
   it('evaluating the saved model equals evaluating the one in memory', async () => {
     const run = await startTraining(config(), join(dir, 'e'), quiet);
     const data = await evaluationData(run.metadata);
@@ -134,6 +150,11 @@ describe('mam train and mam eval', () => {
       [['train', '--mam-layers', 'dec9'], /^mam: --mam-layers dec9: no layer named dec9; the layers are enc1, latent, dec1, out$/],
       [['train', '--splits', '8'], /^mam: --splits 8: MAM layer dec1 has 16 inputs, and slices of fewer than 3 make it plain MAC; give at most 5$/],
       [['train', '--epochs', '10', '--vcon-epochs', '10'], /^mam: --vcon-epochs 10 must be fewer than --epochs 10: the network has to end as pure MAM$/],
+      [['train', '--synth-records', '2', '--synth-seconds', '4', '--out', join(dir, 'tiny')], /^mam: no validation windows \(12 training windows in all\): give more data/],
+      [['train', '--latent', '200'], /^mam: --latent 200: an autoencoder's latent must be smaller than its window \(128\)/],
+      [['train', '--plateau-factor', '5'], /^mam: --plateau-factor must be between 0 and 1/],
+      [['train', '--resume', join(dir, 'cli'), '--lr', '0.1'], /^mam: --resume continues with the settings saved in the model directory; only --epochs can change \(remove --lr\)$/],
+      [['train', '--resume', join(dir, 'cli'), '--epochs', '1'], /^mam: --epochs 1: .* has trained 2 epochs and its vcon lasts 1; give a whole number of at least 2$/],
       [['train', '--resume', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],
       [['eval', '--model', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],
     ] as Array<[string[], RegExp]>) {

@@ -161,7 +161,7 @@ export function windowAll(records: EcgRecord[], settings: PipelineSettings): Win
   const s = checkSettings(settings);
   if (records.length === 0) throw new MamError('no records to evaluate: give at least one CSV file');
   if (s.normalization.method === 'dataset' && (s.normalization.mean === undefined || s.normalization.std === undefined)) {
-    throw new Error("windowAll: 'dataset' normalisation without its stored mean and std");
+    throw new MamError("data settings: 'dataset' normalisation without its stored mean and std: the model's mam.json is incomplete; train the model again");
   }
   const signals = records.map((r) => conditionRecord(r, s));
   const origin = signals.flatMap((x, record) => windowStarts(0, x.length, s.window, s.hop).map((start) => ({ record, start })));

@@ -43,7 +43,7 @@ export function targetRate(records: readonly EcgRecord[], requested?: number): n
   const rates = [...new Set(records.map((r) => r.fs))];
   if (rates.length > 1) {
     const list = rates.map((fs) => `${records.find((r) => r.fs === fs)!.name}: ${fs} Hz`).join(', ');
-    throw new MamError(`the records have different sampling rates (${list}): give the rate to resample them all to (--resample HZ)`);
+    throw new MamError(`the records have different sampling rates (${list}): give the rate to resample them all to`);
   }
   if (rates.length === 0) throw new MamError('no records: give at least one CSV file or use the synthetic generator');
   return rates[0]!;

@@ -95,6 +95,9 @@ export function checkSpec(spec: AutoencoderSpec): AutoencoderSpec {
   if (!sizes.every((v) => Number.isInteger(v) && v >= 1)) {
     throw new MamError(`model sizes must be whole numbers >= 1, got window ${spec.window}, encoder [${spec.encoder}], latent ${spec.latent}, decoder [${spec.decoder}]`);
   }
+  if (spec.latent >= spec.window) {
+    throw new MamError(`--latent ${spec.latent}: an autoencoder's latent must be smaller than its window (${spec.window}); e.g. --latent 16`);
+  }
   if (spec.kind !== 'mam' && spec.kind !== 'mac') throw new MamError(`--kind must be mam or mac, got '${String(spec.kind)}'`);
   if (spec.kind === 'mam') resolveMamLayers(spec.mamLayers.join(','), spec);
   if (!Number.isInteger(spec.splits) || spec.splits < 1) throw new MamError(`--splits must be a whole number >= 1, got ${spec.splits}`);

@@ -16,11 +16,13 @@ export async function saveCheckpoint(
   extraFiles: Record<string, string | Uint8Array> = {},
 ): Promise<void> {
   const weights = await optimizer.getWeights();
+  const iterations = weights[0]?.name === 'iter' ? weights[0].tensor : undefined; // made afresh by getWeights
   const specs: OptimizerSpec[] = weights.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32' }));
   const parts = weights.map(({ tensor }) => {
     const values = tensor.dataSync();
     return new Uint8Array(tensor.dtype === 'int32' ? Int32Array.from(values).buffer : Float32Array.from(values).buffer);
   });
+  iterations?.dispose();
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) { bytes.set(p, offset); offset += p.length; }

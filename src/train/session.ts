@@ -3,6 +3,7 @@
 // epoch (model, optimizer, state, history JSON and SVG), and resuming from such a checkpoint.
 import type * as tf from '@tensorflow/tfjs';
 import { prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
+import { MamError } from '../errors.js';
 import { loadRecords, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { summarize, windowMetrics } from '../metrics/reconstruction.js';
@@ -63,6 +64,9 @@ export async function prepareFromSource(source: DataSource, pipeline: PipelineSe
 /** Starts a new run into `dir`. */
 export async function startTraining(config: TrainConfig, dir: string, ui: SessionUi): Promise<TrainOutcome> {
   const data = await prepareFromSource(config.source, config.pipeline);
+  if (data.val.count === 0) {
+    throw new MamError(`no validation windows (${data.train.count} training windows in all): give more data (more or longer recordings, or --synth-records / --synth-seconds)`);
+  }
   ui.log(`data: ${data.train.count} training, ${data.val.count} validation, ${data.test.count} test windows of ${config.spec.window} samples at ${config.pipeline.fs} Hz (split by ${data.splitBy})`);
   const pca = fitPca(data.train.data, data.train.length, config.spec.latent);
   const baseline = {
@@ -90,11 +94,18 @@ export async function startTraining(config: TrainConfig, dir: string, ui: Sessio
 export async function resumeTraining(dir: string, ui: SessionUi, epochs?: number): Promise<TrainOutcome> {
   const checkpoint = await loadCheckpoint(dir);
   const metadata = checkpoint.metadata as unknown as AutoencoderMetadata;
+  const state = checkpoint.state;
   if (epochs !== undefined) {
+    const { vconEpochs } = metadata.training.options;
+    if (!Number.isInteger(epochs) || epochs <= vconEpochs || epochs < state.epoch) {
+      throw new MamError(`--epochs ${epochs}: ${dir} has trained ${state.epoch} epochs and its vcon lasts ${vconEpochs}; give a whole number of at least ${Math.max(state.epoch, vconEpochs + 1)}`);
+    }
     metadata.training.options.epochs = epochs;
-    if (checkpoint.state.epoch < epochs && checkpoint.state.stopReason?.endsWith(' epochs')) {
-      checkpoint.state.finished = false;
-      delete checkpoint.state.stopReason;
+    // A run that ended on its epoch count goes on; one that stopped early stays stopped.
+    if (state.stopKind === 'epochs' && state.epoch < epochs) {
+      state.finished = false;
+      delete state.stopKind;
+      delete state.stopReason;
     }
   }
   metadata.training.state = checkpoint.state;

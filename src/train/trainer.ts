@@ -64,20 +64,23 @@ export interface TrainState {
   /** Optimizer steps taken. */
   step: number;
   learningRate: number;
-  bestValLoss: number;
+  /** Best validation loss once pure MAM; null until then (JSON has no Infinity). */
+  bestValLoss: number | null;
   epochsWithoutImprovement: number;
   /** Training loss summed over the current epoch's batches so far (for an interrupted epoch). */
   epochLossSum: number;
   history: EpochRecord[];
   finished: boolean;
   stopReason?: string;
+  /** Why `finished`: the epoch count was reached, or early stopping fired. */
+  stopKind?: 'epochs' | 'early';
   /** Adam's bias corrections beta1^t, beta2^t as float32 (tfjs would recompute them with pow). */
   adamAccBeta?: [number, number];
 }
 
 export function initialTrainState(options: TrainOptions): TrainState {
   return {
-    epoch: 0, batchInEpoch: 0, step: 0, learningRate: options.learningRate, bestValLoss: Infinity,
+    epoch: 0, batchInEpoch: 0, step: 0, learningRate: options.learningRate, bestValLoss: null,
     epochsWithoutImprovement: 0, epochLossSum: 0, history: [], finished: false,
   };
 }
@@ -141,13 +144,16 @@ export async function trainAutoencoder(
   state: TrainState, optimizer: tf.Optimizer, hooks: TrainHooks,
 ): Promise<TrainState> {
   const n = train.length;
+  if (train.count === 0 || val.count === 0) {
+    throw new MamError(`no ${train.count === 0 ? 'training' : 'validation'} windows: give more data (more or longer recordings, or --synth-records / --synth-seconds)`);
+  }
   const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
   const vcon = { steps: options.vconEpochs * stepsPerEpoch, shape: options.vconShape };
   const variables = trainableVariables(model);
   const pruned = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense && l.maskCounts().kept < l.maskCounts().total);
   const adam = optimizer as unknown as AdamInternals;
   adam.learningRate = state.learningRate;
-  const batch = new Float32Array(options.batchSize * n);
+  const batch = new Float32Array(Math.min(options.batchSize, train.count) * n);
 
   while (!state.finished && state.epoch < options.epochs) {
     const started = performance.now();
@@ -181,12 +187,12 @@ export async function trainAutoencoder(
     const beta = vconBeta(state.step, vcon);
     setModelBeta(model, beta);
     const recon = reconstruct(model, val);
-    const valLoss = val.count > 0 ? mse(val.data, recon) : Number.NaN;
+    const valLoss = mse(val.data, recon);
     const record: EpochRecord = {
       epoch: state.epoch + 1,
       loss: state.epochLossSum / stepsPerEpoch,
       valLoss,
-      valAsnrDb: val.count > 0 ? hooks.asnr(val.data, recon, n) : Number.NaN,
+      valAsnrDb: hooks.asnr(val.data, recon, n),
       beta,
       learningRate: state.learningRate,
       seconds: (performance.now() - started) / 1000,
@@ -199,7 +205,10 @@ export async function trainAutoencoder(
     state.adamAccBeta = accBeta(adam);
     if (state.epoch >= options.epochs) {
       state.finished = true;
-      state.stopReason ??= `${options.epochs} epochs`;
+      if (!state.stopKind) {
+        state.stopKind = 'epochs';
+        state.stopReason = `${options.epochs} epochs`;
+      }
     }
     await hooks.onEpoch?.(state, record);
   }
@@ -216,7 +225,7 @@ function accBeta(adam: AdamInternals): [number, number] {
  */
 function updateSchedules(state: TrainState, options: TrainOptions, record: EpochRecord, beta: number, adam: AdamInternals): void {
   if (beta > 0 || !Number.isFinite(record.valLoss)) return;
-  if (record.valLoss < state.bestValLoss * (1 - 1e-4)) {
+  if (state.bestValLoss === null || record.valLoss < state.bestValLoss * (1 - 1e-4)) {
     state.bestValLoss = record.valLoss;
     state.epochsWithoutImprovement = 0;
     return;
@@ -224,6 +233,7 @@ function updateSchedules(state: TrainState, options: TrainOptions, record: Epoch
   state.epochsWithoutImprovement++;
   if (options.earlyStopPatience > 0 && state.epochsWithoutImprovement >= options.earlyStopPatience) {
     state.finished = true;
+    state.stopKind = 'early';
     state.stopReason = `early stop: no improvement in ${options.earlyStopPatience} epochs`;
   }
   if (state.epochsWithoutImprovement % options.plateauPatience === 0) {
@@ -234,11 +244,10 @@ function updateSchedules(state: TrainState, options: TrainOptions, record: Epoch
 
 /** Restores a checkpoint's optimizer state, including the exact bias corrections. */
 export async function restoreOptimizer(optimizer: tf.Optimizer, weights: NamedTensor[], state: TrainState): Promise<void> {
-  await optimizer.setWeights(weights);
+  await optimizer.setWeights(weights); // copies them into the optimizer's own variables
+  tf.dispose(weights.map((w) => w.tensor));
   const adam = optimizer as unknown as AdamInternals;
-  if (state.adamAccBeta) {
-    adam.accBeta1.assign(tf.scalar(state.adamAccBeta[0]));
-    adam.accBeta2.assign(tf.scalar(state.adamAccBeta[1]));
-  }
+  const acc = state.adamAccBeta;
+  if (acc) tf.tidy(() => { adam.accBeta1.assign(tf.scalar(acc[0])); adam.accBeta2.assign(tf.scalar(acc[1])); });
   adam.learningRate = state.learningRate;
 }

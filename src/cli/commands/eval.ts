@@ -21,14 +21,23 @@ export function register(program: Command): void {
     .description('reconstruction quality of a trained model (ASNR, PRD, PRDN) on its test split, or on CSV recordings')
     .argument('[csv...]', 'CSV files or directories to evaluate on (default: the model\'s own test split)')
     .requiredOption('--model <dir>', 'model directory written by mam train')
-    .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, records')
+    .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, split, records')
     .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units')
     .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR');
   addCsvOptions(cmd).action(action(async (csv: string[], flags: EvalFlags) => {
     const { model, metadata } = await loadModel(flags.model);
     const meta = autoencoderMetadata(metadata, flags.model);
+    if (!meta.training.state.finished) {
+      process.stderr.write(`note: ${flags.model} is an unfinished run (epoch ${meta.training.state.epoch} of ${meta.training.options.epochs}); mam train --resume ${flags.model} finishes it\n`);
+    }
     const files = csv.length > 0 ? await expandCsvPaths(csv) : [];
-    const ev = evaluate(model, await evaluationData(meta, files.length > 0 ? { files, read: csvOptions(flags) } : undefined));
+    // New recordings are read like the model's own (lead, ADC scaling), unless flags say
+    // otherwise; not its --fs, which belonged to those files.
+    const source = meta.data.source;
+    const stored = source.kind === 'csv' ? { lead: source.read.lead, adcGain: source.read.adcGain, adcZero: source.read.adcZero } : {};
+    const given = Object.fromEntries(Object.entries(csvOptions(flags)).filter(([, v]) => v !== undefined));
+    const read = { ...stored, ...given };
+    const ev = evaluate(model, await evaluationData(meta, files.length > 0 ? { files, read } : undefined));
     if (flags.saveReconstruction) await writeOutput(flags.saveReconstruction, reconstructionCsv(ev), '--save-reconstruction');
     if (flags.plot) await writeOutput(flags.plot, [evaluationPlot(ev, 6, meta.data.pipeline.fs)], '--plot');
     if (flags.json) printJson(report(ev));

@@ -74,13 +74,25 @@ export function register(program: Command): void {
     .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
     .option('--noise-snr <dB>', 'synthetic ECG: white noise at this input SNR (default: none)')
     .option('--json', 'print the final summary as one JSON object on stdout');
-  addCsvOptions(cmd).action(action(async (csv: string[], flags: TrainFlags) => {
+  addCsvOptions(cmd).action(action(async (csv: string[], flags: TrainFlags, command: Command) => {
+    if (flags.resume) checkResumeOptions(csv, command);
     const ui = cliUi();
     const outcome = flags.resume
-      ? await resumeTraining(flags.resume, ui.session, optionalNumber('--epochs', flags.epochs, '60'))
+      ? await resumeTraining(flags.resume, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1))
       : await startTraining(await trainConfig(csv, flags), flags.out ?? `models/${flags.preset}-${flags.kind}`, ui.session);
     ui.finish(outcome, flags.json === true);
   }));
+}
+
+/** A resumed run keeps its own settings: refuse options that would be silently ignored. */
+function checkResumeOptions(csv: string[], command: Command): void {
+  const given = command.options
+    .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && !['resume', 'epochs', 'json'].includes(o.attributeName()))
+    .map((o) => o.long);
+  if (csv.length > 0) given.unshift('CSV files');
+  if (given.length > 0) {
+    throw new MamError(`--resume continues with the settings saved in the model directory; only --epochs can change (remove ${given.join(', ')})`);
+  }
 }
 
 async function trainConfig(csv: string[], flags: TrainFlags) {
@@ -88,6 +100,7 @@ async function trainConfig(csv: string[], flags: TrainFlags) {
   const preset = PRESETS[flags.preset];
   if (!preset) throw new MamError(`--preset ${flags.preset}: no such preset; choose ${Object.keys(PRESETS).join(' or ')}`);
   const seed = intOption('--seed', flags.seed, '1');
+  if (seed > 0xffffffff) throw new MamError(`--seed must be a whole number from 0 to 4294967295, got "${flags.seed}"; e.g. --seed 1`);
   const spec = specFromPreset(flags.preset, {
     kind,
     seed,
@@ -105,7 +118,7 @@ async function trainConfig(csv: string[], flags: TrainFlags) {
     learningRate: positive('--lr', flags.lr, '0.001'),
     vconEpochs: kind === 'mac' ? 0 : intOption('--vcon-epochs', flags.vconEpochs ?? String(Math.floor(epochs / 2)), '30'),
     vconShape: choiceOption('--vcon-shape', flags.vconShape, ['linear', 'exponential'] as const),
-    plateauFactor: positive('--plateau-factor', flags.plateauFactor, '0.3'),
+    plateauFactor: fraction('--plateau-factor', flags.plateauFactor, '0.3'),
     plateauPatience: intOption('--plateau-patience', flags.plateauPatience, '3', 1),
     minLearningRate: d.minLearningRate,
     earlyStopPatience: intOption('--patience', flags.patience, '8'),
@@ -136,6 +149,12 @@ async function trainConfig(csv: string[], flags: TrainFlags) {
     };
   }
   return { spec, source, pipeline, options };
+}
+
+function fraction(flag: string, raw: string, example: string): number {
+  const v = numberOption(flag, raw, example);
+  if (!(v > 0 && v < 1)) throw new MamError(`${flag} must be between 0 and 1 (exclusive), got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
 }
 
 function positive(flag: string, raw: string, example: string): number {
