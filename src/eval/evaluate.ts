@@ -88,6 +88,7 @@ export function evaluationPlot(ev: Evaluation, count = 6, fs?: number): string {
   });
 }
 
-function shortName(name: string): string {
+/** A record's name without its folders, for tables and plot labels. */
+export function shortName(name: string): string {
   return name.split('/').at(-1)!;
 }

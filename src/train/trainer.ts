@@ -150,7 +150,11 @@ export async function trainAutoencoder(
   const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
   const vcon = { steps: options.vconEpochs * stepsPerEpoch, shape: options.vconShape };
   const variables = trainableVariables(model);
-  const pruned = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense && l.maskCounts().kept < l.maskCounts().total);
+  const pruned = model.layers.filter((l): l is PrunableDense => {
+    if (!(l instanceof PrunableDense)) return false;
+    const { kept, total } = l.maskCounts();
+    return kept < total;
+  });
   const adam = optimizer as unknown as AdamInternals;
   adam.learningRate = state.learningRate;
   const batch = new Float32Array(Math.min(options.batchSize, train.count) * n);

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { expandCsvPaths } from '../../data/csv.js';
-import { autoencoderMetadata, evaluate, evaluationData, evaluationPlot, reconstructionCsv, type Evaluation } from '../../eval/evaluate.js';
+import { autoencoderMetadata, evaluate, evaluationData, evaluationPlot, reconstructionCsv, shortName, type Evaluation } from '../../eval/evaluate.js';
 import type { MetricSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
 import { addCsvOptions, csvOptions, type CsvFlags } from '../options.js';
@@ -65,7 +65,7 @@ function formatReport(ev: Evaluation, dir: string): string {
   const lines = [
     `${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}`,
     chalk.dim(head),
-    ...ev.records.map((r) => row(r.name.split('/').at(-1)!.slice(0, 28), r.summary)),
+    ...ev.records.map((r) => row(shortName(r.name).slice(0, 28), r.summary)),
     chalk.bold(row('all', ev.overall)),
   ];
   return `${lines.join('\n')}\n`;

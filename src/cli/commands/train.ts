@@ -97,8 +97,6 @@ function checkResumeOptions(csv: string[], command: Command): void {
 
 async function trainConfig(csv: string[], flags: TrainFlags) {
   const kind = choiceOption<ModelKind>('--kind', flags.kind, ['mam', 'mac']);
-  const preset = PRESETS[flags.preset];
-  if (!preset) throw new MamError(`--preset ${flags.preset}: no such preset; choose ${Object.keys(PRESETS).join(' or ')}`);
   const seed = intOption('--seed', flags.seed, '1');
   if (seed > 0xffffffff) throw new MamError(`--seed must be a whole number from 0 to 4294967295, got "${flags.seed}"; e.g. --seed 1`);
   const spec = specFromPreset(flags.preset, {
