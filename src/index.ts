@@ -28,3 +28,10 @@ export { trainAutoencoder, initialTrainState, reconstruct, DEFAULT_TRAIN_OPTIONS
 export { startTraining, resumeTraining, type TrainConfig, type AutoencoderMetadata, type SessionUi, type TrainOutcome } from './train/session.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint.js';
 export { evaluate, evaluationData, autoencoderMetadata, type Evaluation, type EvalData } from './eval/evaluate.js';
+export { sparsitySchedule, SCHEDULE_KINDS, type ScheduleKind } from './prune/schedule.js';
+export { globalCounts, layerCounts, maskWithCount, mostPrunable, pruneOrder, type LayerScores } from './prune/masks.js';
+export { scoreLayers, selectionCounts, summedKernelGradients, SCORE_KINDS, type ScoreKind } from './prune/scores.js';
+export { pruneModel, layersToPrune, layerTable, sparsityOf, DEFAULT_PRUNE_OPTIONS, type PruneOptions, type PruneScope, type PruneStepRecord, type LayerRow } from './prune/pruner.js';
+export { pruneSaved, pruneLoaded, loadAutoencoder, type PruneRequest, type PruneRun, type PrunedMetadata } from './prune/session.js';
+export { runSweep, type SweepRequest, type SweepFile, type DenseSource } from './sweep/sweep.js';
+export { summarizeSweep, sweepCsv, sweepSvg, DEFAULT_GRID, DEFAULT_TARGET_DB, type SweepPoint, type SweepSummary } from './sweep/report.js';

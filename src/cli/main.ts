@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { register as registerDataInfo } from './commands/data-info.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerInfo } from './commands/info.js';
+import { register as registerPrune } from './commands/prune.js';
+import { register as registerSweep } from './commands/sweep.js';
 import { register as registerSynth } from './commands/synth.js';
 import { register as registerTrain } from './commands/train.js';
 import { reportError } from './run.js';
@@ -21,7 +23,7 @@ const program = new Command('mam')
   .showHelpAfterError();
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep]) register(program);
 
 try {
   await program.parseAsync();

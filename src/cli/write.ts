@@ -1,7 +1,7 @@
 // Writing a command's output file: into a fresh temporary directory beside it, then renamed
 // into place, so an interrupted run never leaves a half-written file; '-' means stdout.
-import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
 
 /** Writes `chunks` to `file` atomically (or to stdout for '-'); `flag` names the option in errors. */
@@ -12,17 +12,8 @@ export async function writeOutput(file: string, chunks: Iterable<string>, flag: 
     }
     return;
   }
-  let tmp: string | undefined;
   try {
-    tmp = await fs.mkdtemp(join(dirname(file), `.${basename(file)}.tmp-`));
-    const part = join(tmp, basename(file));
-    const handle = await fs.open(part, 'w');
-    try {
-      for (const c of chunks) await handle.write(c);
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(part, file);
+    await writeFileAtomically(file, chunks);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
@@ -31,7 +22,5 @@ export async function writeOutput(file: string, chunks: Iterable<string>, flag: 
       code === 'EACCES' || code === 'EPERM' ? `permission denied; choose a writable place for ${flag}` :
       `${(err as Error).message}; check ${flag}`;
     throw new MamError(`cannot write ${file}: ${why}`, { file, cause: err });
-  } finally {
-    if (tmp !== undefined) await fs.rm(tmp, { recursive: true, force: true });
   }
 }

@@ -22,17 +22,14 @@ export interface MamDenseArgs extends PrunableDenseArgs {
 export class MamDense extends PrunableDense {
   static className = 'MamDense';
   readonly kind: LayerKind = 'mam';
-  readonly prunedAs: PrunedAs;
   readonly splits: number;
   private beta_: number;
+  private prunedAs_: PrunedAs;
 
   constructor(args: MamDenseArgs) {
     super(args);
     this.beta_ = checkBeta(args.beta ?? 0, this.name);
-    this.prunedAs = args.prunedAs ?? 'zero';
-    if (this.prunedAs !== 'zero' && this.prunedAs !== 'absent') {
-      throw new RangeError(`MamDense '${this.name}': prunedAs must be 'zero' or 'absent', got '${String(this.prunedAs)}'`);
-    }
+    this.prunedAs_ = checkPrunedAs(args.prunedAs ?? 'zero', this.name);
     this.splits = args.splits ?? 1;
     if (!Number.isInteger(this.splits) || this.splits < 1) {
       throw new RangeError(`MamDense '${this.name}': splits must be a whole number >= 1, got ${this.splits}`);
@@ -46,6 +43,15 @@ export class MamDense extends PrunableDense {
   /** Sets the weight of the dense term (1 = pure MAC, 0 = pure MAM). */
   setBeta(beta: number): void {
     this.beta_ = checkBeta(beta, this.name);
+  }
+
+  get prunedAs(): PrunedAs {
+    return this.prunedAs_;
+  }
+
+  /** How pruned connections take part in the max/min from now on (saved with the layer's config). */
+  setPrunedAs(prunedAs: PrunedAs): void {
+    this.prunedAs_ = checkPrunedAs(prunedAs, this.name);
   }
 
   protected override validateInputSize(inputs: number): void {
@@ -68,6 +74,13 @@ export class MamDense extends PrunableDense {
   }
 }
 tf.serialization.registerClass(MamDense);
+
+function checkPrunedAs(prunedAs: PrunedAs, name: string): PrunedAs {
+  if (prunedAs !== 'zero' && prunedAs !== 'absent') {
+    throw new RangeError(`MamDense '${name}': prunedAs must be 'zero' or 'absent', got '${String(prunedAs)}'`);
+  }
+  return prunedAs;
+}
 
 function checkBeta(beta: number, name: string): number {
   if (!(beta >= 0 && beta <= 1)) throw new RangeError(`MamDense '${name}': beta must be in [0, 1], got ${beta}`);

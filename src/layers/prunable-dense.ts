@@ -129,10 +129,27 @@ export abstract class PrunableDense extends tf.layers.Layer {
     this.applyMask();
   }
 
+  /** The effective kernel (kernel x mask) [in, out] as a row-major copy. */
+  effectiveKernel(): Float32Array {
+    const { kernel, mask } = this.built_();
+    return tf.tidy(() => tf.where(tf.greater(mask.read(), 0), kernel.read(), tf.zerosLike(kernel.read())).dataSync() as Float32Array).slice();
+  }
+
+  /** The raw kernel variable, for gradients with respect to it (the layer computes with kernel x mask). */
+  kernelVariable(): tf.Variable {
+    return this.built_().kernel.read() as tf.Variable;
+  }
+
+  /** [inputs, outputs] of the kernel. */
+  kernelShape(): [number, number] {
+    return this.built_().kernel.shape as [number, number];
+  }
+
   /** Zeroes the raw kernel where the mask is 0 (optimizer momentum may have moved it). */
   applyMask(): void {
     const { kernel, mask } = this.built_();
-    tf.tidy(() => { kernel.write(tf.mul(kernel.read(), mask.read())); });
+    // where(), not kernel * mask: a negative weight times 0 is -0, and a pruned weight is stored as +0.
+    tf.tidy(() => { kernel.write(tf.where(tf.greater(mask.read(), 0), kernel.read(), tf.zerosLike(kernel.read()))); });
   }
 
   /** Kernel entries [total, kept]: what sparsity and storage are computed from. */

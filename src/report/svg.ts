@@ -223,7 +223,7 @@ function pathData(x: ArrayLike<number>, y: ArrayLike<number>, xa: Axis, ya: Axis
 const textWidth = (text: string, size: number) => text.length * size * CHAR_EM;
 
 function truncate(text: string, width: number, size: number): string {
-  const max = Math.max(1, Math.floor(width / (size * CHAR_EM)));
+  const max = Math.max(1, Math.floor(width / (size * CHAR_EM) + 1e-9)); // 21.6 / 7.2 must give 3, not 2.99..
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

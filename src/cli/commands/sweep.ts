@@ -1,0 +1,97 @@
+import { availableParallelism } from 'node:os';
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { MamError } from '../../errors.js';
+import { createProgress, type Progress } from '../../report/progress.js';
+import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
+import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG, type DenseSource } from '../../sweep/sweep.js';
+import * as tf from '@tensorflow/tfjs';
+import { addCsvOptions, choiceOption, intOption, numberOption } from '../options.js';
+import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
+import { action, printJson } from '../run.js';
+import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
+
+interface SweepFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
+  out: string;
+  grid?: string;
+  target: string;
+  jobs?: string;
+  macModel?: string;
+  mamModel?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('sweep')
+    .description('prune a MAC and a MAM model of the same shape along a grid of sparsities and compare their test ASNR (the MAM papers\' central figure)')
+    .argument('[csv...]', 'CSV files or directories to train on (default: synthetic ECG); not used with --mac-model/--mam-model')
+    .requiredOption('--out <dir>', `sweep directory: ${SWEEP_JSON}, ${SWEEP_CSV}, ${SWEEP_SVG} and the models (run again to resume)`)
+    .option('--grid <sparsities>', `sparsities to prune to, e.g. 0,0.5,0.9 (default ${DEFAULT_GRID.join(',')})`)
+    .option('--target <dB>', 'the ASNR to meet: the fewest remaining weights that still reach it are compared', String(DEFAULT_TARGET_DB))
+    .option('--jobs <n>', 'models pruned at once (default: 2 if the machine has 2 cores, else 1)')
+    .option('--mac-model <dir>', 'use this trained MAC model instead of training one (with --mam-model)')
+    .option('--mam-model <dir>', 'use this trained MAM model instead of training one (with --mac-model)')
+    .option('--json', 'print sweep.json\'s summary as one JSON object on stdout');
+  addTrainOptions(cmd, { kind: false });
+  addPruneOptions(cmd, { own: false });
+  addCsvOptions(cmd).action(action(async (csv: string[], flags: SweepFlags, command: Command) => {
+    const grid = (flags.grid ?? DEFAULT_GRID.join(',')).split(',').map((s) => sparsityOption('--grid', s.trim()));
+    const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
+    const jobs = flags.jobs === undefined ? Math.min(2, availableParallelism()) : intOption('--jobs', flags.jobs, '2', 1);
+    const prunedAs = choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const);
+    const models = await denseSources(csv, flags, command);
+    let progress: Progress | undefined;
+    const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
+    const file = await runSweep({
+      dir: flags.out, grid, targetDb, jobs, models, backend: tf.getBackend(),
+      prune: { ...pruneRequest(flags), prunedAs },
+    }, {
+      log,
+      start: (total) => { if (total > 0) progress = createProgress({ total, label: 'sweep' }); },
+      tick: (units) => progress?.tick(units),
+    });
+    progress?.done();
+    const missing = grid.length * 2 - file.points.filter((p) => grid.includes(p.sparsity)).length;
+    if (missing > 0) process.stderr.write(`stopped with ${missing} points to go: run the same command again to resume\n`);
+    if (flags.json) printJson(file.summary);
+    else process.stdout.write(formatSummary(file.summary, flags.out));
+    if (missing > 0) process.exitCode = 130;
+  }));
+}
+
+/** The dense models: given with --mac-model and --mam-model, or trained from the training options. */
+async function denseSources(csv: string[], flags: SweepFlags, command: Command): Promise<Record<'mac' | 'mam', DenseSource>> {
+  if ((flags.macModel === undefined) !== (flags.mamModel === undefined)) {
+    throw new MamError('--mac-model and --mam-model go together: give both trained models, or neither to train them here');
+  }
+  if (flags.macModel !== undefined && flags.mamModel !== undefined) {
+    const given = command.options
+      .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && ['preset', 'epochs', 'encoder', 'latent', 'decoder', 'mamLayers', 'splits'].includes(o.attributeName()))
+      .map((o) => o.long);
+    if (csv.length > 0 || given.length > 0) {
+      throw new MamError(`with --mac-model and --mam-model the models and their data are given: remove ${[...(csv.length ? ['the CSV files'] : []), ...given].join(', ')}`);
+    }
+    return { mac: { dir: flags.macModel }, mam: { dir: flags.mamModel } };
+  }
+  return {
+    mac: { train: await trainConfig(csv, { ...flags, kind: 'mac' }) },
+    mam: { train: await trainConfig(csv, { ...flags, kind: 'mam' }) },
+  };
+}
+
+function formatSummary(s: SweepSummary, dir: string): string {
+  const pct = (k: KindAtTarget) => (k.best ? `${k.best.remaining_pct.toPrecision(3)}% (${k.best.nonzeros} weights, ${k.best.asnr_db.toFixed(2)} dB)` : 'none of its points');
+  const dense = (k: KindAtTarget) => (k.dense_asnr_db === null ? '' : chalk.dim(`; dense ${k.dense_asnr_db.toFixed(2)} dB`));
+  const ratio = (r: number | null) => (r === null ? 'MAC/MAM: - (both must reach it)' : `MAC/MAM: ${r.toFixed(1)}x the weights`);
+  const lines = [
+    `${chalk.bold(dir)}: ${SWEEP_JSON}, ${SWEEP_CSV}, ${SWEEP_SVG}`,
+    `fewest remaining weights at ASNR >= ${s.target_db} dB:`,
+    ...s.kinds.map((k) => `  ${k.kind.toUpperCase()}: ${pct(k)}${dense(k)}`),
+    `  ${ratio(s.ratio_mac_mam)}`,
+    `fewest remaining weights within ${s.drop_db} dB of their own dense model:`,
+    ...s.relative.map((k) => `  ${k.kind.toUpperCase()}: ${pct(k)}`),
+    `  ${ratio(s.ratio_mac_mam_relative)}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

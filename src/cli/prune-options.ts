@@ -1,0 +1,79 @@
+// The pruning options that `mam prune` and `mam sweep` share, declared and parsed in one place.
+import type { Command } from 'commander';
+import { MamError } from '../errors.js';
+import { DEFAULT_PRUNE_OPTIONS, type PruneScope } from '../prune/pruner.js';
+import { SCHEDULE_KINDS } from '../prune/schedule.js';
+import { SCORE_KINDS } from '../prune/scores.js';
+import type { PruneRequest } from '../prune/session.js';
+import { choiceOption, intOption, numberOption } from './options.js';
+
+export interface PruneFlags {
+  schedule: string;
+  steps: string;
+  fineTuneEpochs: string;
+  scope: string;
+  score: string;
+  layers?: string;
+  exclude?: string;
+  fineTuneLr: string;
+  prunedAs?: string;
+  batchSize?: string;
+  seed?: string;
+}
+
+const d = DEFAULT_PRUNE_OPTIONS;
+
+/**
+ * Declares the pruning options. `mam sweep` passes own: false: it takes --pruned-as, --batch-size
+ * and --seed from its training options.
+ */
+export function addPruneOptions(cmd: Command, { own = true } = {}): Command {
+  cmd
+    .option('--schedule <kind>', 'agp (gradual, cubic: Zhu & Gupta), linear, or oneshot', d.schedule)
+    .option('--steps <n>', 'pruning steps, with fine-tuning between them (oneshot: 1)', String(d.steps))
+    .option('--fine-tune-epochs <n>', 'training epochs after each pruning step (0: none)', String(d.fineTuneEpochs))
+    .option('--scope <scope>', 'global (one threshold over all pruned layers) or layer (the same sparsity in each)', d.scope)
+    .option('--score <score>', 'magnitude (|w|), gradient (|w dL/dw| over the validation set), or selection (how often MAM selects a connection; magnitude for MAC layers)', d.score)
+    .option('--layers <names>', 'prune only these layers, e.g. dec1,out (default: every MAM and MAC layer)')
+    .option('--exclude <names>', 'leave these layers dense, e.g. enc1')
+    .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning', String(d.learningRate));
+  if (!own) return cmd;
+  return cmd
+    .option('--pruned-as <mode>', "pruned MAM connections: zero (a 0 product stays in the max/min) or absent (default: the model's)")
+    .option('--batch-size <n>', "windows per fine-tuning step (default: the model's training batch size)")
+    .option('--seed <n>', "seeds the fine-tuning batch order (default: the model's seed)");
+}
+
+function names(raw: string | undefined): string[] {
+  return raw === undefined ? [] : raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Sparsity as a fraction in [0, 1), or a MamError naming the flag. */
+export function sparsityOption(flag: string, raw: string): number {
+  const v = numberOption(flag, raw, '0.9');
+  if (!(v >= 0 && v < 1)) {
+    throw new MamError(`${flag} must be a fraction in [0, 1) (0.9 prunes 90% of the weights), got "${raw}"`);
+  }
+  return v;
+}
+
+/** The pruning request (everything but the sparsity) from the flags. */
+export function pruneRequest(flags: PruneFlags): Omit<PruneRequest, 'sparsity'> {
+  const lr = numberOption('--fine-tune-lr', flags.fineTuneLr, '0.003');
+  if (!(lr > 0)) throw new MamError(`--fine-tune-lr must be greater than 0, got "${flags.fineTuneLr}"; e.g. --fine-tune-lr 0.001`);
+  const seed = flags.seed === undefined ? undefined : intOption('--seed', flags.seed, '1');
+  if (seed !== undefined && seed > 0xffffffff) throw new MamError(`--seed must be a whole number from 0 to 4294967295, got "${flags.seed}"`);
+  return {
+    schedule: choiceOption('--schedule', flags.schedule, SCHEDULE_KINDS),
+    steps: intOption('--steps', flags.steps, '4', 1),
+    fineTuneEpochs: intOption('--fine-tune-epochs', flags.fineTuneEpochs, '2'),
+    scope: choiceOption<PruneScope>('--scope', flags.scope, ['global', 'layer']),
+    score: choiceOption('--score', flags.score, SCORE_KINDS),
+    layers: names(flags.layers),
+    exclude: names(flags.exclude),
+    ...(flags.prunedAs !== undefined ? { prunedAs: choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const) } : {}),
+    learningRate: lr,
+    ...(flags.batchSize !== undefined ? { batchSize: intOption('--batch-size', flags.batchSize, '64', 1) } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+  };
+}

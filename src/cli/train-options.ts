@@ -1,0 +1,135 @@
+// The options of a training run (network, data, optimisation), shared by `mam train` and
+// `mam sweep`, which trains a MAC and a MAM model with them.
+import type { Command } from 'commander';
+import { expandCsvPaths } from '../data/csv.js';
+import { DEFAULT_SPLIT, type Normalization, type PipelineSettings } from '../data/pipeline.js';
+import { csvSource, type DataSource } from '../data/source.js';
+import { MamError } from '../errors.js';
+import { PRESETS, specFromPreset, type ModelKind } from '../model/autoencoder.js';
+import type { TrainConfig } from '../train/session.js';
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
+import { choiceOption, csvOptions, intOption, numberOption, optionalNumber, sizesOption, type CsvFlags } from './options.js';
+
+export interface TrainFlags extends CsvFlags {
+  preset: string;
+  kind: string;
+  mamLayers?: string;
+  splits?: string;
+  prunedAs: string;
+  encoder?: string;
+  latent?: string;
+  decoder?: string;
+  epochs?: string;
+  batchSize: string;
+  lr: string;
+  vconEpochs?: string;
+  vconShape: string;
+  patience: string;
+  plateauPatience: string;
+  plateauFactor: string;
+  seed: string;
+  normalization: string;
+  baseline: string;
+  hop?: string;
+  synthRecords: string;
+  synthSeconds: string;
+  noiseSnr?: string;
+}
+
+const d = DEFAULT_TRAIN_OPTIONS;
+
+/** Declares the network, data and optimisation options on a command (--kind unless `kind` is false). */
+export function addTrainOptions(cmd: Command, { kind = true } = {}): Command {
+  cmd.option('--preset <name>', `network and data preset: ${Object.entries(PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`, 'small');
+  if (kind) cmd.option('--kind <kind>', 'mam: MAM layers as --mam-layers says; mac: every layer dense (the baseline)', 'mam');
+  return cmd
+    .option('--mam-layers <k|names>', 'which layers are MAM: the last K, or names (enc1.., latent, dec1.., out) separated by commas (default: the preset\'s)')
+    .option('--splits <s>', 'input slices of each MAM layer, one max and one min each (default: the preset\'s)')
+    .option('--pruned-as <mode>', 'pruned MAM connections: zero (a 0 product stays in the max/min) or absent', 'zero')
+    .option('--encoder <sizes>', 'hidden layer sizes of the encoder, e.g. 256 (default: the preset\'s)')
+    .option('--latent <m>', 'latent size (default: the preset\'s)')
+    .option('--decoder <sizes>', 'hidden layer sizes of the decoder, e.g. 512,512,256 (default: the preset\'s)')
+    .option('--epochs <n>', `epochs (default ${d.epochs}; with --resume: the total to reach)`)
+    .option('--batch-size <n>', 'windows per optimizer step', String(d.batchSize))
+    .option('--lr <rate>', 'Adam learning rate', String(d.learningRate))
+    .option('--vcon-epochs <n>', 'epochs over which training goes from MAC to MAM (vanishing contributions; default: half of --epochs, 0 for none)')
+    .option('--vcon-shape <shape>', 'linear or exponential', d.vconShape)
+    .option('--patience <n>', 'early stopping: stop after this many epochs without a better validation loss (0: never)', String(d.earlyStopPatience))
+    .option('--plateau-patience <n>', 'reduce the learning rate after this many epochs without improvement', String(d.plateauPatience))
+    .option('--plateau-factor <f>', 'factor the learning rate is reduced by', String(d.plateauFactor))
+    .option('--seed <n>', 'seeds the data, the initial weights and the batch order', String(d.seed))
+    .option('--normalization <how>', 'window (each window to mean 0, std 1), dataset (training mean and std) or none', 'window')
+    .option('--baseline <how>', 'none, or highpass (remove baseline wander below 0.5 Hz)', 'none')
+    .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
+    .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', '100')
+    .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
+    .option('--noise-snr <dB>', 'synthetic ECG: white noise at this input SNR (default: none)');
+}
+
+/** The training configuration (network, data, pipeline, options) from the flags. */
+export async function trainConfig(csv: string[], flags: TrainFlags) {
+  const kind = choiceOption<ModelKind>('--kind', flags.kind, ['mam', 'mac']);
+  const seed = intOption('--seed', flags.seed, '1');
+  if (seed > 0xffffffff) throw new MamError(`--seed must be a whole number from 0 to 4294967295, got "${flags.seed}"; e.g. --seed 1`);
+  const spec = specFromPreset(flags.preset, {
+    kind,
+    seed,
+    prunedAs: choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const),
+    ...(flags.mamLayers !== undefined ? { mamLayers: flags.mamLayers } : {}),
+    ...(flags.splits !== undefined ? { splits: intOption('--splits', flags.splits, '4', 1) } : {}),
+    ...(flags.encoder !== undefined ? { encoder: sizesOption('--encoder', flags.encoder, '256') } : {}),
+    ...(flags.latent !== undefined ? { latent: intOption('--latent', flags.latent, '32', 1) } : {}),
+    ...(flags.decoder !== undefined ? { decoder: sizesOption('--decoder', flags.decoder, '512,512,256') } : {}),
+  });
+  const epochs = intOption('--epochs', flags.epochs ?? String(d.epochs), '60', 1);
+  const options: TrainOptions = {
+    epochs,
+    batchSize: intOption('--batch-size', flags.batchSize, '64', 1),
+    learningRate: positive('--lr', flags.lr, '0.001'),
+    vconEpochs: kind === 'mac' ? 0 : intOption('--vcon-epochs', flags.vconEpochs ?? String(Math.floor(epochs / 2)), '30'),
+    vconShape: choiceOption('--vcon-shape', flags.vconShape, ['linear', 'exponential'] as const),
+    plateauFactor: fraction('--plateau-factor', flags.plateauFactor, '0.3'),
+    plateauPatience: intOption('--plateau-patience', flags.plateauPatience, '3', 1),
+    minLearningRate: d.minLearningRate,
+    earlyStopPatience: intOption('--patience', flags.patience, '8'),
+    seed,
+  };
+  if (options.vconEpochs >= epochs) {
+    throw new MamError(`--vcon-epochs ${options.vconEpochs} must be fewer than --epochs ${epochs}: the network has to end as pure MAM`);
+  }
+  const normalization: Normalization = { method: choiceOption('--normalization', flags.normalization, ['window', 'dataset', 'none'] as const) };
+  const pipeline: PipelineSettings = {
+    fs: spec.fs,
+    window: spec.window,
+    hop: flags.hop !== undefined ? intOption('--hop', flags.hop, String(spec.window), 1) : spec.window,
+    baseline: choiceOption('--baseline', flags.baseline, ['none', 'highpass'] as const),
+    normalization,
+    split: DEFAULT_SPLIT,
+    seed,
+  };
+  let source: DataSource;
+  if (csv.length > 0) {
+    source = csvSource(await expandCsvPaths(csv), csvOptions(flags));
+  } else {
+    const noise = optionalNumber('--noise-snr', flags.noiseSnr, '35');
+    source = {
+      kind: 'synthetic',
+      records: intOption('--synth-records', flags.synthRecords, '100', 1),
+      generator: { seconds: positive('--synth-seconds', flags.synthSeconds, '60'), seed, fs: spec.fs, ...(noise !== undefined ? { noiseSnrDb: noise } : {}) },
+    };
+  }
+  return { spec, source, pipeline, options } satisfies TrainConfig;
+}
+
+function fraction(flag: string, raw: string, example: string): number {
+  const v = numberOption(flag, raw, example);
+  if (!(v > 0 && v < 1)) throw new MamError(`${flag} must be between 0 and 1 (exclusive), got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
+}
+
+function positive(flag: string, raw: string, example: string): number {
+  const v = numberOption(flag, raw, example);
+  if (!(v > 0)) throw new MamError(`${flag} must be greater than 0, got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
+}
+

@@ -1,0 +1,89 @@
+// Pruning a saved model, as `mam prune` does it: the model's own data through its own pipeline,
+// the pruning steps, the test ASNR at the end, and the pruned model saved (atomically) with
+// the record of every pruning run it has been through.
+import type * as tf from '@tensorflow/tfjs';
+import { evaluate, autoencoderMetadata } from '../eval/evaluate.js';
+import type { PreparedData } from '../data/pipeline.js';
+import type { MetricSummary } from '../metrics/reconstruction.js';
+import { loadModel, saveModel } from '../model/files.js';
+import { asnrOf, prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
+import {
+  checkSparsity, layerTable, layersToPrune, pruneModel, sparsityOf, validationAsnr,
+  type LayerRow, type PruneHooks, type PruneOptions, type PruneStepRecord,
+} from './pruner.js';
+
+/** One pruning run, as stored in the pruned model's mam.json (`pruning` holds them in order). */
+export interface PruneRun {
+  options: PruneOptions;
+  /** Pruned layers: kernel entries, non-zeros and sparsity before the run. */
+  before: { sparsity: number; nonzeros: number; weights: number; valAsnrDb: number };
+  steps: PruneStepRecord[];
+  after: { sparsity: number; nonzeros: number; weights: number; valAsnrDb: number; test: MetricSummary | null };
+  layers: LayerRow[];
+}
+
+export interface PrunedMetadata extends AutoencoderMetadata {
+  pruning?: PruneRun[];
+}
+
+export interface PruneOutcome {
+  model: tf.LayersModel;
+  metadata: PrunedMetadata;
+  run: PruneRun;
+}
+
+/** Loads a mam model directory and its metadata, or throws a MamError saying what it is not. */
+export async function loadAutoencoder(dir: string): Promise<{ model: tf.LayersModel; metadata: PrunedMetadata }> {
+  const { model, metadata } = await loadModel(dir);
+  return { model, metadata: autoencoderMetadata(metadata, dir) as PrunedMetadata };
+}
+
+/**
+ * Prunes a loaded model in memory on its own data (`data`: from prepareFromSource of its
+ * metadata) and returns the updated metadata; the caller saves.
+ */
+export async function pruneLoaded(
+  model: tf.LayersModel, metadata: PrunedMetadata, data: PreparedData & { recordNames: string[] }, options: PruneOptions, hooks: PruneHooks = {},
+): Promise<PruneOutcome> {
+  const layers = layersToPrune(model, options.layers, options.exclude);
+  checkSparsity(options.sparsity, sparsityOf(layers));
+  const before = { ...sparsityOf(layers), valAsnrDb: validationAsnr(model, data.val, asnrOf) };
+  hooks.log?.(`before: ${layers.length} layers (${layers.map((l) => l.name).join(', ')}), ${before.nonzeros} of ${before.weights} weights, sparsity ${before.sparsity.toFixed(4)}, validation ASNR ${before.valAsnrDb.toFixed(2)} dB`);
+  const steps = await pruneModel(model, data.train, data.val, options, asnrOf, hooks);
+  const test = data.test.count > 0 ? evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }).overall : null;
+  const run: PruneRun = {
+    options,
+    before,
+    steps,
+    after: { ...sparsityOf(layers), valAsnrDb: steps.at(-1)!.valAsnrDb, test },
+    layers: layerTable(model, layers.map((l) => l.name)),
+  };
+  const { optimizer: _dropped, ...rest } = metadata as PrunedMetadata & { optimizer?: unknown };
+  const updated: PrunedMetadata = {
+    ...rest,
+    spec: { ...metadata.spec, prunedAs: options.prunedAs ?? metadata.spec.prunedAs },
+    pruning: [...(metadata.pruning ?? []), run],
+  };
+  return { model, metadata: updated, run };
+}
+
+/** Prune options where the batch size and seed default to the model's training run's. */
+export type PruneRequest = Omit<PruneOptions, 'batchSize' | 'seed'> & Partial<Pick<PruneOptions, 'batchSize' | 'seed'>>;
+
+export function withModelDefaults(request: PruneRequest, metadata: AutoencoderMetadata): PruneOptions {
+  const { batchSize, seed } = metadata.training.options;
+  return { batchSize, seed, ...request };
+}
+
+/** `mam prune`: loads `dir`, prunes, saves to `out` (which may be `dir` itself). */
+export async function pruneSaved(dir: string, out: string, request: PruneRequest, hooks: PruneHooks = {}): Promise<PruneOutcome> {
+  const { model, metadata } = await loadAutoencoder(dir);
+  const options = withModelDefaults(request, metadata);
+  if (!metadata.training.state.finished) {
+    hooks.log?.(`note: ${dir} is an unfinished training run (epoch ${metadata.training.state.epoch} of ${metadata.training.options.epochs}); pruning it as it is, as pure MAM`);
+  }
+  const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
+  const outcome = await pruneLoaded(model, metadata, data, options, hooks);
+  await saveModel(model, out, outcome.metadata as unknown as Record<string, unknown>);
+  return outcome;
+}

@@ -1,0 +1,133 @@
+// One kind's half of a sweep (it runs in its own process, see worker.ts): the dense model
+// (given, or trained here), then the grid's sparsities in ascending order, each pruned from
+// the nearest sparser-or-equal point already saved, evaluated on the test split and saved, so
+// that an interrupted sweep resumes from its last point.
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { evaluate } from '../eval/evaluate.js';
+import { MamError } from '../errors.js';
+import { loadModel, saveModel } from '../model/files.js';
+import { layersToPrune, sparsityOf, validationAsnr } from '../prune/pruner.js';
+import { loadAutoencoder, pruneLoaded, withModelDefaults, type PruneRequest } from '../prune/session.js';
+import { asnrOf, prepareFromSource, resumeTraining, startTraining, type TrainConfig } from '../train/session.js';
+import type { SweepKind, SweepPoint } from './report.js';
+
+export interface ChainTask {
+  kind: SweepKind;
+  /** The sweep's directory (absolute). */
+  dir: string;
+  /** The dense model: a model directory, or a configuration to train one into <dir>/<kind>/dense. */
+  model: { dir: string } | { train: TrainConfig };
+  /** Sparsities to compute. */
+  sparsities: number[];
+  /** This kind's points already computed (the chain continues from them). */
+  done: SweepPoint[];
+  prune: Omit<PruneRequest, 'sparsity'>;
+}
+
+export type ChainMessage =
+  | { type: 'log'; text: string }
+  | { type: 'tick'; units: number }
+  | { type: 'point'; point: SweepPoint };
+
+export interface ChainIo {
+  send(message: ChainMessage): void;
+  shouldStop(): boolean;
+}
+
+/** Work units (epochs) a task will take: the progress bar's total. */
+export function chainUnits(task: ChainTask): number {
+  const train = 'train' in task.model ? task.model.train.options.epochs : 0;
+  const steps = task.prune.schedule === 'oneshot' ? 1 : task.prune.steps;
+  return train + task.sparsities.filter((s) => s > 0).length * steps * task.prune.fineTuneEpochs;
+}
+
+export function pointDir(kind: SweepKind, sparsity: number): string {
+  return join(kind, `s${sparsity.toFixed(4)}`);
+}
+
+export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
+  const log = (text: string) => io.send({ type: 'log', text: `${task.kind}: ${text}` });
+  const denseDir = await denseModel(task, io, log);
+  if (denseDir === null) return; // stopped while training
+  const { metadata } = await loadAutoencoder(denseDir);
+  const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
+  if (data.test.count === 0) throw new MamError(`${denseDir}: its test split has no windows: a sweep needs more data`);
+  const done = [...task.done];
+  for (const sparsity of [...task.sparsities].sort((a, b) => a - b)) {
+    if (io.shouldStop()) return;
+    const from = done.filter((p) => p.sparsity < sparsity).sort((a, b) => b.sparsity - a.sparsity)[0];
+    const fromDir = from ? resolve(task.dir, from.model) : denseDir;
+    const { model, metadata: meta } = await loadAutoencoder(fromDir);
+    let modelDir = fromDir;
+    if (sparsity > 0) {
+      log(`pruning to ${sparsity} from ${from ? `the ${from.sparsity} point` : 'the dense model'}`);
+      const options = withModelDefaults({ ...task.prune, sparsity }, meta);
+      const outcome = await pruneLoaded(model, meta, data, options, {
+        log,
+        onEpoch: () => io.send({ type: 'tick', units: 1 }),
+      });
+      modelDir = join(task.dir, pointDir(task.kind, sparsity));
+      await saveModel(model, modelDir, outcome.metadata as unknown as Record<string, unknown>);
+    }
+    const layers = layersToPrune(model, task.prune.layers, task.prune.exclude);
+    const { weights, nonzeros, sparsity: actual } = sparsityOf(layers);
+    const test = evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }).overall;
+    const point: SweepPoint = {
+      kind: task.kind,
+      sparsity,
+      actual_sparsity: actual,
+      remaining_pct: 100 * (nonzeros / weights),
+      nonzeros,
+      weights,
+      asnr_db: test.asnr_db,
+      prd: test.prd,
+      val_asnr_db: validationAsnr(model, data.val, asnrOf),
+      model: relativeOrAbsolute(task.dir, modelDir),
+    };
+    model.dispose();
+    done.push(point);
+    io.send({ type: 'point', point });
+  }
+}
+
+function relativeOrAbsolute(base: string, dir: string): string {
+  const r = relative(base, dir);
+  return r.startsWith('..') ? resolve(dir) : r;
+}
+
+/** The dense model's directory: the given one, or one trained (or resumed, or reused) here. */
+async function denseModel(task: ChainTask, io: ChainIo, log: (t: string) => void): Promise<string | null> {
+  if ('dir' in task.model) {
+    await loadModel(task.model.dir); // fails early, with the model's own error, if it is not one
+    return resolve(task.model.dir);
+  }
+  const dir = join(task.dir, task.kind, 'dense');
+  const epochs = task.model.train.options.epochs;
+  const ui = {
+    log,
+    shouldStop: () => io.shouldStop(),
+    onEpoch: (_s: unknown, r: { epoch: number; valAsnrDb: number }) => {
+      io.send({ type: 'tick', units: 1 });
+      if (r.epoch % 10 === 0) log(`epoch ${r.epoch}: validation ASNR ${r.valAsnrDb.toFixed(2)} dB`);
+    },
+  };
+  let outcome;
+  if (existsSync(dir)) {
+    const { metadata } = await loadAutoencoder(dir);
+    if (metadata.training.state.finished) {
+      io.send({ type: 'tick', units: epochs });
+      return dir;
+    }
+    io.send({ type: 'tick', units: metadata.training.state.epoch });
+    outcome = await resumeTraining(dir, ui);
+  } else {
+    log(`training the dense ${task.kind.toUpperCase()} model (${epochs} epochs)`);
+    outcome = await startTraining(task.model.train, dir, ui);
+  }
+  if (!outcome.state.finished) return null;
+  io.send({ type: 'tick', units: epochs - outcome.state.epoch }); // early stopping skipped these
+  log(`trained: validation ASNR ${outcome.state.history.at(-1)!.valAsnrDb.toFixed(2)} dB after ${outcome.state.epoch} epochs`);
+  outcome.model.dispose();
+  return dir;
+}

@@ -1,0 +1,178 @@
+// A pruning sweep, as `mam sweep` runs it: a MAC and a MAM model of the same shape (trained, or
+// given), each pruned along a grid of sparsities and evaluated on its test split. The two
+// chains are independent, so each runs in its own process (up to `jobs` at once). Every point
+// is written to sweep.json (and sweep.csv, sweep.svg) as it arrives, so a sweep that is
+// stopped resumes where it was: points already in sweep.json are not computed again.
+import { fork } from 'node:child_process';
+import { existsSync, promises as fs, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomically } from '../atomic.js';
+import { MamError } from '../errors.js';
+import type { PruneRequest } from '../prune/session.js';
+import type { TrainConfig } from '../train/session.js';
+import { chainUnits, type ChainTask } from './chain.js';
+import { SWEEP_KINDS, sortPoints, summarizeSweep, sweepCsv, sweepSvg, type SweepKind, type SweepPoint, type SweepSummary } from './report.js';
+import type { WorkerMessage, WorkerRequest } from './worker.js';
+
+export const SWEEP_JSON = 'sweep.json';
+export const SWEEP_CSV = 'sweep.csv';
+export const SWEEP_SVG = 'sweep.svg';
+const FORMAT = 'mam-sweep';
+const FORMAT_VERSION = 1;
+
+export type DenseSource = { dir: string } | { train: TrainConfig };
+
+export interface SweepRequest {
+  dir: string;
+  /** Sparsities in [0, 1). */
+  grid: number[];
+  targetDb: number;
+  /** The comparison "within dropDb of each kind's dense ASNR" (default 1 dB). */
+  dropDb?: number;
+  prune: Omit<PruneRequest, 'sparsity'>;
+  models: Record<SweepKind, DenseSource>;
+  /** Chains run at once (1 or 2). */
+  jobs: number;
+  /** tfjs backend for the workers. */
+  backend: string;
+}
+
+/** What decides a point's result: a resumed sweep must have the same. */
+interface SweepSettings {
+  prune: Omit<PruneRequest, 'sparsity'>;
+  models: Record<SweepKind, DenseSource>;
+}
+
+export interface SweepFile {
+  format: typeof FORMAT;
+  formatVersion: number;
+  settings: SweepSettings;
+  grid: number[];
+  points: SweepPoint[];
+  summary: SweepSummary;
+}
+
+export interface SweepUi {
+  log(text: string): void;
+  /** Work units (epochs) in all, once known. */
+  start?(total: number): void;
+  tick?(units: number): void;
+}
+
+/** JSON with object keys sorted, so two equal settings compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v);
+}
+
+async function readSweep(dir: string): Promise<SweepFile | null> {
+  const path = join(dir, SWEEP_JSON);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new MamError(`${dir} is a file, not a directory: give --out a directory for the sweep`, { file: dir });
+  }
+  if (!existsSync(path)) {
+    if (existsSync(dir) && (await fs.readdir(dir)).length > 0) {
+      throw new MamError(`${dir} exists, is not empty and holds no ${SWEEP_JSON}: choose another --out (a sweep writes into its own directory)`, { file: dir });
+    }
+    return null;
+  }
+  let file: SweepFile;
+  try {
+    file = JSON.parse(await fs.readFile(path, 'utf8')) as SweepFile;
+  } catch (e) {
+    throw new MamError(`${path}: not valid JSON (${(e as Error).message.replace(/\s+/g, ' ')}): delete it to start the sweep again, or choose another --out`, { file: path });
+  }
+  if (file?.format !== FORMAT || !Array.isArray(file.points)) {
+    throw new MamError(`${path}: not a mam sweep: choose another --out`, { file: path });
+  }
+  if (file.formatVersion > FORMAT_VERSION) throw new MamError(`${path}: sweep format ${file.formatVersion} is newer than this mam reads (${FORMAT_VERSION}): upgrade mam-ecg`, { file: path });
+  return file;
+}
+
+export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<SweepFile> {
+  const dir = resolve(request.dir);
+  const settings: SweepSettings = {
+    prune: request.prune,
+    models: Object.fromEntries(SWEEP_KINDS.map((k) => {
+      const m = request.models[k];
+      return [k, 'dir' in m ? { dir: resolve(m.dir) } : m];
+    })) as Record<SweepKind, DenseSource>,
+  };
+  const previous = await readSweep(dir);
+  if (previous && canonical(previous.settings) !== canonical(settings)) {
+    throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another --out`, { file: dir });
+  }
+  const grid = [...new Set(request.grid)].sort((a, b) => a - b);
+  const points = previous?.points ?? [];
+  if (previous) ui.log(`resuming ${dir}: ${points.length} points already computed`);
+  await fs.mkdir(dir, { recursive: true });
+
+  const file = (): SweepFile => ({
+    format: FORMAT, formatVersion: FORMAT_VERSION, settings, grid, points: sortPoints(points),
+    summary: summarizeSweep(points, request.targetDb, request.dropDb),
+  });
+  let writing = Promise.resolve();
+  const write = () => {
+    const f = file();
+    // One write after another: the last point's files are the ones left in place.
+    writing = writing.then(async () => {
+      await writeFileAtomically(join(dir, SWEEP_JSON), [`${JSON.stringify(f, null, 2)}\n`]);
+      await writeFileAtomically(join(dir, SWEEP_CSV), [sweepCsv(f.points)]);
+      await writeFileAtomically(join(dir, SWEEP_SVG), [sweepSvg(f.points, request.targetDb)]);
+    });
+    return writing;
+  };
+
+  const tasks: ChainTask[] = SWEEP_KINDS.map((kind) => {
+    const done = points.filter((p) => p.kind === kind);
+    return {
+      kind, dir, model: settings.models[kind], prune: request.prune, done,
+      sparsities: grid.filter((s) => !done.some((p) => p.sparsity === s)),
+    };
+  }).filter((t) => t.sparsities.length > 0);
+  ui.start?.(tasks.reduce((sum, t) => sum + chainUnits(t), 0));
+
+  const errors: string[] = [];
+  const queue = [...tasks];
+  const runNext = async (): Promise<void> => {
+    for (let task = queue.shift(); task; task = queue.shift()) {
+      await runWorker(task, request.backend, {
+        ...ui,
+        point: (p) => { points.push(p); void write(); ui.log(`${p.kind}: sparsity ${p.sparsity} (actual ${p.actual_sparsity.toFixed(4)}, ${p.nonzeros} weights left): test ASNR ${p.asnr_db.toFixed(2)} dB`); },
+        error: (message) => errors.push(message),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(request.jobs, tasks.length)) }, runNext));
+  await write();
+  await writing;
+  if (errors.length > 0) throw new MamError(errors.join('; '));
+  return file();
+}
+
+interface WorkerUi extends SweepUi {
+  point(p: SweepPoint): void;
+  error(message: string): void;
+}
+
+function runWorker(task: ChainTask, backend: string, ui: WorkerUi): Promise<void> {
+  const script = fileURLToPath(new URL('./worker.js', import.meta.url));
+  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const request: WorkerRequest = { task, backend };
+  child.send(request);
+  return new Promise((resolveDone) => {
+    let finished = false;
+    child.on('message', (m: WorkerMessage) => {
+      if (m.type === 'log') ui.log(m.text);
+      else if (m.type === 'tick') ui.tick?.(m.units);
+      else if (m.type === 'point') ui.point(m.point);
+      else if (m.type === 'error') { finished = true; ui.error(m.mamError ? m.message : `${task.kind}: internal error: ${m.message}`); }
+      else if (m.type === 'done') finished = true;
+    });
+    child.on('exit', (code, signal) => {
+      if (!finished) ui.error(`the ${task.kind} worker ended unexpectedly (${signal ?? `exit code ${code}`}); run the same command again to resume`);
+      resolveDone();
+    });
+  });
+}

@@ -1,0 +1,35 @@
+// The process one kind's chain runs in (forked by sweep.ts), so that the MAC and the MAM model
+// use a core each. It takes one task, streams log lines, progress and points to the parent,
+// and ends. Ctrl-C (SIGINT reaches the whole process group) stops it after the current
+// training step or sweep point; if the parent goes away, it ends at once.
+import { initBackend } from '../backend.js';
+import { MamError } from '../errors.js';
+import { runChain, type ChainMessage, type ChainTask } from './chain.js';
+
+export interface WorkerRequest {
+  task: ChainTask;
+  backend: string;
+}
+
+export type WorkerMessage = ChainMessage | { type: 'done' } | { type: 'error'; message: string; mamError: boolean };
+
+let stopRequested = false;
+process.on('SIGINT', () => { stopRequested = true; });
+process.on('disconnect', () => process.exit(1));
+
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => { process.send!(message, undefined, {}, () => resolve()); });
+}
+
+process.once('message', (request: WorkerRequest) => {
+  void (async () => {
+    try {
+      await initBackend({ backend: request.backend });
+      await runChain(request.task, { send: (m) => void send(m), shouldStop: () => stopRequested });
+      await send({ type: 'done' });
+    } catch (e) {
+      await send({ type: 'error', message: (e as Error).message, mamError: e instanceof MamError });
+    }
+    process.exit(0);
+  })();
+});

@@ -1,0 +1,112 @@
+// Sweeps: the report (CSV, JSON, SVG and the comparison at the target) from hand-made points,
+// and a tiny `mam sweep` end to end: consistent files, resumed without recomputing.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { CSV_COLUMNS, summarizeSweep, sweepCsv, sweepSvg, type SweepPoint } from '../src/sweep/report.js';
+import type { SweepFile } from '../src/sweep/sweep.js';
+
+const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'mam-sweep-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function point(kind: 'mac' | 'mam', sparsity: number, asnr: number, weights = 1000): SweepPoint {
+  const nonzeros = Math.round((1 - sparsity) * weights);
+  return {
+    kind, sparsity, actual_sparsity: 1 - nonzeros / weights, remaining_pct: (100 * nonzeros) / weights, nonzeros, weights,
+    asnr_db: asnr, prd: 1, val_asnr_db: asnr, model: `${kind}/s${sparsity}`,
+  };
+}
+
+describe('sweep report', () => {
+  const points = [
+    point('mam', 0.9, 30), point('mac', 0, 34), point('mac', 0.5, 33), point('mac', 0.9, 20),
+    point('mam', 0, 33.5), point('mam', 0.5, 33.4), point('mam', 0.8, 32.7),
+  ];
+
+  it('finds the fewest remaining weights at the target, per kind, and their ratio', () => {
+    const s = summarizeSweep(points, 32.6);
+    assert.deepEqual(s.kinds.map((k) => [k.kind, k.best?.sparsity, k.dense_asnr_db]), [['mac', 0.5, 34], ['mam', 0.8, 33.5]]);
+    assert.equal(s.ratio_mac_mam, 500 / 200);
+    // Within 1 dB of their own dense model: MAC needs 33 dB (0.5 has it), MAM 32.5 dB (0.8 has 32.7).
+    assert.deepEqual(s.relative.map((k) => k.best?.sparsity), [0.5, 0.8]);
+    const none = summarizeSweep(points, 40);
+    assert.deepEqual(none.kinds.map((k) => k.best), [null, null]);
+    assert.equal(none.ratio_mac_mam, null);
+  });
+
+  it('CSV rows are the points, MAC first, by sparsity; the SVG has one line per kind and the target', () => {
+    const lines = sweepCsv(points).trim().split('\n');
+    assert.equal(lines[0], CSV_COLUMNS.join(','));
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['mac,0', 'mac,0.5', 'mac,0.9', 'mam,0', 'mam,0.5', 'mam,0.8', 'mam,0.9']);
+    const svg = sweepSvg(points, 32.6);
+    assert.equal(svg.match(/<path class="series"/g)?.length, 2);
+    assert.match(svg, /target 32\.6 dB/);
+    assert.match(svg, />MAC</);
+    assert.match(svg, />MAM</);
+    assert.match(svg, /remaining weights \(%\)/);
+  });
+});
+
+function mam(args: string[]) {
+  const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('mam sweep', () => {
+  const out = join(dir, 'sweep');
+  const tiny = ['--encoder', '16', '--latent', '6', '--decoder', '16', '--epochs', '3', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '12',
+    '--steps', '1', '--fine-tune-epochs', '1', '--out', out];
+
+  it('trains both kinds, prunes along the grid, and writes CSV, JSON and SVG that agree', () => {
+    const r = mam(['sweep', ...tiny, '--grid', '0,0.5,0.9', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const file = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepFile;
+    assert.deepEqual(file.points.map((p) => `${p.kind}${p.sparsity}`), ['mac0', 'mac0.5', 'mac0.9', 'mam0', 'mam0.5', 'mam0.9']);
+    for (const p of file.points) {
+      assert.ok(Math.abs(p.actual_sparsity - p.sparsity) <= 1 / p.weights, `${p.kind} ${p.sparsity}`);
+      assert.ok(Number.isFinite(p.asnr_db));
+      assert.ok(existsSync(join(out, p.model, 'mam.json')), p.model);
+    }
+    // The two kinds have the same shape: the same number of weights.
+    assert.equal(new Set(file.points.map((p) => p.weights)).size, 1);
+    const csv = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    assert.equal(csv.length, file.points.length);
+    csv.forEach((row, i) => CSV_COLUMNS.forEach((c, j) => assert.equal(row[j], String(file.points[i]![c]))));
+    assert.equal(readFileSync(join(out, 'sweep.svg'), 'utf8'), sweepSvg(file.points, 32.6));
+    assert.deepEqual(JSON.parse(r.stdout), file.summary);
+  });
+
+  it('resumes: points already computed are not computed again, new grid points are', () => {
+    const mtime = statSync(join(out, 'mam', 's0.9000', 'weights.bin')).mtimeMs;
+    const again = mam(['sweep', ...tiny, '--grid', '0,0.5,0.9']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /resuming .*: 6 points already computed/);
+    assert.doesNotMatch(again.stderr, /pruning to/);
+    const more = mam(['sweep', ...tiny, '--grid', '0,0.5,0.7,0.9']);
+    assert.equal(more.code, 0, more.stderr);
+    assert.match(more.stderr, /mam: pruning to 0\.7 from the 0\.5 point/);
+    assert.doesNotMatch(more.stderr, /pruning to 0\.9/);
+    assert.equal(statSync(join(out, 'mam', 's0.9000', 'weights.bin')).mtimeMs, mtime);
+    const file = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepFile;
+    assert.equal(file.points.length, 8);
+  });
+
+  it('refuses to resume with other pruning options, and other bad options, in one line', () => {
+    for (const [args, pattern] of [
+      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/],
+      [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/],
+      [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/],
+      [['--out', MAM], /^mam: .*mam\.js is a file, not a directory: give --out a directory for the sweep$/],
+    ] as Array<[string[], RegExp]>) {
+      const r = mam(['sweep', ...args]);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr.trimEnd(), pattern);
+    }
+  });
+});
