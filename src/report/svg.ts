@@ -13,6 +13,8 @@ export interface Series {
   dashed?: boolean;
   /** Any SVG colour; default: the next one of a fixed palette. */
   color?: string;
+  /** A dot at every point (where the data were measured, e.g. a sweep's grid). */
+  markers?: boolean;
 }
 
 /** A horizontal reference line across the plot, e.g. a target SNR. */
@@ -34,6 +36,8 @@ export interface LineChartOptions {
   /** Larger x on the left, e.g. remaining weights falling from 100% as pruning goes on. */
   reverseX?: boolean;
   hLines?: HLine[];
+  /** The x range to draw, widened to the data if they go beyond it (default: the data's). */
+  xDomain?: [number, number];
 }
 
 export interface WindowPlot {
@@ -200,6 +204,15 @@ function extent(series: Array<Pick<Series, 'x' | 'y'>>, logX: boolean): { x: [nu
   return x0 <= x1 ? { x: [x0, x1], y: [y0, y1] } : { x: [NaN, NaN], y: [NaN, NaN] };
 }
 
+/** Pixel positions of a series' points, null for a point that cannot be drawn (a gap). */
+function* pixels(x: ArrayLike<number>, y: ArrayLike<number>, xa: Axis, ya: Axis, r: Rect, reverseX: boolean): Generator<[number, number] | null> {
+  for (let i = 0; i < x.length; i++) {
+    const xv = x[i]!, yv = y[i]!;
+    if (!usable(xv, yv, xa.log)) { yield null; continue; }
+    yield [toPixel(xa, xv, reverseX ? r.x + r.w : r.x, reverseX ? r.x : r.x + r.w), toPixel(ya, yv, r.y + r.h, r.y)];
+  }
+}
+
 /**
  * The path data for one series: "M" starts a run of usable points, "L" continues it; a skipped
  * point ends the run. A run of a single point gets "h0", which round caps draw as a dot.
@@ -208,12 +221,9 @@ function pathData(x: ArrayLike<number>, y: ArrayLike<number>, xa: Axis, ya: Axis
   const parts: string[] = [];
   let run = 0;
   const endRun = () => { if (run === 1) parts.push('h0'); run = 0; };
-  for (let i = 0; i < x.length; i++) {
-    const xv = x[i]!, yv = y[i]!;
-    if (!usable(xv, yv, xa.log)) { endRun(); continue; }
-    const px = toPixel(xa, xv, reverseX ? r.x + r.w : r.x, reverseX ? r.x : r.x + r.w);
-    const py = toPixel(ya, yv, r.y + r.h, r.y);
-    parts.push(`${run === 0 ? 'M' : 'L'}${fmt(px)} ${fmt(py)}`);
+  for (const p of pixels(x, y, xa, ya, r, reverseX)) {
+    if (!p) { endRun(); continue; }
+    parts.push(`${run === 0 ? 'M' : 'L'}${fmt(p[0])} ${fmt(p[1])}`);
     run++;
   }
   endRun();
@@ -275,9 +285,10 @@ function svgOpen(width: number, height: number, title: string): string[] {
 
 /** A line chart of one or more series, with a legend on the right. */
 export function lineChart(options: LineChartOptions): string {
-  const { title, xLabel = '', yLabel = '', series, width = 640, height = 400, logX = false, reverseX = false, hLines = [] } = options;
+  const { title, xLabel = '', yLabel = '', series, width = 640, height = 400, logX = false, reverseX = false, hLines = [], xDomain } = options;
   series.forEach((s) => checkLengths(`series '${s.name}'`, s.x, s.y));
   const ext = extent(series, logX);
+  if (xDomain) ext.x = Number.isNaN(ext.x[0]) ? xDomain : [Math.min(xDomain[0], ext.x[0]), Math.max(xDomain[1], ext.x[1])];
   const xa = logX ? logAxis(ext.x[0], ext.x[1]) : linearAxis(ext.x[0], ext.x[1], 6, false);
   const hys = hLines.map((h) => h.y).filter(Number.isFinite);
   const yData = Number.isNaN(ext.y[0]) ? [] : ext.y;
@@ -317,6 +328,10 @@ export function lineChart(options: LineChartOptions): string {
     return `<path class="series" d="${pathData(s.x, s.y, xa, ya, r, reverseX)}" fill="none" stroke="${escapeXml(color)}" stroke-width="1.75" stroke-linejoin="round" stroke-linecap="round"${dash}/>`;
   });
   out.push(`<g class="lines">${paths.join('')}</g>`);
+  const dots = series.flatMap((s, i) => (s.markers ? [...pixels(s.x, s.y, xa, ya, r, reverseX)] : [])
+    .filter((p): p is [number, number] => p !== null)
+    .map(([px, py]) => `<circle cx="${fmt(px)}" cy="${fmt(py)}" r="2.75" fill="${escapeXml(s.color ?? PALETTE[i % PALETTE.length]!)}"/>`));
+  if (dots.length > 0) out.push(`<g class="markers">${dots.join('')}</g>`);
 
   if (series.length > 0) {
     const lx = r.x + r.w + 16;

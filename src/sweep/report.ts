@@ -86,10 +86,13 @@ export function summarizeSweep(points: SweepPoint[], targetDb: number, dropDb = 
 export function sweepSvg(points: SweepPoint[], targetDb: number, title = 'Test ASNR against remaining weights of the pruned layers'): string {
   const series = SWEEP_KINDS.filter((k) => points.some((p) => p.kind === k)).map((kind) => {
     const own = sortPoints(points.filter((p) => p.kind === kind));
-    return { name: kind.toUpperCase(), x: own.map((p) => p.remaining_pct), y: own.map((p) => p.asnr_db) };
+    return { name: kind.toUpperCase(), x: own.map((p) => p.remaining_pct), y: own.map((p) => p.asnr_db), markers: true };
   });
+  // Whole decades, so that the last one is labelled (0.1%, 1%, ...).
+  const least = Math.min(100, ...points.map((p) => p.remaining_pct).filter((v) => v > 0));
   return lineChart({
     title, xLabel: 'remaining weights (%)', yLabel: 'ASNR (dB)', series, logX: true, reverseX: true,
+    xDomain: [10 ** Math.floor(Math.log10(least) + 1e-9), 100],
     hLines: [{ y: targetDb, label: `target ${targetDb} dB` }],
   });
 }

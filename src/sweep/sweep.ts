@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
-import type { PruneRequest } from '../prune/session.js';
+import type { AutoencoderSpec } from '../model/autoencoder.js';
+import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
 import type { TrainConfig } from '../train/session.js';
 import { chainUnits, type ChainTask } from './chain.js';
 import { SWEEP_KINDS, sortPoints, summarizeSweep, sweepCsv, sweepSvg, type SweepKind, type SweepPoint, type SweepSummary } from './report.js';
@@ -99,6 +100,7 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
       return [k, 'dir' in m ? { dir: resolve(m.dir) } : m];
     })) as Record<SweepKind, DenseSource>,
   };
+  await checkGivenModels(settings.models);
   const previous = await readSweep(dir);
   if (previous && canonical(previous.settings) !== canonical(settings)) {
     throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another --out`, { file: dir });
@@ -149,6 +151,25 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
   await writing;
   if (errors.length > 0) throw new MamError(errors.join('; '));
   return file();
+}
+
+/** Given models must be what they are given as (--mac-model a MAC model, ...) and of one shape. */
+async function checkGivenModels(models: Record<SweepKind, DenseSource>): Promise<void> {
+  const specs: Partial<Record<SweepKind, AutoencoderSpec>> = {};
+  for (const kind of SWEEP_KINDS) {
+    const m = models[kind];
+    if (!('dir' in m)) continue;
+    const { model, metadata } = await loadAutoencoder(m.dir);
+    model.dispose();
+    if (metadata.spec.kind !== kind) {
+      throw new MamError(`--${kind}-model ${m.dir} is a ${metadata.spec.kind.toUpperCase()} model: give a ${kind.toUpperCase()} one (trained with mam train --kind ${kind})`, { file: m.dir });
+    }
+    specs[kind] = metadata.spec;
+  }
+  const shape = (s: AutoencoderSpec) => [s.window, ...s.encoder, s.latent, ...s.decoder].join('-');
+  if (specs.mac && specs.mam && shape(specs.mac) !== shape(specs.mam)) {
+    throw new MamError(`--mac-model is ${shape(specs.mac)} and --mam-model is ${shape(specs.mam)}: a sweep compares models of one shape; train them with the same --preset and sizes`);
+  }
 }
 
 interface WorkerUi extends SweepUi {
