@@ -111,8 +111,15 @@ describe('pruning a model', () => {
     const data = await prepareFromSource(cfg.source, cfg.pipeline);
     const run = await startTraining(cfg, join(dir, 'dense'), { log: () => {} });
     const options = { ...DEFAULT_PRUNE_OPTIONS, sparsity: 0.8, steps: 3, fineTuneEpochs: 2, score: 'selection' as const, batchSize: 16, seed: 1 };
-    const steps = await pruneModel(run.model, data.train, data.val, options, asnrOf);
     const layers = run.model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
+    const masks: Float32Array[][] = [];
+    const steps = await pruneModel(run.model, data.train, data.val, options, asnrOf, {
+      onStep: () => masks.push(layers.map((l) => l.getMask().dataSync() as Float32Array)),
+    });
+    // Masks only grow sparser: what one step pruned stays pruned in the next.
+    for (let t = 1; t < masks.length; t++) {
+      masks[t]!.forEach((m, l) => m.forEach((v, i) => { if (masks[t - 1]![l]![i] === 0) assert.equal(v, 0, `step ${t + 1}, ${layers[l]!.name}[${i}] came back`); }));
+    }
     assert.deepEqual(steps.map((s) => s.step), [1, 2, 3]);
     for (const s of steps) assert.ok(Math.abs(s.sparsity - s.target) <= 1 / sparsityOf(layers).weights, `step ${s.step}`);
     assert.equal(sparsityOf(layers).nonzeros, Math.round(0.2 * sparsityOf(layers).weights));
@@ -146,6 +153,12 @@ describe('pruning a model', () => {
       assert.deepEqual(b[i]!.getMask().dataSync(), l.getMask().dataSync());
       if (l instanceof MamDense) assert.equal((b[i] as MamDense).prunedAs, 'absent');
     });
+    // Stored as exactly +0 where pruned (not -0: a negative weight times a 0 mask).
+    for (const l of b) {
+      const mask = l.getMask().dataSync();
+      const raw = l.getWeights()[0]!.dataSync();
+      for (let i = 0; i < mask.length; i++) if (mask[i] === 0) assert.ok(Object.is(raw[i], 0), `${l.name}[${i}] is ${raw[i]}`);
+    }
     const x = tf.tensor2d(randomArray(rng(3), 4 * 128), [4, 128]);
     assert.deepEqual((loaded.model.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
   });
@@ -188,8 +201,9 @@ describe('mam prune', () => {
       [['--sparsity', '0.5', '--score', 'luck'], /^mam: --score must be one of magnitude, gradient, selection, got "luck"$/],
       [['--sparsity', '0.1', '--model', join(dir, 'cli-pruned')], /^mam: --sparsity 0\.1: these layers are already 0\.\d{4} sparse and pruned weights do not come back; give at least that$/],
       [['--sparsity', '0.5', '--model', notMam], /^mam: .*not-mam.*mam\.json: not a mam model description/],
+      [['--sparsity', '0.5', '--out', notMam], /^mam: .*not-mam exists and is not a mam model directory: choose another --out/],
     ] as Array<[string[], RegExp]>) {
-      const full = ['prune', '--model', dense, '--out', join(dir, 'never'), ...args];
+      const full = ['prune', '--model', dense, ...(args.includes('--out') ? [] : ['--out', join(dir, 'never')]), ...args];
       const r = mam(full);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       const lines = r.stderr.trimEnd().split('\n');

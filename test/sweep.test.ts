@@ -1,7 +1,7 @@
 // Sweeps: the report (CSV, JSON, SVG and the comparison at the target) from hand-made points,
 // and a tiny `mam sweep` end to end: consistent files, resumed without recomputing.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +82,7 @@ describe('mam sweep', () => {
   });
 
   it('resumes: points already computed are not computed again, new grid points are', () => {
-    const mtime = statSync(join(out, 'mam', 's0.9000', 'weights.bin')).mtimeMs;
+    const mtime = statSync(join(out, 'mam', 's0.9', 'weights.bin')).mtimeMs;
     const again = mam(['sweep', ...tiny, '--grid', '0,0.5,0.9']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /resuming .*: 6 points already computed/);
@@ -91,9 +91,37 @@ describe('mam sweep', () => {
     assert.equal(more.code, 0, more.stderr);
     assert.match(more.stderr, /mam: pruning to 0\.7 from the 0\.5 point/);
     assert.doesNotMatch(more.stderr, /pruning to 0\.9/);
-    assert.equal(statSync(join(out, 'mam', 's0.9000', 'weights.bin')).mtimeMs, mtime);
+    assert.equal(statSync(join(out, 'mam', 's0.9', 'weights.bin')).mtimeMs, mtime);
     const file = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepFile;
     assert.equal(file.points.length, 8);
+  });
+
+  it('Ctrl-C while training stops the workers; the same command resumes the training and finishes', async () => {
+    const stopped = join(dir, 'stopped');
+    const args = [...tiny.slice(0, -2), '--epochs', '40', '--grid', '0,0.5', '--out', stopped];
+    const child = spawn(process.execPath, [MAM, 'sweep', ...args], { env: { ...process.env, MAM_BACKEND: 'wasm' } });
+    let stderr = '';
+    let signalled = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!signalled && /training the dense MAM/.test(stderr) && /training the dense MAC/.test(stderr)) {
+        signalled = true;
+        setTimeout(() => child.kill('SIGINT'), 300);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /stopping after the current training step or sweep point/);
+    assert.match(stderr, /stopped with 4 points to go: run the same command again to resume/);
+    const file = JSON.parse(readFileSync(join(stopped, 'sweep.json'), 'utf8')) as SweepFile;
+    assert.equal(file.points.length, 0);
+    const state = JSON.parse(readFileSync(join(stopped, 'mam', 'dense', 'mam.json'), 'utf8')).training.state as { finished: boolean; epoch: number };
+    assert.equal(state.finished, false, 'stopped inside the training');
+    const again = mam(['sweep', ...args]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /resuming .*stopped: 0 points already computed/);
+    assert.match(again.stderr, /mam: resuming .*dense at epoch/);
+    assert.equal((JSON.parse(readFileSync(join(stopped, 'sweep.json'), 'utf8')) as SweepFile).points.length, 4);
   });
 
   it('refuses to resume with other pruning options, and other bad options, in one line', () => {
@@ -101,6 +129,7 @@ describe('mam sweep', () => {
       [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/],
       [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/],
       [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/],
+      [[...tiny.slice(0, -2), '--layers', 'dec9', '--out', join(dir, 'y')], /^mam: --layers: no layer named dec9; these models' layers are enc1, latent, dec1, out$/],
       [['--mac-model', join(out, 'mam', 'dense'), '--mam-model', join(out, 'mac', 'dense'), '--out', join(dir, 'x')], /^mam: --mac-model .*dense is a MAM model: give a MAC one/],
       [['--out', MAM], /^mam: .*mam\.js is a file, not a directory: give --out a directory for the sweep$/],
     ] as Array<[string[], RegExp]>) {

@@ -8,6 +8,7 @@ import { csvSource, loadRecords } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
 import type { ModelMetadata } from '../model/files.js';
+import { csvField } from '../report/csv-field.js';
 import { windowsChart } from '../report/svg.js';
 import { prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
 import { reconstruct } from '../train/trainer.js';
@@ -66,10 +67,6 @@ export function* reconstructionCsv(ev: Evaluation): Generator<string> {
     for (let i = 0; i < length; i++) rows.push(`${name},${w},${i},${data[w * length + i]},${ev.reconstruction[w * length + i]}`);
     yield `${rows.join('\n')}\n`;
   }
-}
-
-function csvField(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** A few windows (spread evenly over the set), original over reconstruction, with their SNR. */

@@ -166,7 +166,8 @@ async function readJson(path: string, fix: string): Promise<unknown> {
   }
 }
 
-async function checkReplaceable(target: string): Promise<void> {
+/** Throws a MamError unless `target` is absent, empty, or a mam model directory (which saveModel may replace). */
+export async function checkReplaceable(target: string): Promise<void> {
   let entries: string[];
   try {
     entries = await fs.readdir(target);

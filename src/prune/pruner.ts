@@ -120,6 +120,15 @@ export function layerTable(model: tf.LayersModel, pruned: string[]): LayerRow[] 
   });
 }
 
+/**
+ * What pruning computes with: pure MAM (beta = 0), and options.prunedAs on every MAM layer (a
+ * model-wide setting: the spec has one). Before the first score, and before measuring "before".
+ */
+export function setPruningMode(model: tf.LayersModel, options: Pick<PruneOptions, 'prunedAs'>): void {
+  if (options.prunedAs) for (const l of model.layers) if (l instanceof MamDense) l.setPrunedAs(options.prunedAs);
+  setModelBeta(model, 0);
+}
+
 /** A target must be in [0, 1) and no lower than the layers' sparsity now (masks only grow). */
 export function checkSparsity(target: number, now: { sparsity: number; weights: number }): void {
   if (!(target >= 0 && target < 1)) {
@@ -147,9 +156,7 @@ export async function pruneModel(
   const layers = layersToPrune(model, options.layers, options.exclude);
   const start = sparsityOf(layers);
   checkSparsity(options.sparsity, start);
-  // A model-wide setting (the spec has one prunedAs), so every MAM layer follows it.
-  if (options.prunedAs) for (const l of model.layers) if (l instanceof MamDense) l.setPrunedAs(options.prunedAs);
-  setModelBeta(model, 0);
+  setPruningMode(model, options);
   const targets = sparsitySchedule(options.schedule, start.sparsity, options.sparsity, options.steps);
   const optimizer = tf.train.adam(options.learningRate); // its moments carry over from step to step
   const records: PruneStepRecord[] = [];
@@ -181,10 +188,14 @@ function setMasks(
 ): void {
   const data = options.score === 'gradient' ? val : train;
   const scores = scoreLayers(model, layers, options.score, data);
-  const total = scores.reduce((sum, s) => sum + s.inputs * s.outputs, 0);
-  const most = mostPrunable(scores);
-  if (Math.round(target * total) > most) {
-    hooks.log?.(`note: sparsity ${target.toFixed(4)} is out of reach: every output neuron keeps one connection, so these layers stop at ${(most / total).toFixed(4)}`);
+  // Every output neuron keeps one connection: say so when that stops a layer (or all) short.
+  const groups = options.scope === 'layer' ? scores.map((sc, i) => ({ name: `layer ${layers[i]!.name}`, scores: [sc] })) : [{ name: 'these layers', scores }];
+  for (const g of groups) {
+    const total = g.scores.reduce((sum, sc) => sum + sc.inputs * sc.outputs, 0);
+    const most = mostPrunable(g.scores);
+    if (Math.round(target * total) > most) {
+      hooks.log?.(`note: sparsity ${target.toFixed(4)} is out of reach: every output neuron keeps one connection, so ${g.name} stop${g.scores.length === 1 ? 's' : ''} at ${(most / total).toFixed(4)}`);
+    }
   }
   let counts: number[];
   if (options.scope === 'layer') {

@@ -1,14 +1,15 @@
 // Pruning a saved model, as `mam prune` does it: the model's own data through its own pipeline,
 // the pruning steps, the test ASNR at the end, and the pruned model saved (atomically) with
 // the record of every pruning run it has been through.
+import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { evaluate, autoencoderMetadata } from '../eval/evaluate.js';
 import type { PreparedData } from '../data/pipeline.js';
+import { autoencoderMetadata, evaluate } from '../eval/evaluate.js';
 import type { MetricSummary } from '../metrics/reconstruction.js';
-import { loadModel, saveModel } from '../model/files.js';
+import { checkReplaceable, loadModel, saveModel } from '../model/files.js';
 import { asnrOf, prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
 import {
-  checkSparsity, layerTable, layersToPrune, pruneModel, sparsityOf, validationAsnr,
+  checkSparsity, layerTable, layersToPrune, setPruningMode, pruneModel, sparsityOf, validationAsnr,
   type LayerRow, type PruneHooks, type PruneOptions, type PruneStepRecord,
 } from './pruner.js';
 
@@ -47,6 +48,7 @@ export async function pruneLoaded(
 ): Promise<PruneOutcome> {
   const layers = layersToPrune(model, options.layers, options.exclude);
   checkSparsity(options.sparsity, sparsityOf(layers));
+  setPruningMode(model, options);
   const before = { ...sparsityOf(layers), valAsnrDb: validationAsnr(model, data.val, asnrOf) };
   hooks.log?.(`before: ${layers.length} layers (${layers.map((l) => l.name).join(', ')}), ${before.nonzeros} of ${before.weights} weights, sparsity ${before.sparsity.toFixed(4)}, validation ASNR ${before.valAsnrDb.toFixed(2)} dB`);
   const steps = await pruneModel(model, data.train, data.val, options, asnrOf, hooks);
@@ -77,6 +79,7 @@ export function withModelDefaults(request: PruneRequest, metadata: AutoencoderMe
 
 /** `mam prune`: loads `dir`, prunes, saves to `out` (which may be `dir` itself). */
 export async function pruneSaved(dir: string, out: string, request: PruneRequest, hooks: PruneHooks = {}): Promise<PruneOutcome> {
+  await checkReplaceable(resolve(out)); // before the work, not after it
   const { model, metadata } = await loadAutoencoder(dir);
   const options = withModelDefaults(request, metadata);
   if (!metadata.training.state.finished) {

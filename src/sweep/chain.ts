@@ -43,7 +43,7 @@ export function chainUnits(task: ChainTask): number {
 }
 
 export function pointDir(kind: SweepKind, sparsity: number): string {
-  return join(kind, `s${sparsity.toFixed(4)}`);
+  return join(kind, `s${sparsity}`);
 }
 
 export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
@@ -58,6 +58,9 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
     if (io.shouldStop()) return;
     const from = done.filter((p) => p.sparsity < sparsity).sort((a, b) => b.sparsity - a.sparsity)[0];
     const fromDir = from ? resolve(task.dir, from.model) : denseDir;
+    if (!existsSync(fromDir)) {
+      throw new MamError(`the model of the ${task.kind} point at sparsity ${from!.sparsity} (${fromDir}) is missing: delete ${join(task.dir, 'sweep.json')} to start the sweep again, or restore the directory`, { file: fromDir });
+    }
     const { model, metadata: meta } = await loadAutoencoder(fromDir);
     let modelDir = fromDir;
     if (sparsity > 0) {

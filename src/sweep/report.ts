@@ -1,6 +1,7 @@
 // The results of a pruning sweep (MAC and MAM models pruned along a grid of sparsities) as the
 // user reads them: a CSV and a JSON table, an SVG of ASNR against remaining weights, and the
 // comparison at a target ASNR. Pure: no tfjs, no files.
+import { csvField } from '../report/csv-field.js';
 import { lineChart } from '../report/svg.js';
 
 export type SweepKind = 'mac' | 'mam';
@@ -35,7 +36,7 @@ export function sortPoints(points: SweepPoint[]): SweepPoint[] {
 }
 
 export function sweepCsv(points: SweepPoint[]): string {
-  const rows = sortPoints(points).map((p) => CSV_COLUMNS.map((c) => String(p[c])).join(','));
+  const rows = sortPoints(points).map((p) => CSV_COLUMNS.map((c) => csvField(String(p[c]))).join(','));
   return `${[CSV_COLUMNS.join(','), ...rows].join('\n')}\n`;
 }
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
-import type { AutoencoderSpec } from '../model/autoencoder.js';
+import { layerNames, type AutoencoderSpec } from '../model/autoencoder.js';
 import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
 import type { TrainConfig } from '../train/session.js';
 import { chainUnits, type ChainTask } from './chain.js';
@@ -37,6 +37,8 @@ export interface SweepRequest {
   jobs: number;
   /** tfjs backend for the workers. */
   backend: string;
+  /** Aborting it stops the sweep after each worker's current training step or point. */
+  signal?: AbortSignal;
 }
 
 /** What decides a point's result: a resumed sweep must have the same. */
@@ -100,7 +102,7 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
       return [k, 'dir' in m ? { dir: resolve(m.dir) } : m];
     })) as Record<SweepKind, DenseSource>,
   };
-  await checkGivenModels(settings.models);
+  await checkModels(settings.models, request.prune);
   const previous = await readSweep(dir);
   if (previous && canonical(previous.settings) !== canonical(settings)) {
     throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another --out`, { file: dir });
@@ -108,23 +110,32 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
   const grid = [...new Set(request.grid)].sort((a, b) => a - b);
   const points = previous?.points ?? [];
   if (previous) ui.log(`resuming ${dir}: ${points.length} points already computed`);
-  await fs.mkdir(dir, { recursive: true });
 
   const file = (): SweepFile => ({
     format: FORMAT, formatVersion: FORMAT_VERSION, settings, grid, points: sortPoints(points),
     summary: summarizeSweep(points, request.targetDb, request.dropDb),
   });
+  let writeError: MamError | null = null;
   let writing = Promise.resolve();
-  const write = () => {
+  const write = (): Promise<void> => {
     const f = file();
     // One write after another: the last point's files are the ones left in place.
     writing = writing.then(async () => {
-      await writeFileAtomically(join(dir, SWEEP_JSON), [`${JSON.stringify(f, null, 2)}\n`]);
-      await writeFileAtomically(join(dir, SWEEP_CSV), [sweepCsv(f.points)]);
-      await writeFileAtomically(join(dir, SWEEP_SVG), [sweepSvg(f.points, request.targetDb)]);
+      if (writeError) return;
+      try {
+        await fs.mkdir(dir, { recursive: true });
+        await writeFileAtomically(join(dir, SWEEP_JSON), [`${JSON.stringify(f, null, 2)}\n`]);
+        await writeFileAtomically(join(dir, SWEEP_CSV), [sweepCsv(f.points)]);
+        await writeFileAtomically(join(dir, SWEEP_SVG), [sweepSvg(f.points, request.targetDb)]);
+      } catch (e) {
+        writeError = new MamError(`cannot write the sweep's files in ${dir} (${(e as Error).message}): free some space or choose another --out, then run the same command to resume`, { file: dir, cause: e });
+      }
     });
     return writing;
   };
+  // Written before any work, so that a sweep stopped while training is recognised as one.
+  await write();
+  if (writeError) throw writeError;
 
   const tasks: ChainTask[] = SWEEP_KINDS.map((kind) => {
     const done = points.filter((p) => p.kind === kind);
@@ -135,30 +146,43 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
   }).filter((t) => t.sparsities.length > 0);
   ui.start?.(tasks.reduce((sum, t) => sum + chainUnits(t), 0));
 
-  const errors: string[] = [];
+  const failures: Array<{ message: string; internal: boolean }> = [];
   const queue = [...tasks];
   const runNext = async (): Promise<void> => {
-    for (let task = queue.shift(); task; task = queue.shift()) {
-      await runWorker(task, request.backend, {
+    for (let task = queue.shift(); task && !request.signal?.aborted; task = queue.shift()) {
+      await runWorker(task, request.backend, request.signal, {
         ...ui,
-        point: (p) => { points.push(p); void write(); ui.log(`${p.kind}: sparsity ${p.sparsity} (actual ${p.actual_sparsity.toFixed(4)}, ${p.nonzeros} weights left): test ASNR ${p.asnr_db.toFixed(2)} dB`); },
-        error: (message) => errors.push(message),
+        point: (p) => {
+          points.push(p);
+          void write();
+          ui.log(`${p.kind}: sparsity ${p.sparsity} (actual ${p.actual_sparsity.toFixed(4)}, ${p.nonzeros} weights left): test ASNR ${p.asnr_db.toFixed(2)} dB`);
+        },
+        error: (message, internal) => failures.push({ message, internal }),
       });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(request.jobs, tasks.length)) }, runNext));
   await write();
-  await writing;
-  if (errors.length > 0) throw new MamError(errors.join('; '));
+  if (writeError) throw writeError;
+  if (failures.length > 0) {
+    const message = failures.map((f) => f.message).join('; ');
+    throw failures.some((f) => f.internal) ? new Error(message) : new MamError(message);
+  }
   return file();
 }
 
-/** Given models must be what they are given as (--mac-model a MAC model, ...) and of one shape. */
-async function checkGivenModels(models: Record<SweepKind, DenseSource>): Promise<void> {
-  const specs: Partial<Record<SweepKind, AutoencoderSpec>> = {};
+/**
+ * Before any work: given models must be what they are given as (--mac-model a MAC model, ...),
+ * the two of one shape, and the layers named in --layers/--exclude must exist.
+ */
+async function checkModels(models: Record<SweepKind, DenseSource>, prune: SweepRequest['prune']): Promise<void> {
+  const specs = {} as Record<SweepKind, AutoencoderSpec>;
   for (const kind of SWEEP_KINDS) {
     const m = models[kind];
-    if (!('dir' in m)) continue;
+    if (!('dir' in m)) {
+      specs[kind] = m.train.spec;
+      continue;
+    }
     const { model, metadata } = await loadAutoencoder(m.dir);
     model.dispose();
     if (metadata.spec.kind !== kind) {
@@ -167,32 +191,42 @@ async function checkGivenModels(models: Record<SweepKind, DenseSource>): Promise
     specs[kind] = metadata.spec;
   }
   const shape = (s: AutoencoderSpec) => [s.window, ...s.encoder, s.latent, ...s.decoder].join('-');
-  if (specs.mac && specs.mam && shape(specs.mac) !== shape(specs.mam)) {
+  if (shape(specs.mac) !== shape(specs.mam)) {
     throw new MamError(`--mac-model is ${shape(specs.mac)} and --mam-model is ${shape(specs.mam)}: a sweep compares models of one shape; train them with the same --preset and sizes`);
+  }
+  const names = layerNames(specs.mam);
+  for (const [flag, list] of [['--layers', prune.layers], ['--exclude', prune.exclude]] as const) {
+    const unknown = list.filter((n) => !names.includes(n));
+    if (unknown.length > 0) throw new MamError(`${flag}: no layer named ${unknown.join(', ')}; these models' layers are ${names.join(', ')}`);
   }
 }
 
 interface WorkerUi extends SweepUi {
   point(p: SweepPoint): void;
-  error(message: string): void;
+  error(message: string, internal: boolean): void;
 }
 
-function runWorker(task: ChainTask, backend: string, ui: WorkerUi): Promise<void> {
+function runWorker(task: ChainTask, backend: string, signal: AbortSignal | undefined, ui: WorkerUi): Promise<void> {
   const script = fileURLToPath(new URL('./worker.js', import.meta.url));
   const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const request: WorkerRequest = { task, backend };
   child.send(request);
+  // A stop request reaches the worker as SIGINT: it stops after its current step or point.
+  const stop = () => child.kill('SIGINT');
+  signal?.addEventListener('abort', stop, { once: true });
   return new Promise((resolveDone) => {
     let finished = false;
     child.on('message', (m: WorkerMessage) => {
       if (m.type === 'log') ui.log(m.text);
       else if (m.type === 'tick') ui.tick?.(m.units);
       else if (m.type === 'point') ui.point(m.point);
-      else if (m.type === 'error') { finished = true; ui.error(m.mamError ? m.message : `${task.kind}: internal error: ${m.message}`); }
+      else if (m.type === 'error') { finished = true; ui.error(`${task.kind}: ${m.mamError ? '' : 'internal error: '}${m.message}`, !m.mamError); }
       else if (m.type === 'done') finished = true;
     });
-    child.on('exit', (code, signal) => {
-      if (!finished) ui.error(`the ${task.kind} worker ended unexpectedly (${signal ?? `exit code ${code}`}); run the same command again to resume`);
+    // 'close', not 'exit': it comes after the last message has been read.
+    child.on('close', (code, sig) => {
+      signal?.removeEventListener('abort', stop);
+      if (!finished) ui.error(`the ${task.kind} worker ended unexpectedly (${sig ?? `exit code ${code}`}); run the same command again to resume`, false);
       resolveDone();
     });
   });

@@ -36,16 +36,24 @@ export function register(program: Command): void {
   addTrainOptions(cmd, { kind: false });
   addPruneOptions(cmd, { own: false });
   addCsvOptions(cmd).action(action(async (csv: string[], flags: SweepFlags, command: Command) => {
-    const grid = (flags.grid ?? DEFAULT_GRID.join(',')).split(',').map((s) => sparsityOption('--grid', s.trim()));
+    const grid = [...new Set((flags.grid ?? DEFAULT_GRID.join(',')).split(',').map((s) => sparsityOption('--grid', s.trim())))];
     const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
     const jobs = flags.jobs === undefined ? Math.min(2, availableParallelism()) : intOption('--jobs', flags.jobs, '2', 1);
     const prunedAs = choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const);
     const models = await denseSources(csv, flags, command);
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
+    const stop = new AbortController();
+    process.on('SIGINT', () => {
+      if (stop.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
+      stop.abort();
+      log('stopping after the current training step or sweep point (Ctrl-C again to quit at once); run the same command to resume');
+    });
+    // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
+    const prunedAsGiven = command.getOptionValueSource('prunedAs') === 'cli' || !('dir' in models.mam);
     const file = await runSweep({
-      dir: flags.out, grid, targetDb, jobs, models, backend: tf.getBackend(),
-      prune: { ...pruneRequest(flags), prunedAs },
+      dir: flags.out, grid, targetDb, jobs, models, backend: tf.getBackend(), signal: stop.signal,
+      prune: { ...pruneRequest(flags), ...(prunedAsGiven ? { prunedAs } : {}) },
     }, {
       log,
       start: (total) => { if (total > 0) progress = createProgress({ total, label: 'sweep' }); },
