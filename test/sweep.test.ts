@@ -129,6 +129,7 @@ describe('mam sweep', () => {
       [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/],
       [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/],
       [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/],
+      [['--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--lr', '0.1', '--out', join(dir, 'x')], /^mam: with --mac-model and --mam-model the models and their data are given: remove --lr$/],
       [[...tiny.slice(0, -2), '--layers', 'dec9', '--out', join(dir, 'y')], /^mam: --layers: no layer named dec9; these models' layers are enc1, latent, dec1, out$/],
       [['--mac-model', join(out, 'mam', 'dense'), '--mam-model', join(out, 'mac', 'dense'), '--out', join(dir, 'x')], /^mam: --mac-model .*dense is a MAM model: give a MAC one/],
       [['--out', MAM], /^mam: .*mam\.js is a file, not a directory: give --out a directory for the sweep$/],

@@ -33,7 +33,7 @@ export function addPruneOptions(cmd: Command, { own = true } = {}): Command {
     .option('--steps <n>', 'pruning steps, with fine-tuning between them (oneshot: 1)', String(d.steps))
     .option('--fine-tune-epochs <n>', 'training epochs after each pruning step (0: none)', String(d.fineTuneEpochs))
     .option('--scope <scope>', 'global (one threshold over all pruned layers) or layer (the same sparsity in each)', d.scope)
-    .option('--score <score>', 'magnitude (|w|), gradient (|w dL/dw| over the validation set), or selection (how often MAM selects a connection; magnitude for MAC layers)', d.score)
+    .option('--score <score>', 'magnitude (|w|), gradient (|w dL/dw| over the validation set), or selection (how often MAM selects a connection; magnitude for MAC layers, and for each layer\'s share under --scope global)', d.score)
     .option('--layers <names>', 'prune only these layers, e.g. dec1,out (default: every MAM and MAC layer)')
     .option('--exclude <names>', 'leave these layers dense, e.g. enc1')
     .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning', String(d.learningRate));

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import chalk from 'chalk';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
@@ -74,8 +74,11 @@ async function denseSources(csv: string[], flags: SweepFlags, command: Command):
     throw new MamError('--mac-model and --mam-model go together: give both trained models, or neither to train them here');
   }
   if (flags.macModel !== undefined && flags.mamModel !== undefined) {
+    // The training and data options would be ignored: refuse them (--pruned-as also prunes).
+    const training = new Set(addCsvOptions(addTrainOptions(new Command(), { kind: false })).options.map((o) => o.attributeName()));
+    training.delete('prunedAs');
     const given = command.options
-      .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && ['preset', 'epochs', 'encoder', 'latent', 'decoder', 'mamLayers', 'splits'].includes(o.attributeName()))
+      .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && training.has(o.attributeName()))
       .map((o) => o.long);
     if (csv.length > 0 || given.length > 0) {
       throw new MamError(`with --mac-model and --mam-model the models and their data are given: remove ${[...(csv.length ? ['the CSV files'] : []), ...given].join(', ')}`);
