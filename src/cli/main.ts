@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerDataInfo } from './commands/data-info.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerExport } from './commands/export.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerPrune } from './commands/prune.js';
 import { register as registerSweep } from './commands/sweep.js';
@@ -23,7 +24,7 @@ const program = new Command('mam')
   .showHelpAfterError();
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport]) register(program);
 
 try {
   await program.parseAsync();

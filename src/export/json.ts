@@ -1,0 +1,51 @@
+// The JSON export: one documented format (schema/mam-export.schema.json) with the preprocessing
+// and, per layer in the order they run, kind, sizes, activation, bias, how pruned MAM
+// connections count, and the kernel both dense and as CSR over output neurons. The same model
+// gives the same bytes: no dates, no paths, numbers as the shortest text of each float32.
+import { kept, toCsr, type ExportNetwork } from './network.js';
+
+export const EXPORT_FORMAT = 'mam-ecg-export';
+export const EXPORT_FORMAT_VERSION = 1;
+
+export function exportJson(net: ExportNetwork, model: { preset: string; kind: string }): string {
+  const layers = net.layers.map((l) => {
+    const csr = toCsr(l);
+    const dense: number[][] = [];
+    for (let j = 0; j < l.inputSize; j++) dense.push(Array.from(l.kernel.subarray(j * l.outputSize, (j + 1) * l.outputSize), zeroSign));
+    return {
+      name: l.name,
+      kind: l.kind,
+      inputSize: l.inputSize,
+      outputSize: l.outputSize,
+      activation: l.activation,
+      prunedAs: l.prunedAs,
+      splits: l.splits,
+      bias: Array.from(l.bias, zeroSign),
+      kernel: {
+        dense,
+        csr: { values: Array.from(csr.values, zeroSign), colIndices: Array.from(csr.colIndices), rowPointers: Array.from(csr.rowPointers) },
+      },
+      nonzeros: kept(l),
+      sparsity: 1 - kept(l) / l.mask.length,
+    };
+  });
+  const doc = {
+    format: EXPORT_FORMAT,
+    formatVersion: EXPORT_FORMAT_VERSION,
+    model: { preset: model.preset, kind: model.kind, layers: net.layers.length },
+    preprocessing: {
+      fs: net.preprocessing.fs,
+      window: net.preprocessing.window,
+      baseline: net.preprocessing.baseline,
+      normalization: net.preprocessing.normalization,
+    },
+    input: { size: net.layers[0]!.inputSize, of: net.skipped === 0 ? 'window' : 'activation' },
+    layers,
+  };
+  return `${JSON.stringify(doc)}\n`;
+}
+
+/** JSON has no -0: write it as 0 (the value is the same). */
+function zeroSign(v: number): number {
+  return v === 0 ? 0 : v;
+}
