@@ -35,3 +35,8 @@ export { pruneModel, layersToPrune, layerTable, sparsityOf, DEFAULT_PRUNE_OPTION
 export { pruneSaved, pruneLoaded, loadAutoencoder, type PruneRequest, type PruneRun, type PrunedMetadata } from './prune/session.js';
 export { runSweep, type SweepRequest, type SweepFile, type DenseSource } from './sweep/sweep.js';
 export { summarizeSweep, sweepCsv, sweepSvg, DEFAULT_GRID, DEFAULT_TARGET_DB, type SweepPoint, type SweepSummary } from './sweep/report.js';
+export { exportNetwork, toCsr, kept, type ExportNetwork, type ExportLayer, type Csr, type Activation } from './export/network.js';
+export { exportJson, EXPORT_FORMAT, EXPORT_FORMAT_VERSION } from './export/json.js';
+export { exportC, layerStorage, arenaSize, cFloat, type CExport, type LayerStorage, type Storage } from './export/c.js';
+export { footprint, TARGETS, type Footprint, type LayerFootprint, type Target } from './export/footprint.js';
+export { exportModel, checkC, hostCompiler, C_TOLERANCE, type ExportRequest, type ExportOutcome, type CheckResult } from './export/session.js';

@@ -169,4 +169,24 @@ describe('mam export', () => {
     }
     assert.equal(readFileSync(file, 'utf8'), 'x', 'nothing overwritten');
   });
+
+  it('mam footprint --json: flash, RAM and the verdict, as the C export stores the model', async () => {
+    const r = mam(['footprint', '--model', models.mamZero!, '--tail', '2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const fp = JSON.parse(r.stdout) as { flash_bytes: number; ram_bytes: number; fits: boolean; layers: Array<{ name: string; flashBytes: number; storage: { chosen: string } }> };
+    assert.deepEqual(fp.layers.map((l) => l.name), ['dec1', 'out']);
+    assert.equal(fp.flash_bytes, fp.layers.reduce((n, l) => n + l.flashBytes, 0));
+    // One internal activation of 24 floats, input 6, output 128.
+    assert.equal(fp.ram_bytes, 4 * (24 + 6 + 128));
+    assert.equal(fp.fits, true);
+    // The C export makes the same storage choice the footprint reports.
+    const c = await exportModel({ model: models.mamZero!, format: 'c', out: join(dir, 'fp-c'), tail: 2 });
+    assert.deepEqual(fp.layers.map((l) => l.storage.chosen), c.c!.storages.map((st) => st.storage));
+    const table = mam(['footprint', '--model', models.mam!]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^fits the STM32F767ZI$/m);
+    const bad = mam(['footprint', '--model', models.mam!, '--target', 'esp32']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^mam: --target esp32: unknown part; choose one of stm32f767zi, /);
+  });
 });

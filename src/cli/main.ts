@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { register as registerDataInfo } from './commands/data-info.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerFootprint } from './commands/footprint.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerPrune } from './commands/prune.js';
 import { register as registerSweep } from './commands/sweep.js';
@@ -24,7 +25,7 @@ const program = new Command('mam')
   .showHelpAfterError();
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport, registerFootprint]) register(program);
 
 try {
   await program.parseAsync();

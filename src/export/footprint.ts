@@ -1,0 +1,84 @@
+// The memory bill of an exported network before anything is flashed: per layer its parameters,
+// non-zeros, the bytes of each way to store the kernel (dense, CSR, bitmap; the C export's
+// choice marked) and the arithmetic of one inference; in all, flash (weights and biases) and RAM
+// (the activation arena plus the input and output buffers), against a target's budget. Pure.
+import { arenaSize, layerStorage, type Storage } from './c.js';
+import { kept, type ExportNetwork } from './network.js';
+
+export interface Target {
+  name: string;
+  core: string;
+  flashBytes: number;
+  ramBytes: number;
+}
+
+const KB = 1024;
+
+/** Common Cortex-M parts, by the names `--target` takes. Flash and RAM from their datasheets. */
+export const TARGETS: Record<string, Target> = {
+  stm32f767zi: { name: 'STM32F767ZI', core: 'Cortex-M7, 216 MHz', flashBytes: 2048 * KB, ramBytes: 512 * KB },
+  stm32h743zi: { name: 'STM32H743ZI', core: 'Cortex-M7, 480 MHz', flashBytes: 2048 * KB, ramBytes: 1024 * KB },
+  stm32f446re: { name: 'STM32F446RE', core: 'Cortex-M4, 180 MHz', flashBytes: 512 * KB, ramBytes: 128 * KB },
+  stm32l476rg: { name: 'STM32L476RG', core: 'Cortex-M4, 80 MHz', flashBytes: 1024 * KB, ramBytes: 128 * KB },
+  stm32f401re: { name: 'STM32F401RE', core: 'Cortex-M4, 84 MHz', flashBytes: 512 * KB, ramBytes: 96 * KB },
+  nrf52840: { name: 'nRF52840', core: 'Cortex-M4, 64 MHz', flashBytes: 1024 * KB, ramBytes: 256 * KB },
+};
+
+export interface LayerFootprint {
+  name: string;
+  kind: 'mam' | 'mac';
+  inputSize: number;
+  outputSize: number;
+  /** Kernel entries plus biases. */
+  parameters: number;
+  nonzeros: number;
+  sparsity: number;
+  storage: { dense: number; csr: number; bitmap: number; chosen: Storage };
+  /** Bytes in flash: the chosen kernel storage plus the float32 biases. */
+  flashBytes: number;
+  /** One inference: MAC: a multiply and an add per kept connection; MAM: a multiply and two compares (max, min) per kept connection, an add per slice; both: an add per bias. */
+  ops: { multiplies: number; adds: number; compares: number };
+}
+
+export interface Footprint {
+  target: Target;
+  layers: LayerFootprint[];
+  flash_bytes: number;
+  /** 4 x (arena + input + output) floats. */
+  ram_bytes: number;
+  arena_bytes: number;
+  fits: boolean;
+  /** What does not fit, when it does not. */
+  over: string[];
+}
+
+export function footprint(net: ExportNetwork, target: Target): Footprint {
+  const layers = net.layers.map((l): LayerFootprint => {
+    const st = layerStorage(l);
+    const nnz = kept(l);
+    const entries = l.inputSize * l.outputSize;
+    const splits = l.kind === 'mam' ? l.splits : 0;
+    return {
+      name: l.name,
+      kind: l.kind,
+      inputSize: l.inputSize,
+      outputSize: l.outputSize,
+      parameters: entries + l.outputSize,
+      nonzeros: nnz,
+      sparsity: 1 - nnz / entries,
+      storage: { dense: st.denseBytes, csr: st.csrBytes, bitmap: 4 * nnz + Math.ceil(entries / 8), chosen: st.storage },
+      flashBytes: (st.storage === 'csr' ? st.csrBytes : st.denseBytes) + 4 * l.outputSize,
+      ops: l.kind === 'mac'
+        ? { multiplies: nnz, adds: nnz + l.outputSize, compares: 0 }
+        : { multiplies: nnz, adds: l.outputSize * splits + l.outputSize, compares: 2 * nnz },
+    };
+  });
+  const flash = layers.reduce((n, l) => n + l.flashBytes, 0);
+  const arena = 4 * arenaSize(net);
+  const ram = arena + 4 * (net.layers[0]!.inputSize + net.layers.at(-1)!.outputSize);
+  const over = [
+    ...(flash > target.flashBytes ? [`flash ${flash} > ${target.flashBytes} bytes`] : []),
+    ...(ram > target.ramBytes ? [`RAM ${ram} > ${target.ramBytes} bytes`] : []),
+  ];
+  return { target, layers, flash_bytes: flash, ram_bytes: ram, arena_bytes: arena, fits: over.length === 0, over };
+}
