@@ -96,6 +96,20 @@ describe('mam sweep', () => {
     assert.equal(file.points.length, 8);
   });
 
+  it('mam footprint --sweep gives each kind\'s sparsest point that reaches the ASNR, with its flash and RAM', () => {
+    const r = mam(['footprint', '--sweep', out, '--asnr', '-1000', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const fp = JSON.parse(r.stdout) as { asnr_db: number; kinds: Array<{ kind: string; point: SweepPoint; flash_bytes: number; fits: boolean }> };
+    assert.equal(fp.asnr_db, -1000);
+    assert.deepEqual(fp.kinds.map((k) => [k.kind, k.point.sparsity]), [['mac', 0.9], ['mam', 0.9]]);
+    for (const k of fp.kinds) {
+      const one = mam(['footprint', '--model', join(out, k.point.model), '--json']);
+      assert.equal(JSON.parse(one.stdout).flash_bytes, k.flash_bytes);
+    }
+    const none = mam(['footprint', '--sweep', out, '--asnr', '1000']);
+    assert.match(none.stdout, /^MAC +no point reaches 1000 dB$/m);
+  });
+
   it('Ctrl-C while training stops the workers; the same command resumes the training and finishes', async () => {
     const stopped = join(dir, 'stopped');
     const args = [...tiny.slice(0, -2), '--epochs', '40', '--grid', '0,0.5', '--out', stopped];

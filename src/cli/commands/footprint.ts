@@ -1,14 +1,20 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
-import { footprint, TARGETS, type Footprint } from '../../export/footprint.js';
-import { exportNetwork } from '../../export/network.js';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { footprint, TARGETS, type Footprint, type Target } from '../../export/footprint.js';
+import { exportNetwork, kept } from '../../export/network.js';
+import { summarizeSweep, type SweepPoint } from '../../sweep/report.js';
+import { SWEEP_JSON, type SweepFile } from '../../sweep/sweep.js';
 import { loadAutoencoder } from '../../prune/session.js';
-import { intOption } from '../options.js';
+import { intOption, numberOption } from '../options.js';
 import { action, printJson } from '../run.js';
 
 interface FootprintFlags {
-  model: string;
+  model?: string;
+  sweep?: string;
+  asnr?: string;
   tail?: string;
   target: string;
   json?: boolean;
@@ -18,7 +24,9 @@ export function register(program: Command): void {
   program
     .command('footprint')
     .description('flash and RAM of a model (or its tail) as the C export stores it, and whether it fits a microcontroller')
-    .requiredOption('--model <dir>', 'model directory written by mam train or mam prune')
+    .option('--model <dir>', 'model directory written by mam train or mam prune')
+    .option('--sweep <dir>', 'instead of --model: for each kind of a mam sweep, its sparsest point that reaches --asnr')
+    .option('--asnr <dB>', 'with --sweep: the ASNR the points must reach (default: the target the sweep was made with, 32.6)')
     .option('--tail <k>', 'only the last K layers (the part that runs on the device)')
     .option('--target <part>', `the microcontroller: ${Object.entries(TARGETS).map(([k, t]) => `${k} (${t.core}, ${t.flashBytes / 1024} KB flash, ${t.ramBytes / 1024} KB RAM)`).join(', ')}`, 'stm32f767zi')
     .option('--json', 'print one JSON object: flash_bytes, ram_bytes, arena_bytes, fits, over, target, layers')
@@ -26,11 +34,63 @@ export function register(program: Command): void {
       const target = TARGETS[flags.target.toLowerCase()];
       if (!target) throw new MamError(`--target ${flags.target}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
       const tail = flags.tail === undefined ? undefined : intOption('--tail', flags.tail, '2', 1);
-      const { model, metadata } = await loadAutoencoder(flags.model);
+      if ((flags.model === undefined) === (flags.sweep === undefined)) throw new MamError('give --model DIR (one model) or --sweep DIR (the MAC and MAM points of a sweep)');
+      if (flags.sweep !== undefined) {
+        const asnr = flags.asnr === undefined ? undefined : numberOption('--asnr', flags.asnr, '30');
+        const rows = await sweepFootprints(flags.sweep, asnr, tail, target);
+        if (flags.json) printJson(rows);
+        else process.stdout.write(formatSweepFootprints(rows));
+        return;
+      }
+      const { model, metadata } = await loadAutoencoder(flags.model!);
       const fp = footprint(exportNetwork(model, metadata.data.pipeline, tail), target);
       if (flags.json) printJson(fp);
-      else process.stdout.write(formatFootprint(fp, flags.model));
+      else process.stdout.write(formatFootprint(fp, flags.model!));
     }));
+}
+
+interface SweepFootprints {
+  sweep: string;
+  asnr_db: number;
+  target: Target;
+  kinds: Array<{ kind: string; point: SweepPoint | null; flash_bytes: number | null; ram_bytes: number | null; fits: boolean | null; nonzeros: number | null }>;
+}
+
+/** Per kind, the sparsest sweep point at or above `asnr` dB (default: the sweep's target), and its footprint. */
+async function sweepFootprints(dir: string, asnr: number | undefined, tail: number | undefined, target: Target): Promise<SweepFootprints> {
+  const path = join(dir, SWEEP_JSON);
+  let file: SweepFile;
+  try {
+    file = JSON.parse(await fs.readFile(path, 'utf8')) as SweepFile;
+  } catch (e) {
+    throw new MamError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'not valid JSON'}: give the --out directory of a mam sweep`, { file: path });
+  }
+  const level = asnr ?? file.summary.target_db;
+  const summary = summarizeSweep(file.points, level);
+  const kinds = [];
+  for (const k of summary.kinds) {
+    if (!k.best) {
+      kinds.push({ kind: k.kind, point: null, flash_bytes: null, ram_bytes: null, fits: null, nonzeros: null });
+      continue;
+    }
+    const { model, metadata } = await loadAutoencoder(resolve(dir, k.best.model));
+    const net = exportNetwork(model, metadata.data.pipeline, tail);
+    const fp = footprint(net, target);
+    kinds.push({ kind: k.kind, point: k.best, flash_bytes: fp.flash_bytes, ram_bytes: fp.ram_bytes, fits: fp.fits, nonzeros: net.layers.reduce((n, l) => n + kept(l), 0) });
+    model.dispose();
+  }
+  return { sweep: dir, asnr_db: level, target, kinds };
+}
+
+function formatSweepFootprints(r: SweepFootprints): string {
+  const lines = [
+    `${chalk.bold(r.sweep)}: the sparsest point of each kind with test ASNR >= ${r.asnr_db} dB, on the ${r.target.name} (${r.target.flashBytes / 1024} KB flash, ${r.target.ramBytes / 1024} KB RAM)`,
+    chalk.dim(`${'kind'.padEnd(5)} ${'sparsity'.padStart(9)} ${'ASNR dB'.padStart(8)} ${'non-zeros'.padStart(10)} ${'flash B'.padStart(10)} ${'RAM B'.padStart(8)}  fits`),
+    ...r.kinds.map((k) => (k.point
+      ? `${k.kind.toUpperCase().padEnd(5)} ${k.point.sparsity.toString().padStart(9)} ${k.point.asnr_db.toFixed(2).padStart(8)} ${String(k.nonzeros).padStart(10)} ${String(k.flash_bytes).padStart(10)} ${String(k.ram_bytes).padStart(8)}  ${k.fits ? 'yes' : 'no'}`
+      : `${k.kind.toUpperCase().padEnd(5)} no point reaches ${r.asnr_db} dB`)),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 function formatFootprint(fp: Footprint, dir: string): string {
