@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
 import { Command } from 'commander';
 import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
 import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG, type DenseSource } from '../../sweep/sweep.js';
-import * as tf from '@tensorflow/tfjs';
 import { addCsvOptions, choiceOption, intOption, numberOption } from '../options.js';
 import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
 import { action, printJson } from '../run.js';
