@@ -27,7 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mam-export-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(kind: 'mam' | 'mac', seed = 7): TrainConfig {
-  // MAM in dec1 (6 inputs, 2 slices) and out (24 inputs, plain): both storages, both kinds.
+  // MAM in dec1 (6 inputs) and out (24 inputs), 2 slices each: both storages, both kinds.
   const spec = specFromPreset('small', { kind, encoder: [16], latent: 6, decoder: [24], mamLayers: 'dec1,out', splits: 2, seed });
   return {
     spec,
@@ -91,6 +91,17 @@ describe('JSON export', () => {
     // A document that breaks the format is refused by the schema (it can fail).
     (doc.layers[0] as { kind: string }).kind = 'conv';
     assert.equal(validate(doc), false);
+    (doc.layers[0] as { kind: string }).kind = 'mam';
+    (doc as unknown as { preprocessing: { normalization: object } }).preprocessing.normalization = { method: 'dataset' };
+    assert.equal(validate(doc), false, 'dataset normalisation without its mean and std');
+  });
+
+  it('refuses a model still blending MAC into MAM (an unfinished run stopped during vcon)', async () => {
+    let steps = 0;
+    const unfinished = join(dir, 'unfinished');
+    await startTraining(config('mam', 8), unfinished, { log: () => {}, shouldStop: () => ++steps > 3 });
+    await assert.rejects(exportModel({ model: unfinished, format: 'json', out: join(dir, 'never.json') }),
+      /layer dec1 still blends in the dense product \(beta 0\.\d+\): the model is an unfinished training run/);
   });
 });
 
@@ -105,6 +116,7 @@ describe('C export', { skip: hostCompiler() ? false : 'no C compiler on this mac
       ['macPruned', undefined, ['csr', 'csr', 'csr', 'csr']],
       ['mamAbsent', 2, ['csr', 'csr']],
       ['macPruned', 1, ['csr']],
+      ['mamZero', 3, ['csr', 'csr', 'csr']],
     ];
     for (const [name, tail, storages] of cases) {
       const out = join(dir, `c-${name}-${tail ?? 'all'}`);
@@ -114,7 +126,7 @@ describe('C export', { skip: hostCompiler() ? false : 'no C compiler on this mac
       assert.equal(check.vectors, 12);
       assert.ok(check.passed, `${name} tail ${tail}: ${check.worstRelativeError}`);
       const header = readFileSync(join(out, 'mam_model.h'), 'utf8');
-      assert.match(header, new RegExp(`#define MAM_INPUT_SIZE ${tail === 2 ? 6 : tail === 1 ? 24 : 128}\\b`));
+      assert.match(header, new RegExp(`#define MAM_INPUT_SIZE ${({ 1: 24, 2: 6, 3: 16 } as Record<number, number>)[tail ?? 0] ?? 128}\\b`));
       assert.match(header, /#define MAM_OUTPUT_SIZE 128\b/);
       assert.match(header, /void mam_infer\(const float \*in, float \*out\);/);
       assert.doesNotMatch(readFileSync(join(out, 'mam_model.c'), 'utf8'), /malloc/);

@@ -6,6 +6,7 @@
 // Arithmetic is float32 as in tfjs. A MAM neuron computes exactly what the tfjs layer does (the
 // same products, max/min and sums in the same order), so MAM outputs match bit for bit except
 // for the sign of a zero; a MAC neuron sums in its own order, so it matches to rounding.
+import { MamError } from '../errors.js';
 import { kept, toCsr, type ExportLayer, type ExportNetwork } from './network.js';
 
 export type Storage = 'dense' | 'csr';
@@ -21,6 +22,7 @@ export interface LayerStorage {
 
 /** Bytes of each storage, and the one chosen: the smaller, but CSR when 'absent' MAM needs the mask. */
 export function layerStorage(layer: ExportLayer): LayerStorage {
+  if (layer.inputSize > 65536) throw new MamError(`layer ${layer.name} has ${layer.inputSize} inputs: the C export indexes inputs with 16 bits (at most 65536)`);
   const nnz = kept(layer);
   const indexBytes = layer.inputSize <= 256 ? 1 : 2;
   const pointerBytes = nnz <= 0xffff ? 2 : 4;
@@ -97,12 +99,13 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
       out.push(`    for (; e < end; e++) acc += x[${id}_cols[e]] * ${id}_values[e];`);
       out.push(`    acc += ${id}_bias[k];`);
     } else {
+      const zero = layer.prunedAs === 'zero';
       out.push('    float acc = 0.0f;');
       out.push(`    for (int s = 0; s < ${layer.splits}; s++) {`);
       out.push(`      const uint32_t j1 = (uint32_t)(((s + 1) * ${n}) / ${layer.splits});`);
-      out.push(`      const uint32_t size = j1 - (uint32_t)((s * ${n}) / ${layer.splits});`);
-      out.push('      float mx = -FLT_MAX, mn = FLT_MAX; uint32_t count = 0; int any = 0;');
-      out.push(`      for (; e < end && ${id}_cols[e] < j1; e++, count++) {`);
+      if (zero) out.push(`      const uint32_t size = j1 - (uint32_t)((s * ${n}) / ${layer.splits});`);
+      out.push(`      float mx = -FLT_MAX, mn = FLT_MAX;${zero ? ' uint32_t count = 0;' : ''} int any = 0;`);
+      out.push(`      for (; e < end && ${id}_cols[e] < j1; e++${zero ? ', count++' : ''}) {`);
       out.push(`        const float p = x[${id}_cols[e]] * ${id}_values[e];`);
       out.push('        if (!any || p > mx) mx = p;');
       out.push('        if (!any || p < mn) mn = p;');
@@ -112,7 +115,7 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
         out.push('      /* pruned connections of this slice offer a 0 product to the max and min */');
         out.push('      if (count < size) { if (!any || 0.0f > mx) mx = 0.0f; if (!any || 0.0f < mn) mn = 0.0f; any = 1; }');
       } else {
-        out.push('      (void)size; /* pruned connections are absent from the max and min */');
+        out.push('      /* pruned connections are absent from the max and min; a slice with none kept adds 0 */');
       }
       out.push('      if (any) acc += mx + mn;');
       out.push('    }');
@@ -178,9 +181,12 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
     `#define MAM_INPUT_SIZE ${inputSize}\n#define MAM_OUTPUT_SIZE ${outputSize}\n#define MAM_GOLDEN_COUNT ${golden}\n\n` +
     '/* One inference: in[MAM_INPUT_SIZE] -> out[MAM_OUTPUT_SIZE]. Not reentrant (one static arena). */\n' +
     'void mam_infer(const float *in, float *out);\n\n' +
-    '/* Inputs and the outputs the trained model gives for them, for checking a build. */\n' +
+    '/* Inputs and the outputs the trained model gives for them, for checking a build: compiled\n' +
+    ' * only with -DMAM_GOLDEN, so that they take no flash in the firmware otherwise. */\n' +
+    '#ifdef MAM_GOLDEN\n' +
     'extern const float mam_golden_in[MAM_GOLDEN_COUNT][MAM_INPUT_SIZE];\n' +
-    'extern const float mam_golden_out[MAM_GOLDEN_COUNT][MAM_OUTPUT_SIZE];\n\n#endif\n';
+    'extern const float mam_golden_out[MAM_GOLDEN_COUNT][MAM_OUTPUT_SIZE];\n' +
+    '#endif\n\n#endif\n';
 
   const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "mam_model.h"\n`];
   layers.forEach((l, i) => parts.push(layerFunction(l, i, storages[i]!)));
@@ -190,7 +196,9 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
   const where = (i: number) => (i === 0 ? 'in' : i === layers.length ? 'out' : i % 2 === 1 ? 'arena' : `arena + ${arena} - ${layers[i - 1]!.outputSize}`);
   layers.forEach((l, i) => body.push(`  l${i}_${ident(l.name)}(${where(i)}, ${where(i + 1)});`));
   parts.push(`void mam_infer(const float *in, float *out) {\n${body.join('\n')}\n}\n`);
+  parts.push('#ifdef MAM_GOLDEN');
   parts.push(goldenArray('mam_golden_in', options.goldenIn, inputSize, 'MAM_INPUT_SIZE'));
   parts.push(goldenArray('mam_golden_out', options.goldenOut, outputSize, 'MAM_OUTPUT_SIZE'));
+  parts.push('#endif /* MAM_GOLDEN */');
   return { header, source: parts.join('\n'), storages, arenaFloats: arena };
 }

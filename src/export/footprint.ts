@@ -36,7 +36,7 @@ export interface LayerFootprint {
   storage: { dense: number; csr: number; bitmap: number; chosen: Storage };
   /** Bytes in flash: the chosen kernel storage plus the float32 biases. */
   flashBytes: number;
-  /** One inference: MAC: a multiply and an add per kept connection; MAM: a multiply and two compares (max, min) per kept connection, an add per slice; both: an add per bias. */
+  /** One inference: MAC: a multiply and an add per kept connection; MAM: a multiply and two compares (max, min) per kept connection, two adds per slice (max + min, then the sum); both: an add per bias. */
   ops: { multiplies: number; adds: number; compares: number };
 }
 
@@ -70,7 +70,7 @@ export function footprint(net: ExportNetwork, target: Target): Footprint {
       flashBytes: (st.storage === 'csr' ? st.csrBytes : st.denseBytes) + 4 * l.outputSize,
       ops: l.kind === 'mac'
         ? { multiplies: nnz, adds: nnz + l.outputSize, compares: 0 }
-        : { multiplies: nnz, adds: l.outputSize * splits + l.outputSize, compares: 2 * nnz },
+        : { multiplies: nnz, adds: 2 * l.outputSize * splits + l.outputSize, compares: 2 * nnz },
     };
   });
   const flash = layers.reduce((n, l) => n + l.flashBytes, 0);

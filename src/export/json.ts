@@ -1,7 +1,8 @@
 // The JSON export: one documented format (schema/mam-export.schema.json) with the preprocessing
 // and, per layer in the order they run, kind, sizes, activation, bias, how pruned MAM
 // connections count, and the kernel both dense and as CSR over output neurons. The same model
-// gives the same bytes: no dates, no paths, numbers as the shortest text of each float32.
+// gives the same bytes: no dates, no paths, each float32 written as the shortest text of its
+// double value (which reads back to the same float32).
 import { kept, toCsr, type ExportNetwork } from './network.js';
 
 export const EXPORT_FORMAT = 'mam-ecg-export';

@@ -56,6 +56,10 @@ export function exportNetwork(model: tf.LayersModel, preprocessing: PipelineSett
   if (tail !== undefined && !(Number.isInteger(tail) && tail >= 1 && tail <= all.length)) {
     throw new MamError(`--tail ${tail}: this model has ${all.length} layers (${all.map((l) => l.name).join(', ')}); give 1 to ${all.length}`);
   }
+  const blending = all.find((l) => l instanceof MamDense && l.beta !== 0) as MamDense | undefined;
+  if (blending) {
+    throw new MamError(`layer ${blending.name} still blends in the dense product (beta ${blending.beta}): the model is an unfinished training run; finish it (mam train --resume DIR) before exporting`);
+  }
   const chosen = tail === undefined ? all : all.slice(all.length - tail);
   return {
     preprocessing,

@@ -64,9 +64,7 @@ export async function exportModel(request: ExportRequest): Promise<ExportOutcome
   }
   const golden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
   const c = exportC(net, { source: request.model, ...golden });
-  await fs.mkdir(request.out, { recursive: true });
-  await write(join(request.out, C_HEADER), c.header);
-  await write(join(request.out, C_SOURCE), c.source);
+  await writeBoth(request.out, { [C_HEADER]: c.header, [C_SOURCE]: c.source });
   return { network: net, files: [join(request.out, C_HEADER), join(request.out, C_SOURCE)], c };
 }
 
@@ -75,6 +73,21 @@ async function write(file: string, text: string): Promise<void> {
     await writeFileAtomically(file, [text]);
   } catch (e) {
     throw new MamError(`cannot write ${file} (${(e as Error).message}): choose another --out`, { file, cause: e });
+  }
+}
+
+/** Both files written in full beside `dir` first, then renamed in: never a new header with an old source. */
+async function writeBoth(dir: string, files: Record<string, string>): Promise<void> {
+  let tmp: string | undefined;
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    tmp = await fs.mkdtemp(join(dir, '.mam-export-'));
+    for (const [name, text] of Object.entries(files)) await fs.writeFile(join(tmp, name), text);
+    for (const name of Object.keys(files)) await fs.rename(join(tmp, name), join(dir, name));
+  } catch (e) {
+    throw new MamError(`cannot write the C export into ${dir} (${(e as Error).message}): choose another --out`, { file: dir, cause: e });
+  } finally {
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
   }
 }
 
@@ -127,12 +140,12 @@ export function checkC(dir: string): CheckResult {
   try {
     writeFileSync(join(work, 'check.c'), CHECK_MAIN);
     const exe = join(work, 'check');
-    const build = spawnSync(cc, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-I', dir, join(dir, C_SOURCE), join(work, 'check.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
+    const build = spawnSync(cc, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-DMAM_GOLDEN', '-I', dir, join(dir, C_SOURCE), join(work, 'check.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
     if (build.status !== 0) {
-      throw new Error(`${cc} could not compile ${join(dir, C_SOURCE)}: ${build.stderr.split('\n').find((l) => /error/.test(l)) ?? build.stderr.trim().split('\n')[0]}`);
+      throw new MamError(`${cc} could not compile ${join(dir, C_SOURCE)}: ${build.stderr.split('\n').find((l) => /error/.test(l)) ?? build.stderr.trim().split('\n')[0]}`);
     }
     const run = spawnSync(exe, [], { encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`the compiled check exited with ${run.status}: ${run.stderr.trim()}`);
+    if (run.status !== 0) throw new MamError(`the compiled check of ${dir} exited with ${run.status}: ${run.stderr.trim() || 'no message'}`);
     const [vectors, worst] = run.stdout.trim().split(' ').map(Number) as [number, number];
     return { vectors, worstRelativeError: worst, passed: worst <= C_TOLERANCE };
   } finally {
