@@ -40,3 +40,5 @@ export { exportJson, EXPORT_FORMAT, EXPORT_FORMAT_VERSION } from './export/json.
 export { exportC, layerStorage, arenaSize, cFloat, type CExport, type LayerStorage, type Storage } from './export/c.js';
 export { footprint, TARGETS, type Footprint, type LayerFootprint, type Target } from './export/footprint.js';
 export { exportModel, checkC, hostCompiler, C_TOLERANCE, type ExportRequest, type ExportOutcome, type CheckResult } from './export/session.js';
+export { buildFirmware, runFirmware, hostOutputs, parseSections, type FirmwareBuild, type FirmwareRun, type BuildRequest, type Sections } from './mcu/session.js';
+export { INSTRUCTIONS_PER_TICK } from './mcu/firmware.js';

@@ -5,6 +5,7 @@ import { register as registerEval } from './commands/eval.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerFootprint } from './commands/footprint.js';
 import { register as registerInfo } from './commands/info.js';
+import { register as registerMcu } from './commands/mcu.js';
 import { register as registerPrune } from './commands/prune.js';
 import { register as registerSweep } from './commands/sweep.js';
 import { register as registerSynth } from './commands/synth.js';
@@ -25,7 +26,7 @@ const program = new Command('mam')
   .showHelpAfterError();
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport, registerFootprint]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport, registerFootprint, registerMcu]) register(program);
 
 try {
   await program.parseAsync();

@@ -188,13 +188,14 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
     'extern const float mam_golden_out[MAM_GOLDEN_COUNT][MAM_OUTPUT_SIZE];\n' +
     '#endif\n\n#endif\n';
 
-  const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "mam_model.h"\n`];
+  const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "mam_model.h"\n\n` +
+    '/* A hook after each layer (e.g. to time layers on the device); nothing by default. */\n#ifndef MAM_AFTER_LAYER\n#define MAM_AFTER_LAYER(i) ((void)0)\n#endif\n'];
   layers.forEach((l, i) => parts.push(layerFunction(l, i, storages[i]!)));
   if (layers.length > 1) parts.push(`static float arena[${arena}];\n`);
   const body: string[] = [];
   // a_1 .. a_{L-1} alternate between the start and the end of the arena.
   const where = (i: number) => (i === 0 ? 'in' : i === layers.length ? 'out' : i % 2 === 1 ? 'arena' : `arena + ${arena} - ${layers[i - 1]!.outputSize}`);
-  layers.forEach((l, i) => body.push(`  l${i}_${ident(l.name)}(${where(i)}, ${where(i + 1)});`));
+  layers.forEach((l, i) => body.push(`  l${i}_${ident(l.name)}(${where(i)}, ${where(i + 1)});\n  MAM_AFTER_LAYER(${i});`));
   parts.push(`void mam_infer(const float *in, float *out) {\n${body.join('\n')}\n}\n`);
   parts.push('#ifdef MAM_GOLDEN');
   parts.push(goldenArray('mam_golden_in', options.goldenIn, inputSize, 'MAM_INPUT_SIZE'));

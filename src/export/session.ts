@@ -32,6 +32,8 @@ export interface ExportOutcome {
   network: ExportNetwork;
   files: string[];
   c?: CExport;
+  /** C export: the golden vectors written into it. */
+  golden?: { goldenIn: Float32Array; goldenOut: Float32Array };
 }
 
 /** Golden vectors: the first `count` test windows, as the exported layers see them, and the model's outputs. */
@@ -65,7 +67,7 @@ export async function exportModel(request: ExportRequest): Promise<ExportOutcome
   const golden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
   const c = exportC(net, { source: request.model, ...golden });
   await writeBoth(request.out, { [C_HEADER]: c.header, [C_SOURCE]: c.source });
-  return { network: net, files: [join(request.out, C_HEADER), join(request.out, C_SOURCE)], c };
+  return { network: net, files: [join(request.out, C_HEADER), join(request.out, C_SOURCE)], c, golden };
 }
 
 async function write(file: string, text: string): Promise<void> {

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { TARGETS } from '../../export/footprint.js';
+import { buildFirmware, runFirmware, type FirmwareBuild } from '../../mcu/session.js';
+import { intOption } from '../options.js';
+import { action, printJson } from '../run.js';
+
+interface BuildFlags { model: string; out: string; tail?: string; target: string; golden: string; json?: boolean }
+
+const CAVEAT = 'instruction counts from QEMU (-icount): not cycles on the real chip (no caches, pipeline or flash wait states there)';
+
+export function register(program: Command): void {
+  const mcu = program.command('mcu').description('the exported network on a Cortex-M7: cross-compile (arm-none-eabi-gcc) and run under emulation (QEMU mps2-an500)');
+  mcu
+    .command('build')
+    .description('export the C, add a bare-metal harness, cross-compile for -mcpu=cortex-m7 -mfpu=fpv5-d16 -mfloat-abi=hard, and report the image\'s sections against the target')
+    .requiredOption('--model <dir>', 'model directory written by mam train or mam prune')
+    .requiredOption('--out <dir>', 'directory for the sources, firmware.elf and build.json')
+    .option('--tail <k>', 'only the last K layers (the part that runs on the device)')
+    .option('--target <part>', `flash and RAM to check against: ${Object.keys(TARGETS).join(', ')}`, 'stm32f767zi')
+    .option('--golden <n>', 'test windows the image runs and checks', '4')
+    .option('--json', 'print build.json')
+    .action(action(async (flags: BuildFlags) => {
+      const build = await buildFirmware({
+        model: flags.model, out: flags.out, target: flags.target, golden: intOption('--golden', flags.golden, '4', 1),
+        ...(flags.tail !== undefined ? { tail: intOption('--tail', flags.tail, '2', 1) } : {}),
+      });
+      if (flags.json) printJson(build);
+      else process.stdout.write(formatBuild(build, flags.out));
+    }));
+  mcu
+    .command('run')
+    .description('run a built image on QEMU (mps2-an500, Cortex-M7) with semihosting: check its outputs against the golden ones, count instructions per inference and per layer')
+    .argument('<dir>', 'the --out directory of mam mcu build')
+    .option('--json', 'print one JSON object')
+    .action(action(async (dir: string, flags: { json?: boolean }) => {
+      const r = await runFirmware(dir);
+      const mean = (v: number[]) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
+      const perLayer = r.build.layers.map((name, i) => ({ layer: name, instructions: mean(r.layerInstructions.map((l) => l[i]!)) }));
+      const summary = {
+        windows: r.instructions.length, instructions_per_inference: mean(r.instructions), layers: perLayer,
+        outputs_identical: r.identical, within_tolerance: r.withinTolerance, worst_relative_error: r.worstRelativeError, note: CAVEAT,
+      };
+      if (flags.json) printJson(summary);
+      else {
+        process.stdout.write([
+          `${dir}: ${summary.windows} golden windows on QEMU mps2-an500 (Cortex-M7)`,
+          `outputs: ${r.identical ? 'identical to the model\'s, bit for bit' : r.withinTolerance ? `within ${r.worstRelativeError.toExponential(2)} of the model's` : `WRONG: off by ${r.worstRelativeError.toExponential(2)}`}`,
+          `instructions per inference: ${summary.instructions_per_inference}`,
+          ...perLayer.map((l) => `  ${l.layer.padEnd(14)} ${String(l.instructions).padStart(10)}`),
+          `(${CAVEAT})`,
+        ].join('\n') + '\n');
+      }
+      if (!r.withinTolerance) process.exitCode = 1;
+    }));
+}
+
+function formatBuild(b: FirmwareBuild, dir: string): string {
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  return [
+    `${dir}/firmware.elf: ${b.layers.join(', ')}`,
+    `sections (arm-none-eabi-size): text ${b.sections.text}, rodata ${b.sections.rodata}, data ${b.sections.data}, bss ${b.sections.bss} bytes`,
+    `flash (text + rodata + data): ${b.flashBytes} bytes (${kb(b.flashBytes)} of ${kb(b.target.flashBytes)}); RAM (data + bss + 8 KB stack): ${b.ramBytes} bytes (${kb(b.ramBytes)} of ${kb(b.target.ramBytes)})`,
+    `${b.fits ? 'fits' : 'does NOT fit'} the ${b.target.name} (the image includes ${b.goldenCount} golden windows and newlib's semihosting I/O)`,
+  ].join('\n') + '\n';
+}

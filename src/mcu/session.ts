@@ -1,0 +1,180 @@
+// `mam mcu build` and `mam mcu run`: the exported network in a bare-metal Cortex-M7 image,
+// cross-compiled with arm-none-eabi-gcc, its real section sizes against a target's flash and
+// RAM; then run on QEMU's mps2-an500 with semihosting, its outputs checked against the golden
+// ones, and the instructions each inference (and each layer) executed counted by QEMU.
+// An emulator's instruction count is not a cycle count on the real chip (no caches, no
+// pipeline, no flash wait states): it compares networks, it does not time them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { MamError } from '../errors.js';
+import { TARGETS, type Target } from '../export/footprint.js';
+import { C_SOURCE, C_TOLERANCE, exportModel } from '../export/session.js';
+import { INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
+
+export const ELF = 'firmware.elf';
+export const BUILD_JSON = 'build.json';
+const GCC = 'arm-none-eabi-gcc';
+const SIZE = 'arm-none-eabi-size';
+const QEMU = 'qemu-system-arm';
+export const CPU_FLAGS = ['-mcpu=cortex-m7', '-mfpu=fpv5-d16', '-mfloat-abi=hard', '-mthumb'];
+const INSTALL = 'install them with scripts/install-mcu-tools.sh (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)';
+
+export interface Sections { text: number; rodata: number; data: number; bss: number }
+
+export interface FirmwareBuild {
+  model: string;
+  tail: number | null;
+  target: Target;
+  layers: string[];
+  sections: Sections;
+  /** text + rodata + data (what goes in flash), and data + bss + the stack (what needs RAM). */
+  flashBytes: number;
+  ramBytes: number;
+  fits: boolean;
+  goldenCount: number;
+  /** Golden outputs as float32 bits (hex), window after window. */
+  goldenOutBits: string[];
+  outputSize: number;
+}
+
+function tool(name: string): boolean {
+  return spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** arm-none-eabi-size -A: sizes of the sections, grouped as text, rodata, data, bss. */
+export function parseSections(sysv: string): Sections {
+  const s: Sections = { text: 0, rodata: 0, data: 0, bss: 0 };
+  for (const line of sysv.split('\n')) {
+    const m = /^(\.\S+)\s+(\d+)\s+\d+/.exec(line.trim());
+    if (!m) continue;
+    const [, name, size] = m as unknown as [string, string, string];
+    if (name === '.text' || name === '.isr_vector' || name.startsWith('.ARM')) s.text += Number(size);
+    else if (name === '.rodata') s.rodata += Number(size);
+    else if (name === '.data') s.data += Number(size);
+    else if (name === '.bss') s.bss += Number(size);
+  }
+  return s;
+}
+
+function bits(values: Float32Array): string[] {
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return Array.from(u, (v) => v.toString(16).padStart(8, '0'));
+}
+
+export interface BuildRequest {
+  model: string;
+  out: string;
+  tail?: number;
+  target?: string;
+  golden?: number;
+}
+
+export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuild> {
+  const target = TARGETS[(request.target ?? 'stm32f767zi').toLowerCase()];
+  if (!target) throw new MamError(`--target ${request.target}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
+  if (!tool(GCC)) throw new MamError(`${GCC} not found: ${INSTALL}`);
+  const exported = await exportModel({ model: request.model, format: 'c', out: request.out, tail: request.tail, golden: request.golden ?? 4 });
+  const dir = request.out;
+  const layers = exported.network.layers;
+  await fs.writeFile(join(dir, 'startup.c'), STARTUP_C);
+  await fs.writeFile(join(dir, 'link.ld'), LINK_LD);
+  await fs.writeFile(join(dir, 'profile.h'), PROFILE_H);
+  await fs.writeFile(join(dir, 'main.c'), mainC(layers.length));
+  const args = [
+    ...CPU_FLAGS, '-O2', '-std=c99', '-Wall', '-Wextra', '-Werror', '-DMAM_GOLDEN', '-include', join(dir, 'profile.h'), '-I', dir,
+    '--specs=rdimon.specs', '-nostartfiles', '-T', join(dir, 'link.ld'),
+    join(dir, 'startup.c'), join(dir, 'main.c'), join(dir, C_SOURCE), '-o', join(dir, ELF),
+  ];
+  const cc = spawnSync(GCC, args, { encoding: 'utf8' });
+  if (cc.status !== 0) {
+    const first = cc.stderr.split('\n').find((l) => /error/.test(l)) ?? cc.stderr.trim().split('\n')[0];
+    throw new MamError(`${GCC} could not build ${join(dir, ELF)}: ${first}`);
+  }
+  const size = spawnSync(SIZE, ['-A', join(dir, ELF)], { encoding: 'utf8' });
+  if (size.status !== 0) throw new MamError(`${SIZE} failed on ${join(dir, ELF)}: ${size.stderr.trim()}`);
+  const sections = parseSections(size.stdout);
+  const flashBytes = sections.text + sections.rodata + sections.data;
+  const ramBytes = sections.data + sections.bss + STACK_BYTES;
+  const build: FirmwareBuild = {
+    model: request.model,
+    tail: request.tail ?? null,
+    target,
+    layers: layers.map((l) => `${l.name} ${l.kind}`),
+    sections,
+    flashBytes,
+    ramBytes,
+    fits: flashBytes <= target.flashBytes && ramBytes <= target.ramBytes,
+    goldenCount: exported.golden!.goldenIn.length / layers[0]!.inputSize,
+    goldenOutBits: bits(exported.golden!.goldenOut),
+    outputSize: layers.at(-1)!.outputSize,
+  };
+  await fs.writeFile(join(dir, BUILD_JSON), `${JSON.stringify(build, null, 2)}\n`);
+  return build;
+}
+
+export interface FirmwareRun {
+  build: FirmwareBuild;
+  /** Per golden window: instructions for the whole inference and per layer. */
+  instructions: number[];
+  layerInstructions: number[][];
+  /** Outputs as float32 bits, window after window. */
+  outputBits: string[];
+  /** Outputs bit for bit the golden ones (the tfjs model's)? Else within C_TOLERANCE? */
+  identical: boolean;
+  withinTolerance: boolean;
+  worstRelativeError: number;
+}
+
+function fromBits(hex: string): number {
+  return new Float32Array(Uint32Array.of(parseInt(hex, 16)).buffer)[0]!;
+}
+
+/** Runs a built image on QEMU (mps2-an500, instruction counting on) and checks its outputs. */
+export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<FirmwareRun> {
+  const buildPath = join(dir, BUILD_JSON);
+  if (!existsSync(buildPath) || !existsSync(join(dir, ELF))) {
+    throw new MamError(`${dir}: no ${ELF} and ${BUILD_JSON}: build it first with mam mcu build --out ${dir}`);
+  }
+  if (!tool(QEMU)) throw new MamError(`${QEMU} not found: ${INSTALL}`);
+  const build = JSON.parse(await fs.readFile(buildPath, 'utf8')) as FirmwareBuild;
+  const q = spawnSync(QEMU, ['-M', 'mps2-an500', '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0', '-kernel', join(dir, ELF)], { encoding: 'utf8', timeout: timeoutMs });
+  if (q.error || q.status !== 0 || !/^done$/m.test(q.stdout)) {
+    throw new MamError(`${QEMU} did not finish ${join(dir, ELF)} (${q.error ? q.error.message : `exit ${q.status}`}): ${q.stderr.trim().split('\n')[0] || 'no message'}`);
+  }
+  const instructions: number[] = [];
+  const layerInstructions: number[][] = [];
+  const outputBits: string[] = [];
+  for (const line of q.stdout.split('\n')) {
+    const t = /^golden (\d+) ticks (\d+) layers((?: \d+)+)$/.exec(line.trim());
+    if (t) {
+      instructions.push(Number(t[2]) * INSTRUCTIONS_PER_TICK);
+      layerInstructions.push(t[3]!.trim().split(' ').map((v) => Number(v) * INSTRUCTIONS_PER_TICK));
+    }
+    const o = /^out \d+ (.*)$/.exec(line.trim());
+    if (o) outputBits.push(...o[1]!.split(' '));
+  }
+  if (outputBits.length !== build.goldenOutBits.length) throw new MamError(`${join(dir, ELF)} printed ${outputBits.length} outputs where ${build.goldenOutBits.length} were expected: rebuild it`);
+  let worst = 0;
+  for (let g = 0; g < build.goldenCount; g++) {
+    const ref = build.goldenOutBits.slice(g * build.outputSize, (g + 1) * build.outputSize).map(fromBits);
+    const got = outputBits.slice(g * build.outputSize, (g + 1) * build.outputSize).map(fromBits);
+    const scale = Math.max(1, ...ref.map(Math.abs));
+    ref.forEach((r, k) => { const e = Math.abs(got[k]! - r) / scale; if (!(e <= worst)) worst = e; });
+  }
+  return {
+    build, instructions, layerInstructions, outputBits,
+    identical: outputBits.every((b, i) => b === build.goldenOutBits[i]),
+    withinTolerance: worst <= C_TOLERANCE,
+    worstRelativeError: worst,
+  };
+}
+
+/** The same main.c built for this machine (no SysTick): its outputs, as float32 bits. For tests. */
+export function hostOutputs(dir: string, cc = process.env.CC || 'cc'): string[] {
+  const exe = join(dir, 'host-check');
+  const b = spawnSync(cc, ['-std=c99', '-O2', '-DMAM_GOLDEN', '-DMAM_HOST', '-include', join(dir, 'profile.h'), '-I', dir, join(dir, 'main.c'), join(dir, C_SOURCE), '-o', exe], { encoding: 'utf8' });
+  if (b.status !== 0) throw new MamError(`${cc} could not build the host check: ${b.stderr.trim().split('\n')[0]}`);
+  const r = spawnSync(exe, [], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.startsWith('out ')).flatMap((l) => l.split(' ').slice(2));
+}

@@ -1,0 +1,84 @@
+// The firmware path: the exported network cross-compiled for the Cortex-M7 and run on QEMU's
+// mps2-an500. Its outputs must equal the same C's on this machine (and the model's golden
+// outputs); a model too big for a part is reported as not fitting, with its sizes. Skipped
+// where the tools are missing (scripts/install-mcu-tools.sh installs them; CI does).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { initBackend } from '../src/backend.js';
+import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
+import { buildFirmware, hostOutputs, parseSections, runFirmware } from '../src/mcu/session.js';
+import { specFromPreset } from '../src/model/autoencoder.js';
+import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
+import { pruneSaved } from '../src/prune/session.js';
+import { startTraining, type TrainConfig } from '../src/train/session.js';
+import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
+
+const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
+const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
+const tools = have('arm-none-eabi-gcc') && have('qemu-system-arm') && have('cc');
+const dir = mkdtempSync(join(tmpdir(), 'mam-mcu-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function config(kind: 'mam' | 'mac', decoder: number[], epochs: number): TrainConfig {
+  const spec = specFromPreset('small', { kind, encoder: [16], latent: 6, decoder, mamLayers: 'dec1', seed: 9 });
+  return {
+    spec,
+    source: { kind: 'synthetic', records: 6, generator: { seconds: 12, seed: 9, fs: 256 } },
+    pipeline: { fs: 256, window: 128, hop: 128, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed: 9 },
+    options: { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize: 16, vconEpochs: kind === 'mam' ? 1 : 0, learningRate: 1e-2, seed: 9 },
+  };
+}
+
+describe('section sizes', () => {
+  it('arm-none-eabi-size -A output grouped as text, rodata, data, bss', () => {
+    const out = `firmware.elf  :\nsection           size         addr\n.isr_vector         64            0\n.text            28876           64\n.rodata           1000        28940\n.ARM.exidx           8        29940\n.data              100    536870912\n.bss               200    536871012\n.comment            30            0\nTotal            30278\n`;
+    assert.deepEqual(parseSections(out), { text: 64 + 28876 + 8, rodata: 1000, data: 100, bss: 200 });
+  });
+});
+
+describe('firmware on the emulated Cortex-M7', { skip: tools ? false : 'arm-none-eabi-gcc, qemu-system-arm or cc missing (scripts/install-mcu-tools.sh)' }, () => {
+  before(async () => { await initBackend({ backend: 'wasm' }); });
+
+  it('the emulated outputs equal the host C outputs and the model\'s, for a pruned MAM tail; instructions are counted per layer', async () => {
+    const model = join(dir, 'mam');
+    await startTraining(config('mam', [24], 3), model, { log: () => {} });
+    for (const prunedAs of ['zero', 'absent'] as const) {
+      const pruned = join(dir, `mam-${prunedAs}`);
+      await pruneSaved(model, pruned, { ...DEFAULT_PRUNE_OPTIONS, sparsity: 0.6, steps: 1, fineTuneEpochs: 1, prunedAs });
+      const out = join(dir, `fw-${prunedAs}`);
+      const build = await buildFirmware({ model: pruned, out, tail: 2, golden: 6 });
+      assert.equal(build.fits, true);
+      assert.ok(build.sections.text > 0 && build.sections.rodata > 0);
+      const run = await runFirmware(out);
+      assert.equal(run.outputBits.length, 6 * 128);
+      assert.deepEqual(run.outputBits, hostOutputs(out), 'emulated and host C outputs differ');
+      assert.ok(run.withinTolerance, `off by ${run.worstRelativeError}`);
+      assert.equal(run.instructions.length, 6);
+      for (const [i, layers] of run.layerInstructions.entries()) {
+        assert.equal(layers.length, 2);
+        assert.ok(layers.every((n) => n > 0));
+        // The layers add up to the inference (each mark is a few instructions, within a tick).
+        assert.ok(Math.abs(layers[0]! + layers[1]! - run.instructions[i]!) <= 40, `${layers} vs ${run.instructions[i]}`);
+      }
+    }
+  });
+
+  it('a model too big for the part is reported as not fitting, with its sizes', async () => {
+    const model = join(dir, 'big');
+    // 149,544 float32 weights: 584 KB, more than the STM32F401RE's 512 KB of flash.
+    await startTraining(config('mac', [1100], 1), model, { log: () => {} });
+    const r = spawnSync(process.execPath, [MAM, 'mcu', 'build', '--model', model, '--out', join(dir, 'fw-big'), '--target', 'stm32f401re', '--golden', '1'],
+      { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^sections \(arm-none-eabi-size\): text \d+, rodata \d+, data \d+, bss \d+ bytes$/m);
+    assert.match(r.stdout, /^flash \(text \+ rodata \+ data\): (\d+) bytes .* of 512\.0 KB\)/m);
+    assert.match(r.stdout, /^does NOT fit the STM32F401RE/m);
+    const flash = Number(/flash \(text \+ rodata \+ data\): (\d+)/.exec(r.stdout)![1]);
+    assert.ok(flash > 149544 * 4, `flash ${flash}`);
+  });
+});
