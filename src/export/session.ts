@@ -142,7 +142,7 @@ export function checkC(dir: string): CheckResult {
   try {
     writeFileSync(join(work, 'check.c'), CHECK_MAIN);
     const exe = join(work, 'check');
-    const build = spawnSync(cc, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-DMAM_GOLDEN', '-I', dir, join(dir, C_SOURCE), join(work, 'check.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
+    const build = spawnSync(cc, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-ffp-contract=off', '-DMAM_GOLDEN', '-I', dir, join(dir, C_SOURCE), join(work, 'check.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
     if (build.status !== 0) {
       throw new MamError(`${cc} could not compile ${join(dir, C_SOURCE)}: ${build.stderr.split('\n').find((l) => /error/.test(l)) ?? build.stderr.trim().split('\n')[0]}`);
     }

@@ -5,12 +5,13 @@
 // An emulator's instruction count is not a cycle count on the real chip (no caches, no
 // pipeline, no flash wait states): it compares networks, it does not time them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
 import { TARGETS, type Target } from '../export/footprint.js';
 import { C_SOURCE, C_TOLERANCE, exportModel } from '../export/session.js';
-import { INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
+import { BOARD_BYTES, INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
 
 export const ELF = 'firmware.elf';
 export const BUILD_JSON = 'build.json';
@@ -18,6 +19,7 @@ const GCC = 'arm-none-eabi-gcc';
 const SIZE = 'arm-none-eabi-size';
 const QEMU = 'qemu-system-arm';
 export const CPU_FLAGS = ['-mcpu=cortex-m7', '-mfpu=fpv5-d16', '-mfloat-abi=hard', '-mthumb'];
+const RDIMON = '/usr/lib/arm-none-eabi/lib/rdimon.specs';
 const INSTALL = 'install them with scripts/install-mcu-tools.sh (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)';
 
 export interface Sections { text: number; rodata: number; data: number; bss: number }
@@ -49,7 +51,7 @@ export function parseSections(sysv: string): Sections {
     const m = /^(\.\S+)\s+(\d+)\s+\d+/.exec(line.trim());
     if (!m) continue;
     const [, name, size] = m as unknown as [string, string, string];
-    if (name === '.text' || name === '.isr_vector' || name.startsWith('.ARM')) s.text += Number(size);
+    if (['.text', '.isr_vector', '.ARM.exidx', '.ARM.extab', '.preinit_array', '.init_array', '.fini_array'].includes(name)) s.text += Number(size);
     else if (name === '.rodata') s.rodata += Number(size);
     else if (name === '.data') s.data += Number(size);
     else if (name === '.bss') s.bss += Number(size);
@@ -74,21 +76,32 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
   const target = TARGETS[(request.target ?? 'stm32f767zi').toLowerCase()];
   if (!target) throw new MamError(`--target ${request.target}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
   if (!tool(GCC)) throw new MamError(`${GCC} not found: ${INSTALL}`);
-  const exported = await exportModel({ model: request.model, format: 'c', out: request.out, tail: request.tail, golden: request.golden ?? 4 });
   const dir = request.out;
+  if (existsSync(dir) && (!statSync(dir).isDirectory() || ((await fs.readdir(dir)).length > 0 && !existsSync(join(dir, BUILD_JSON))))) {
+    throw new MamError(`--out ${dir} exists and is not a mam mcu build directory: choose another --out (mam mcu build writes its own sources there)`, { file: dir });
+  }
+  // A failed build must not leave an older image beside the new sources.
+  for (const stale of [ELF, BUILD_JSON]) await fs.rm(join(dir, stale), { force: true });
+  const exported = await exportModel({ model: request.model, format: 'c', out: dir, tail: request.tail, golden: request.golden ?? 4 });
   const layers = exported.network.layers;
-  await fs.writeFile(join(dir, 'startup.c'), STARTUP_C);
-  await fs.writeFile(join(dir, 'link.ld'), LINK_LD);
-  await fs.writeFile(join(dir, 'profile.h'), PROFILE_H);
-  await fs.writeFile(join(dir, 'main.c'), mainC(layers.length));
+  try {
+    await fs.writeFile(join(dir, 'startup.c'), STARTUP_C);
+    await fs.writeFile(join(dir, 'link.ld'), LINK_LD);
+    await fs.writeFile(join(dir, 'profile.h'), PROFILE_H);
+    await fs.writeFile(join(dir, 'main.c'), mainC(layers.length));
+  } catch (e) {
+    throw new MamError(`cannot write the firmware sources into ${dir} (${(e as Error).message}): choose another --out`, { file: dir, cause: e });
+  }
+  if (!existsSync(RDIMON)) throw new MamError(`newlib for arm-none-eabi (${RDIMON}) not found: ${INSTALL}`);
   const args = [
-    ...CPU_FLAGS, '-O2', '-std=c99', '-Wall', '-Wextra', '-Werror', '-DMAM_GOLDEN', '-include', join(dir, 'profile.h'), '-I', dir,
+    ...CPU_FLAGS, '-O2', '-std=c99', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', '-DMAM_GOLDEN', '-include', join(dir, 'profile.h'), '-I', dir,
     '--specs=rdimon.specs', '-nostartfiles', '-T', join(dir, 'link.ld'),
     join(dir, 'startup.c'), join(dir, 'main.c'), join(dir, C_SOURCE), '-o', join(dir, ELF),
   ];
   const cc = spawnSync(GCC, args, { encoding: 'utf8' });
   if (cc.status !== 0) {
-    const first = cc.stderr.split('\n').find((l) => /error/.test(l)) ?? cc.stderr.trim().split('\n')[0];
+    const lines = cc.stderr.split('\n');
+    const first = lines.find((l) => /error/.test(l) && !/collect2/.test(l)) ?? lines.find((l) => /error/.test(l)) ?? lines[0];
     throw new MamError(`${GCC} could not build ${join(dir, ELF)}: ${first}`);
   }
   const size = spawnSync(SIZE, ['-A', join(dir, ELF)], { encoding: 'utf8' });
@@ -109,7 +122,7 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
     goldenOutBits: bits(exported.golden!.goldenOut),
     outputSize: layers.at(-1)!.outputSize,
   };
-  await fs.writeFile(join(dir, BUILD_JSON), `${JSON.stringify(build, null, 2)}\n`);
+  await writeFileAtomically(join(dir, BUILD_JSON), [`${JSON.stringify(build, null, 2)}\n`]);
   return build;
 }
 
@@ -137,10 +150,24 @@ export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<Fir
     throw new MamError(`${dir}: no ${ELF} and ${BUILD_JSON}: build it first with mam mcu build --out ${dir}`);
   }
   if (!tool(QEMU)) throw new MamError(`${QEMU} not found: ${INSTALL}`);
-  const build = JSON.parse(await fs.readFile(buildPath, 'utf8')) as FirmwareBuild;
-  const q = spawnSync(QEMU, ['-M', 'mps2-an500', '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0', '-kernel', join(dir, ELF)], { encoding: 'utf8', timeout: timeoutMs });
+  let build: FirmwareBuild;
+  try {
+    build = JSON.parse(await fs.readFile(buildPath, 'utf8')) as FirmwareBuild;
+  } catch (e) {
+    throw new MamError(`${buildPath}: not valid JSON (${(e as Error).message}): build it again with mam mcu build`, { file: buildPath });
+  }
+  if (build.flashBytes > BOARD_BYTES || build.ramBytes > BOARD_BYTES) {
+    throw new MamError(`${join(dir, ELF)} needs ${build.flashBytes} bytes of flash and ${build.ramBytes} of RAM: more than the emulated board's 4 MB each; export a shorter --tail or prune more`);
+  }
+  const q = spawnSync(QEMU, ['-M', 'mps2-an500', '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0', '-kernel', join(dir, ELF)],
+    { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
   if (q.error || q.status !== 0 || !/^done$/m.test(q.stdout)) {
-    throw new MamError(`${QEMU} did not finish ${join(dir, ELF)} (${q.error ? q.error.message : `exit ${q.status}`}): ${q.stderr.trim().split('\n')[0] || 'no message'}`);
+    const why = q.error && (q.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${timeoutMs / 1000} s`
+      : q.error ? q.error.message : q.status === 70 ? 'the program faulted' : `exit ${q.status}`;
+    throw new MamError(`${QEMU} did not finish ${join(dir, ELF)} (${why}): ${q.stderr.trim().split('\n')[0] || 'no message'}`);
+  }
+  if (/^wrapped /m.test(q.stdout)) {
+    throw new MamError(`${join(dir, ELF)}: an inference took more than 2^24 SysTick ticks (671 M instructions); the count is unknown`);
   }
   const instructions: number[] = [];
   const layerInstructions: number[][] = [];
@@ -173,8 +200,9 @@ export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<Fir
 /** The same main.c built for this machine (no SysTick): its outputs, as float32 bits. For tests. */
 export function hostOutputs(dir: string, cc = process.env.CC || 'cc'): string[] {
   const exe = join(dir, 'host-check');
-  const b = spawnSync(cc, ['-std=c99', '-O2', '-DMAM_GOLDEN', '-DMAM_HOST', '-include', join(dir, 'profile.h'), '-I', dir, join(dir, 'main.c'), join(dir, C_SOURCE), '-o', exe], { encoding: 'utf8' });
+  const b = spawnSync(cc, ['-std=c99', '-O2', '-ffp-contract=off', '-DMAM_GOLDEN', '-DMAM_HOST', '-include', join(dir, 'profile.h'), '-I', dir, join(dir, 'main.c'), join(dir, C_SOURCE), '-o', exe], { encoding: 'utf8' });
   if (b.status !== 0) throw new MamError(`${cc} could not build the host check: ${b.stderr.trim().split('\n')[0]}`);
-  const r = spawnSync(exe, [], { encoding: 'utf8' });
+  const r = spawnSync(exe, [], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new MamError(`the host check ${exe} exited with ${r.status}`);
   return r.stdout.split('\n').filter((l) => l.startsWith('out ')).flatMap((l) => l.split(' ').slice(2));
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { TARGETS } from '../../export/footprint.js';
+import { STACK_BYTES } from '../../mcu/firmware.js';
 import { buildFirmware, runFirmware, type FirmwareBuild } from '../../mcu/session.js';
 import { intOption } from '../options.js';
 import { action, printJson } from '../run.js';
@@ -59,7 +60,7 @@ function formatBuild(b: FirmwareBuild, dir: string): string {
   return [
     `${dir}/firmware.elf: ${b.layers.join(', ')}`,
     `sections (arm-none-eabi-size): text ${b.sections.text}, rodata ${b.sections.rodata}, data ${b.sections.data}, bss ${b.sections.bss} bytes`,
-    `flash (text + rodata + data): ${b.flashBytes} bytes (${kb(b.flashBytes)} of ${kb(b.target.flashBytes)}); RAM (data + bss + 8 KB stack): ${b.ramBytes} bytes (${kb(b.ramBytes)} of ${kb(b.target.ramBytes)})`,
+    `flash (text + rodata + data): ${b.flashBytes} bytes (${kb(b.flashBytes)} of ${kb(b.target.flashBytes)}); RAM (data + bss + ${STACK_BYTES / 1024} KB stack): ${b.ramBytes} bytes (${kb(b.ramBytes)} of ${kb(b.target.ramBytes)})`,
     `${b.fits ? 'fits' : 'does NOT fit'} the ${b.target.name} (the image includes ${b.goldenCount} golden windows and newlib's semihosting I/O)`,
   ].join('\n') + '\n';
 }
