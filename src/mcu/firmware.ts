@@ -105,6 +105,14 @@ int main(void) {
   SYST_RVR = 0x00FFFFFFu;
   SYST_CVR = 0;
   SYST_CSR = 5u; /* processor clock, counting, no interrupt */
+#ifndef MAM_HOST
+  {
+    /* Calibration: a loop of exactly 2 instructions per pass (subs, bne), 100000 passes. */
+    uint32_t n = 100000u, t0 = SYST_CVR;
+    __asm__ volatile ("1: subs %0, %0, #1\\n bne 1b" : "+r" (n) : : "cc");
+    printf("calibration 200000 ticks %lu\\n", (unsigned long)((t0 - SYST_CVR) & 0xFFFFFFu));
+  }
+#endif
   for (int g = 0; g < MAM_GOLDEN_COUNT; g++) {
     (void)SYST_CSR; /* reading it clears COUNTFLAG */
     start = SYST_CVR;

@@ -35,6 +35,8 @@ export interface FirmwareBuild {
   ramBytes: number;
   fits: boolean;
   goldenCount: number;
+  /** Bytes of the golden windows in rodata (a firmware without them is that much smaller). */
+  goldenBytes: number;
   /** Golden outputs as float32 bits (hex), window after window. */
   goldenOutBits: string[];
   outputSize: number;
@@ -119,6 +121,7 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
     ramBytes,
     fits: flashBytes <= target.flashBytes && ramBytes <= target.ramBytes,
     goldenCount: exported.golden!.goldenIn.length / layers[0]!.inputSize,
+    goldenBytes: 4 * (exported.golden!.goldenIn.length + exported.golden!.goldenOut.length),
     goldenOutBits: bits(exported.golden!.goldenOut),
     outputSize: layers.at(-1)!.outputSize,
   };
@@ -165,6 +168,11 @@ export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<Fir
     const why = q.error && (q.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${timeoutMs / 1000} s`
       : q.error ? q.error.message : q.status === 70 ? 'the program faulted' : `exit ${q.status}`;
     throw new MamError(`${QEMU} did not finish ${join(dir, ELF)} (${why}): ${q.stderr.trim().split('\n')[0] || 'no message'}`);
+  }
+  // The instruction counts rest on QEMU's clock: check it on the calibration loop first.
+  const cal = /^calibration (\d+) ticks (\d+)$/m.exec(q.stdout);
+  if (!cal || Math.abs(Number(cal[2]) * INSTRUCTIONS_PER_TICK - Number(cal[1])) > 0.01 * Number(cal[1])) {
+    throw new MamError(`${QEMU}: a loop of ${cal?.[1] ?? 200000} instructions took ${cal?.[2] ?? '?'} SysTick ticks, not ${Number(cal?.[1] ?? 200000) / INSTRUCTIONS_PER_TICK}: this QEMU's clock differs, so instruction counts would be wrong`);
   }
   if (/^wrapped /m.test(q.stdout)) {
     throw new MamError(`${join(dir, ELF)}: an inference took more than 2^24 SysTick ticks (671 M instructions); the count is unknown`);

@@ -61,6 +61,6 @@ function formatBuild(b: FirmwareBuild, dir: string): string {
     `${dir}/firmware.elf: ${b.layers.join(', ')}`,
     `sections (arm-none-eabi-size): text ${b.sections.text}, rodata ${b.sections.rodata}, data ${b.sections.data}, bss ${b.sections.bss} bytes`,
     `flash (text + rodata + data): ${b.flashBytes} bytes (${kb(b.flashBytes)} of ${kb(b.target.flashBytes)}); RAM (data + bss + ${STACK_BYTES / 1024} KB stack): ${b.ramBytes} bytes (${kb(b.ramBytes)} of ${kb(b.target.ramBytes)})`,
-    `${b.fits ? 'fits' : 'does NOT fit'} the ${b.target.name} (the image includes ${b.goldenCount} golden windows and newlib's semihosting I/O)`,
+    `${b.fits ? 'fits' : 'does NOT fit'} the ${b.target.name} (the image includes ${b.goldenCount} golden windows, ${b.goldenBytes} bytes of rodata, and newlib's semihosting I/O)`,
   ].join('\n') + '\n';
 }
