@@ -11,14 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { initBackend } from '../src/backend.js';
-import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
+import { tinyConfig } from './fixtures.js';
 import { cFloat, layerStorage } from '../src/export/c.js';
 import { checkC, exportModel, hostCompiler } from '../src/export/session.js';
-import { specFromPreset } from '../src/model/autoencoder.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { pruneSaved } from '../src/prune/session.js';
 import { startTraining, type TrainConfig } from '../src/train/session.js';
-import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
 import { randomArray, rng } from './helpers.js';
 
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
@@ -28,13 +26,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(kind: 'mam' | 'mac', seed = 7): TrainConfig {
   // MAM in dec1 (6 inputs) and out (24 inputs), 2 slices each: both storages, both kinds.
-  const spec = specFromPreset('small', { kind, encoder: [16], latent: 6, decoder: [24], mamLayers: 'dec1,out', splits: 2, seed });
-  return {
-    spec,
-    source: { kind: 'synthetic', records: 6, generator: { seconds: 12, seed, fs: 256 } },
-    pipeline: { fs: 256, window: 128, hop: 128, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed },
-    options: { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 16, vconEpochs: 1, learningRate: 1e-2, seed },
-  };
+  return tinyConfig({ seed, kind, mamLayers: 'dec1,out', splits: 2 });
 }
 
 const models: Record<string, string> = {};

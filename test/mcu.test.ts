@@ -10,13 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
-import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
+import { tinyConfig } from './fixtures.js';
 import { buildFirmware, hostOutputs, parseSections, runFirmware } from '../src/mcu/session.js';
-import { specFromPreset } from '../src/model/autoencoder.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { pruneSaved } from '../src/prune/session.js';
 import { startTraining, type TrainConfig } from '../src/train/session.js';
-import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
 
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
@@ -25,13 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mam-mcu-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(kind: 'mam' | 'mac', decoder: number[], epochs: number): TrainConfig {
-  const spec = specFromPreset('small', { kind, encoder: [16], latent: 6, decoder, mamLayers: 'dec1', seed: 9 });
-  return {
-    spec,
-    source: { kind: 'synthetic', records: 6, generator: { seconds: 12, seed: 9, fs: 256 } },
-    pipeline: { fs: 256, window: 128, hop: 128, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed: 9 },
-    options: { ...DEFAULT_TRAIN_OPTIONS, epochs, batchSize: 16, vconEpochs: kind === 'mam' ? 1 : 0, learningRate: 1e-2, seed: 9 },
-  };
+  return tinyConfig({ seed: 9, kind, decoder, epochs });
 }
 
 describe('section sizes', () => {

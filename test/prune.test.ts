@@ -10,17 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
-import { DEFAULT_SPLIT, type WindowSet } from '../src/data/pipeline.js';
+import { tinyConfig } from './fixtures.js';
+import type { WindowSet } from '../src/data/pipeline.js';
 import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import { PrunableDense } from '../src/layers/prunable-dense.js';
-import { specFromPreset } from '../src/model/autoencoder.js';
 import { loadModel } from '../src/model/files.js';
 import { DEFAULT_PRUNE_OPTIONS, layerTable, pruneModel, sparsityOf } from '../src/prune/pruner.js';
 import { selectionCounts, summedKernelGradients } from '../src/prune/scores.js';
 import { pruneSaved, type PrunedMetadata } from '../src/prune/session.js';
 import { asnrOf, prepareFromSource, startTraining, type TrainConfig } from '../src/train/session.js';
-import { DEFAULT_TRAIN_OPTIONS, reconstruct } from '../src/train/trainer.js';
+import { reconstruct } from '../src/train/trainer.js';
 import { randomArray, rng } from './helpers.js';
 
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
@@ -39,13 +39,7 @@ function setKernel(layer: PrunableDense, values: ArrayLike<number>): void {
 }
 
 function config(seed = 5): TrainConfig {
-  const spec = specFromPreset('small', { encoder: [16], latent: 6, decoder: [24], mamLayers: 'dec1,out', seed });
-  return {
-    spec,
-    source: { kind: 'synthetic', records: 6, generator: { seconds: 12, seed, fs: 256 } },
-    pipeline: { fs: 256, window: 128, hop: 128, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed },
-    options: { ...DEFAULT_TRAIN_OPTIONS, epochs: 3, batchSize: 16, vconEpochs: 1, learningRate: 1e-2, seed },
-  };
+  return tinyConfig({ seed, mamLayers: 'dec1,out' });
 }
 
 describe('pruning scores', () => {

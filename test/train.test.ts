@@ -9,13 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
-import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
+import { tinyConfig } from './fixtures.js';
 import { evaluate, evaluationData } from '../src/eval/evaluate.js';
 import { snrDb } from '../src/metrics/reconstruction.js';
-import { specFromPreset } from '../src/model/autoencoder.js';
 import { loadModel } from '../src/model/files.js';
 import { resumeTraining, startTraining, type AutoencoderMetadata, type TrainConfig } from '../src/train/session.js';
-import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
 
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mam-train-test-'));
@@ -23,13 +21,7 @@ const quiet = { log: () => {} };
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(seed = 3): TrainConfig {
-  const spec = specFromPreset('small', { encoder: [16], latent: 6, decoder: [16], mamLayers: 1, splits: 2, seed });
-  return {
-    spec,
-    source: { kind: 'synthetic', records: 6, generator: { seconds: 12, seed, fs: 256 } },
-    pipeline: { fs: 256, window: 128, hop: 128, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed },
-    options: { ...DEFAULT_TRAIN_OPTIONS, epochs: 4, batchSize: 8, vconEpochs: 2, learningRate: 1e-2, seed },
-  };
+  return tinyConfig({ seed, decoder: [16], mamLayers: 1, splits: 2, epochs: 4, vconEpochs: 2, batchSize: 8 });
 }
 
 describe('training', () => {
