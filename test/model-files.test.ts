@@ -174,6 +174,12 @@ describe('loadModel errors', () => {
     const dir = join(root, 'no-such-model');
     await rejectsMam(loadModel(dir), dir, /not found: give the --out directory of a 'mam train' run$/);
   });
+  it('a save interrupted between its two renames: says where the previous model is', async () => {
+    const parent = await freshParent();
+    await fs.cp(good, join(parent, '.model.old-x1y2'), { recursive: true });
+    const dir = join(parent, 'model');
+    await rejectsMam(loadModel(dir), dir, /not found, but .*\.model\.old-x1y2 is: a save was interrupted; rename it back to /);
+  });
   it('missing mam.json', async () => {
     const dir = await damaged((d) => fs.rm(join(d, 'mam.json')));
     await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /: missing: give a directory written by mam \(mam train --out, or saveModel\)$/);

@@ -149,6 +149,7 @@ describe('mam train and mam eval', () => {
       [['train', '--resume', join(dir, 'cli'), '--epochs', '1'], /^mam: --epochs 1: .* has trained 2 epochs and its vcon lasts 1; give a whole number of at least 2$/],
       [['train', '--resume', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],
       [['eval', '--model', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],
+      [['eval', '--model', join(dir, 'cli'), '--fs', '360', '--adc-gain', '200'], /^mam: --fs, --adc-gain only apply to CSV files given to mam eval; .* remove --fs, --adc-gain or give CSV files$/],
     ] as Array<[string[], RegExp]>) {
       const r = mam(args);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);

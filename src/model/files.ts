@@ -77,6 +77,12 @@ export async function saveModel(
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const root = resolve(dir);
   if (!existsSync(root)) {
+    // A save interrupted between its two renames leaves the previous model as .DIR.old-*.
+    const parent = dirname(root);
+    const old = existsSync(parent) ? (await fs.readdir(parent)).find((n) => n.startsWith(`.${basename(root)}.old-`)) : undefined;
+    if (old) {
+      throw new MamError(`model directory ${dir} not found, but ${join(parent, old)} is: a save was interrupted; rename it back to ${dir}`, { file: dir });
+    }
     throw new MamError(`model directory ${dir} not found: give the --out directory of a 'mam train' run`, { file: dir });
   }
   const metaPath = join(dir, METADATA_FILE);

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { expandCsvPaths } from '../../data/csv.js';
+import { MamError } from '../../errors.js';
 import { autoencoderMetadata, evaluate, evaluationData, evaluationPlot, reconstructionCsv, shortName, type Evaluation } from '../../eval/evaluate.js';
 import type { MetricSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
@@ -29,6 +30,11 @@ export function register(program: Command): void {
     const meta = autoencoderMetadata(metadata, flags.model);
     if (!meta.training.state.finished) {
       process.stderr.write(`note: ${flags.model} is an unfinished run (epoch ${meta.training.state.epoch} of ${meta.training.options.epochs}); mam train --resume ${flags.model} finishes it\n`);
+    }
+    if (csv.length === 0) {
+      // Without CSV files the model's own data are used, read as they were: refuse flags that would be ignored.
+      const ignored = (['lead', 'fs', 'adcGain', 'adcZero'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      if (ignored.length > 0) throw new MamError(`${ignored.join(', ')} only appl${ignored.length === 1 ? 'ies' : 'y'} to CSV files given to mam eval; without them it evaluates the model's own test split as it was read: remove ${ignored.join(', ')} or give CSV files`);
     }
     const files = csv.length > 0 ? await expandCsvPaths(csv) : [];
     // New recordings are read like the model's own (lead, ADC scaling), unless flags say
