@@ -4,6 +4,13 @@ import type { Command } from 'commander';
 import type { CsvReadOptions } from '../data/csv.js';
 import { MamError } from '../errors.js';
 
+/** The long names (--lr, ...) of the options given on the command line whose attribute names `accept` takes. */
+export function givenOnCommandLine(command: Command, accept: (attribute: string) => boolean): string[] {
+  return command.options
+    .filter((o) => accept(o.attributeName()) && command.getOptionValueSource(o.attributeName()) === 'cli')
+    .map((o) => o.long ?? o.flags);
+}
+
 /** A number option, or a one-line MamError naming it (Number('') is 0, so blanks are refused too). */
 export function numberOption(flag: string, raw: string, example: string): number {
   const v = raw.trim() === '' ? NaN : Number(raw);

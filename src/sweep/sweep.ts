@@ -80,14 +80,20 @@ async function readSweep(dir: string): Promise<SweepFile | null> {
     }
     return null;
   }
+  return loadSweepFile(path, 'delete it to start the sweep again, or choose another --out');
+}
+
+/** A sweep.json, checked: MamErrors end with `fix`. */
+export async function loadSweepFile(path: string, fix: string): Promise<SweepFile> {
   let file: SweepFile;
   try {
     file = JSON.parse(await fs.readFile(path, 'utf8')) as SweepFile;
   } catch (e) {
-    throw new MamError(`${path}: not valid JSON (${(e as Error).message.replace(/\s+/g, ' ')}): delete it to start the sweep again, or choose another --out`, { file: path });
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not valid JSON (${(e as Error).message.replace(/\s+/g, ' ')})`;
+    throw new MamError(`${path}: ${why}: ${fix}`, { file: path });
   }
   if (file?.format !== FORMAT || !Array.isArray(file.points)) {
-    throw new MamError(`${path}: not a mam sweep: choose another --out`, { file: path });
+    throw new MamError(`${path}: not a mam sweep: ${fix}`, { file: path });
   }
   if (file.formatVersion > FORMAT_VERSION) throw new MamError(`${path}: sweep format ${file.formatVersion} is newer than this mam reads (${FORMAT_VERSION}): upgrade mam-ecg`, { file: path });
   return file;

@@ -1,13 +1,12 @@
+import { join, resolve } from 'node:path';
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
-import { promises as fs } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { footprint, TARGETS, type Footprint, type Target } from '../../export/footprint.js';
 import { exportNetwork, kept } from '../../export/network.js';
-import { summarizeSweep, type SweepPoint } from '../../sweep/report.js';
-import { SWEEP_JSON, type SweepFile } from '../../sweep/sweep.js';
 import { loadAutoencoder } from '../../prune/session.js';
+import { summarizeSweep, type SweepPoint } from '../../sweep/report.js';
+import { loadSweepFile, SWEEP_JSON } from '../../sweep/sweep.js';
 import { intOption, numberOption } from '../options.js';
 import { action, printJson } from '../run.js';
 
@@ -58,13 +57,7 @@ interface SweepFootprints {
 
 /** Per kind, the sparsest sweep point at or above `asnr` dB (default: the sweep's target), and its footprint. */
 async function sweepFootprints(dir: string, asnr: number | undefined, tail: number | undefined, target: Target): Promise<SweepFootprints> {
-  const path = join(dir, SWEEP_JSON);
-  let file: SweepFile;
-  try {
-    file = JSON.parse(await fs.readFile(path, 'utf8')) as SweepFile;
-  } catch (e) {
-    throw new MamError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'not valid JSON'}: give the --out directory of a mam sweep`, { file: path });
-  }
+  const file = await loadSweepFile(join(dir, SWEEP_JSON), 'give the --out directory of a mam sweep');
   const level = asnr ?? file.summary.target_db;
   const summary = summarizeSweep(file.points, level);
   const kinds = [];

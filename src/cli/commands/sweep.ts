@@ -6,7 +6,7 @@ import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
 import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG, type DenseSource } from '../../sweep/sweep.js';
-import { addCsvOptions, choiceOption, intOption, numberOption } from '../options.js';
+import { addCsvOptions, choiceOption, givenOnCommandLine, intOption, numberOption } from '../options.js';
 import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
@@ -77,9 +77,7 @@ async function denseSources(csv: string[], flags: SweepFlags, command: Command):
     // The training and data options would be ignored: refuse them (--pruned-as also prunes).
     const training = new Set(addCsvOptions(addTrainOptions(new Command(), { kind: false })).options.map((o) => o.attributeName()));
     training.delete('prunedAs');
-    const given = command.options
-      .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && training.has(o.attributeName()))
-      .map((o) => o.long);
+    const given = givenOnCommandLine(command, (name) => training.has(name));
     if (csv.length > 0 || given.length > 0) {
       throw new MamError(`with --mac-model and --mam-model the models and their data are given: remove ${[...(csv.length ? ['the CSV files'] : []), ...given].join(', ')}`);
     }

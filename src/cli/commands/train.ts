@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainOutcome } from '../../train/session.js';
-import { addCsvOptions, intOption } from '../options.js';
+import { addCsvOptions, givenOnCommandLine, intOption } from '../options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
 
@@ -33,9 +33,7 @@ export function register(program: Command): void {
 
 /** A resumed run keeps its own settings: refuse options that would be silently ignored. */
 function checkResumeOptions(csv: string[], command: Command): void {
-  const given = command.options
-    .filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && !['resume', 'epochs', 'json'].includes(o.attributeName()))
-    .map((o) => o.long);
+  const given = givenOnCommandLine(command, (name) => !['resume', 'epochs', 'json'].includes(name));
   if (csv.length > 0) given.unshift('CSV files');
   if (given.length > 0) {
     throw new MamError(`--resume continues with the settings saved in the model directory; only --epochs can change (remove ${given.join(', ')})`);
