@@ -30,6 +30,20 @@ export function intOption(flag: string, raw: string, example: string, min = 0): 
   return v;
 }
 
+/** A number greater than 0. */
+export function positiveOption(flag: string, raw: string, example: string): number {
+  const v = numberOption(flag, raw, example);
+  if (!(v > 0)) throw new MamError(`${flag} must be greater than 0, got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
+}
+
+/** A seed: a whole number that fits 32 bits unsigned. */
+export function seedOption(flag: string, raw: string): number {
+  const v = intOption(flag, raw, '1');
+  if (v > 0xffffffff) throw new MamError(`${flag} must be a whole number from 0 to 4294967295, got "${raw}"; e.g. ${flag} 1`);
+  return v;
+}
+
 /** Two numbers LO,HI. */
 export function rangeOption(flag: string, raw: string, example: string): [number, number] {
   const parts = raw.split(',');

@@ -5,7 +5,7 @@ import { DEFAULT_PRUNE_OPTIONS, type PruneScope } from '../prune/pruner.js';
 import { SCHEDULE_KINDS } from '../prune/schedule.js';
 import { SCORE_KINDS } from '../prune/scores.js';
 import type { PruneRequest } from '../prune/session.js';
-import { choiceOption, intOption, numberOption } from './options.js';
+import { choiceOption, intOption, numberOption, positiveOption, seedOption } from './options.js';
 
 export interface PruneFlags {
   schedule: string;
@@ -59,10 +59,8 @@ export function sparsityOption(flag: string, raw: string): number {
 
 /** The pruning request (everything but the sparsity) from the flags. */
 export function pruneRequest(flags: PruneFlags): Omit<PruneRequest, 'sparsity'> {
-  const lr = numberOption('--fine-tune-lr', flags.fineTuneLr, '0.003');
-  if (!(lr > 0)) throw new MamError(`--fine-tune-lr must be greater than 0, got "${flags.fineTuneLr}"; e.g. --fine-tune-lr 0.001`);
-  const seed = flags.seed === undefined ? undefined : intOption('--seed', flags.seed, '1');
-  if (seed !== undefined && seed > 0xffffffff) throw new MamError(`--seed must be a whole number from 0 to 4294967295, got "${flags.seed}"`);
+  const lr = positiveOption('--fine-tune-lr', flags.fineTuneLr, '0.003');
+  const seed = flags.seed === undefined ? undefined : seedOption('--seed', flags.seed);
   return {
     schedule: choiceOption('--schedule', flags.schedule, SCHEDULE_KINDS),
     steps: intOption('--steps', flags.steps, '4', 1),

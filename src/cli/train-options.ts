@@ -8,7 +8,7 @@ import { MamError } from '../errors.js';
 import { PRESETS, specFromPreset, type ModelKind } from '../model/autoencoder.js';
 import type { TrainConfig } from '../train/session.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
-import { choiceOption, csvOptions, intOption, numberOption, optionalNumber, sizesOption, type CsvFlags } from './options.js';
+import { choiceOption, csvOptions, intOption, numberOption, optionalNumber, positiveOption as positive, seedOption, sizesOption, type CsvFlags } from './options.js';
 
 export interface TrainFlags extends CsvFlags {
   preset: string;
@@ -69,8 +69,7 @@ export function addTrainOptions(cmd: Command, { kind = true } = {}): Command {
 /** The training configuration (network, data, pipeline, options) from the flags. */
 export async function trainConfig(csv: string[], flags: TrainFlags) {
   const kind = choiceOption<ModelKind>('--kind', flags.kind, ['mam', 'mac']);
-  const seed = intOption('--seed', flags.seed, '1');
-  if (seed > 0xffffffff) throw new MamError(`--seed must be a whole number from 0 to 4294967295, got "${flags.seed}"; e.g. --seed 1`);
+  const seed = seedOption('--seed', flags.seed);
   const spec = specFromPreset(flags.preset, {
     kind,
     seed,
@@ -124,12 +123,6 @@ export async function trainConfig(csv: string[], flags: TrainFlags) {
 function fraction(flag: string, raw: string, example: string): number {
   const v = numberOption(flag, raw, example);
   if (!(v > 0 && v < 1)) throw new MamError(`${flag} must be between 0 and 1 (exclusive), got "${raw}"; e.g. ${flag} ${example}`);
-  return v;
-}
-
-function positive(flag: string, raw: string, example: string): number {
-  const v = numberOption(flag, raw, example);
-  if (!(v > 0)) throw new MamError(`${flag} must be greater than 0, got "${raw}"; e.g. ${flag} ${example}`);
   return v;
 }
 

@@ -2,6 +2,7 @@
 // non-zeros, the bytes of each way to store the kernel (dense, CSR, bitmap; the C export's
 // choice marked) and the arithmetic of one inference; in all, flash (weights and biases) and RAM
 // (the activation arena plus the input and output buffers), against a target's budget. Pure.
+import { MamError } from '../errors.js';
 import { arenaSize, layerStorage, type Storage } from './c.js';
 import { kept, type ExportNetwork } from './network.js';
 
@@ -23,6 +24,13 @@ export const TARGETS: Record<string, Target> = {
   stm32f401re: { name: 'STM32F401RE', core: 'Cortex-M4, 84 MHz', flashBytes: 512 * KB, ramBytes: 96 * KB },
   nrf52840: { name: 'nRF52840', core: 'Cortex-M4, 64 MHz', flashBytes: 1024 * KB, ramBytes: 256 * KB },
 };
+
+/** A part by its `--target` name (any case), or a MamError listing the known ones. */
+export function findTarget(name: string): Target {
+  const target = TARGETS[name.toLowerCase()];
+  if (!target) throw new MamError(`--target ${name}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
+  return target;
+}
 
 export interface LayerFootprint {
   name: string;

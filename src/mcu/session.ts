@@ -9,7 +9,7 @@ import { existsSync, promises as fs, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
-import { TARGETS, type Target } from '../export/footprint.js';
+import { findTarget, type Target } from '../export/footprint.js';
 import { C_SOURCE, C_TOLERANCE, exportModel } from '../export/session.js';
 import { BOARD_BYTES, INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
 
@@ -75,8 +75,7 @@ export interface BuildRequest {
 }
 
 export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuild> {
-  const target = TARGETS[(request.target ?? 'stm32f767zi').toLowerCase()];
-  if (!target) throw new MamError(`--target ${request.target}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
+  const target = findTarget(request.target ?? 'stm32f767zi');
   if (!tool(GCC)) throw new MamError(`${GCC} not found: ${INSTALL}`);
   const dir = request.out;
   if (existsSync(dir) && (!statSync(dir).isDirectory() || ((await fs.readdir(dir)).length > 0 && !existsSync(join(dir, BUILD_JSON))))) {

@@ -203,7 +203,7 @@ function setMasks(
   } else if (options.score === 'selection') {
     // Selection counts of a MAM layer and magnitudes of a MAC layer are not on one scale: the
     // global magnitude threshold decides how many each layer loses, selection decides which.
-    counts = globalCounts(scoreLayers(model, layers, 'magnitude', data), target);
+    counts = globalCounts(scores.map((sc) => ({ ...sc, score: sc.tieBreak })), target); // tie-breaks are |w|
   } else {
     counts = globalCounts(scores, target);
   }

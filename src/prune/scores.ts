@@ -72,6 +72,9 @@ export function summedKernelGradients(model: tf.LayersModel, layers: PrunableDen
 export function selectionCounts(model: tf.LayersModel, layers: PrunableDense[], data: WindowSet): Float64Array[] {
   const counts = layers.map((l) => new Float64Array(l.kernelShape()[0] * l.kernelShape()[1]));
   const wanted = new Map(layers.map((l, i) => [l, i]));
+  // The kernels (and masks) do not change while counting: one tensor each, not one per batch.
+  const kernels = layers.map((l) => (l instanceof MamDense ? tf.tensor2d(l.effectiveKernel(), l.kernelShape()) : null));
+  const keeps = layers.map((l) => (l instanceof MamDense && l.prunedAs === 'absent' ? l.getMask() : null));
   for (const x of batches(data)) {
     tf.tidy(() => {
       let h: tf.Tensor2D = x;
@@ -79,9 +82,7 @@ export function selectionCounts(model: tf.LayersModel, layers: PrunableDense[], 
         const i = wanted.get(layer as PrunableDense);
         if (i !== undefined && layer instanceof MamDense) {
           const [, outputs] = layer.kernelShape();
-          const w = tf.tensor2d(layer.effectiveKernel(), layer.kernelShape());
-          const keep = layer.prunedAs === 'absent' ? layer.getMask() : null;
-          const { argmax, argmin } = mamSelect(h, w, keep, layer.splits);
+          const { argmax, argmin } = mamSelect(h, kernels[i]!, keeps[i]!, layer.splits);
           const c = counts[i]!;
           for (const picks of [argmax.dataSync(), argmin.dataSync()]) {
             // picks is [rows, splits, outputs]: the input index j, -1 when nothing was selected.
@@ -96,5 +97,6 @@ export function selectionCounts(model: tf.LayersModel, layers: PrunableDense[], 
     });
     x.dispose();
   }
+  tf.dispose([...kernels, ...keeps].filter((t): t is tf.Tensor2D => t !== null));
   return counts;
 }

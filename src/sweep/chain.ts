@@ -50,7 +50,9 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
   const log = (text: string) => io.send({ type: 'log', text: `${task.kind}: ${text}` });
   const denseDir = await denseModel(task, io, log);
   if (denseDir === null) return; // stopped while training
-  const { metadata } = await loadAutoencoder(denseDir);
+  const dense = await loadAutoencoder(denseDir);
+  dense.model.dispose(); // only its data settings are needed here
+  const { metadata } = dense;
   const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
   if (data.test.count === 0) throw new MamError(`${denseDir}: its test split has no windows: a sweep needs more data`);
   const done = [...task.done];
@@ -102,7 +104,7 @@ function relativeOrAbsolute(base: string, dir: string): string {
 /** The dense model's directory: the given one, or one trained (or resumed, or reused) here. */
 async function denseModel(task: ChainTask, io: ChainIo, log: (t: string) => void): Promise<string | null> {
   if ('dir' in task.model) {
-    await loadModel(task.model.dir); // fails early, with the model's own error, if it is not one
+    (await loadModel(task.model.dir)).model.dispose(); // fails early, with the model's own error, if it is not one
     return resolve(task.model.dir);
   }
   const dir = join(task.dir, task.kind, 'dense');
@@ -117,7 +119,8 @@ async function denseModel(task: ChainTask, io: ChainIo, log: (t: string) => void
   };
   let outcome;
   if (existsSync(dir)) {
-    const { metadata } = await loadAutoencoder(dir);
+    const { model, metadata } = await loadAutoencoder(dir);
+    model.dispose();
     if (metadata.training.state.finished) {
       io.send({ type: 'tick', units: epochs });
       return dir;

@@ -5,7 +5,7 @@ import { MamError } from '../../errors.js';
 import { autoencoderMetadata, evaluate, evaluationData, evaluationPlot, reconstructionCsv, shortName, type Evaluation } from '../../eval/evaluate.js';
 import type { MetricSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
-import { addCsvOptions, csvOptions, type CsvFlags } from '../options.js';
+import { addCsvOptions, csvOptions, givenOnCommandLine, type CsvFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 import { writeOutput } from '../write.js';
 
@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, split, records')
     .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units')
     .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR');
-  addCsvOptions(cmd).action(action(async (csv: string[], flags: EvalFlags) => {
+  addCsvOptions(cmd).action(action(async (csv: string[], flags: EvalFlags, command: Command) => {
     const { model, metadata } = await loadModel(flags.model);
     const meta = autoencoderMetadata(metadata, flags.model);
     if (!meta.training.state.finished) {
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     }
     if (csv.length === 0) {
       // Without CSV files the model's own data are used, read as they were: refuse flags that would be ignored.
-      const ignored = (['lead', 'fs', 'adcGain', 'adcZero'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      const ignored = givenOnCommandLine(command, (name) => ['lead', 'fs', 'adcGain', 'adcZero'].includes(name));
       if (ignored.length > 0) throw new MamError(`${ignored.join(', ')} only appl${ignored.length === 1 ? 'ies' : 'y'} to CSV files given to mam eval; without them it evaluates the model's own test split as it was read: remove ${ignored.join(', ')} or give CSV files`);
     }
     const files = csv.length > 0 ? await expandCsvPaths(csv) : [];

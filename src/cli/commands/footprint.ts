@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
-import { footprint, TARGETS, type Footprint, type Target } from '../../export/footprint.js';
+import { findTarget, footprint, TARGETS, type Footprint, type Target } from '../../export/footprint.js';
 import { exportNetwork, kept } from '../../export/network.js';
 import { loadAutoencoder } from '../../prune/session.js';
 import { summarizeSweep, type SweepPoint } from '../../sweep/report.js';
@@ -30,8 +30,7 @@ export function register(program: Command): void {
     .option('--target <part>', `the microcontroller: ${Object.entries(TARGETS).map(([k, t]) => `${k} (${t.core}, ${t.flashBytes / 1024} KB flash, ${t.ramBytes / 1024} KB RAM)`).join(', ')}`, 'stm32f767zi')
     .option('--json', 'print one JSON object: flash_bytes, ram_bytes, arena_bytes, fits, over, target, layers')
     .action(action(async (flags: FootprintFlags) => {
-      const target = TARGETS[flags.target.toLowerCase()];
-      if (!target) throw new MamError(`--target ${flags.target}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
+      const target = findTarget(flags.target);
       const tail = flags.tail === undefined ? undefined : intOption('--tail', flags.tail, '2', 1);
       if ((flags.model === undefined) === (flags.sweep === undefined)) throw new MamError('give --model DIR (one model) or --sweep DIR (the MAC and MAM points of a sweep)');
       if (flags.sweep !== undefined) {
