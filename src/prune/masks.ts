@@ -6,6 +6,7 @@
 // stays pruned. Each output neuron keeps its best connection, so no neuron is cut off from its
 // inputs (a MAM neuron with none would have nothing to take the max of).
 
+/** One layer's scores and mask. Treated as immutable once made (orders are remembered per object). */
 export interface LayerScores {
   inputs: number;
   outputs: number;
@@ -22,8 +23,18 @@ function compare(sa: number, ta: number, pa: number, sb: number, tb: number, pb:
   return sa - sb || ta - tb || pa - pb;
 }
 
+// Sorting is the costly part and one step asks for the same layer's order several times (the
+// reach, the counts, the masks): remember it per LayerScores object, which is never modified.
+const orders = new WeakMap<LayerScores, Int32Array>();
+
 /** Entries of `layer` that may still be pruned, in pruning order: kept, and not their column's best. */
 export function pruneOrder(layer: LayerScores): Int32Array {
+  let order = orders.get(layer);
+  if (!order) orders.set(layer, (order = computeOrder(layer)));
+  return order;
+}
+
+function computeOrder(layer: LayerScores): Int32Array {
   const { inputs, outputs, score, tieBreak, mask } = layer;
   const best = new Int32Array(outputs).fill(-1);
   for (let j = 0; j < inputs; j++) {

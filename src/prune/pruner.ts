@@ -87,13 +87,18 @@ export interface PruneHooks {
 export function layersToPrune(model: tf.LayersModel, include: string[], exclude: string[] = []): PrunableDense[] {
   const all = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
   const names = all.map((l) => l.name).join(', ');
-  for (const [flag, list] of [['--layers', include], ['--exclude', exclude]] as const) {
-    const unknown = list.filter((n) => !all.some((l) => l.name === n));
-    if (unknown.length > 0) throw new MamError(`${flag}: no layer named ${unknown.join(', ')}; this model's layers are ${names}`);
-  }
+  checkLayerNames(all.map((l) => l.name), include, exclude, "this model's");
   const chosen = all.filter((l) => (include.length === 0 || include.includes(l.name)) && !exclude.includes(l.name));
   if (chosen.length === 0) throw new MamError(`--layers/--exclude leave no layer to prune; this model's layers are ${names}`);
   return chosen;
+}
+
+/** --layers and --exclude must name layers of `available`; `whose` says whose ("this model's"). */
+export function checkLayerNames(available: string[], include: string[], exclude: string[], whose: string): void {
+  for (const [flag, list] of [['--layers', include], ['--exclude', exclude]] as const) {
+    const unknown = list.filter((n) => !available.includes(n));
+    if (unknown.length > 0) throw new MamError(`${flag}: no layer named ${unknown.join(', ')}; ${whose} layers are ${available.join(', ')}`);
+  }
 }
 
 /** Kernel entries and non-zeros (kept connections) over `layers`. */

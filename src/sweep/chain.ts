@@ -65,6 +65,9 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
     }
     const { model, metadata: meta } = await loadAutoencoder(fromDir);
     let modelDir = fromDir;
+    // The pruning run measures the pruned model (sparsity, test and validation ASNR); the
+    // dense point is measured here.
+    let measured: { weights: number; nonzeros: number; sparsity: number; test: { asnr_db: number; prd: number }; valAsnrDb: number };
     if (sparsity > 0) {
       log(`pruning to ${sparsity} from ${from ? `the ${from.sparsity} point` : 'the dense model'}`);
       const options = withModelDefaults({ ...task.prune, sparsity }, meta);
@@ -74,20 +77,24 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
       });
       modelDir = join(task.dir, pointDir(task.kind, sparsity));
       await saveModel(model, modelDir, outcome.metadata as unknown as Record<string, unknown>);
+      measured = { ...outcome.run.after, test: outcome.run.after.test! }; // the test split is not empty (checked above)
+    } else {
+      measured = {
+        ...sparsityOf(layersToPrune(model, task.prune.layers, task.prune.exclude)),
+        test: evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }).overall,
+        valAsnrDb: validationAsnr(model, data.val, asnrOf),
+      };
     }
-    const layers = layersToPrune(model, task.prune.layers, task.prune.exclude);
-    const { weights, nonzeros, sparsity: actual } = sparsityOf(layers);
-    const test = evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }).overall;
     const point: SweepPoint = {
       kind: task.kind,
       sparsity,
-      actual_sparsity: actual,
-      remaining_pct: 100 * (nonzeros / weights),
-      nonzeros,
-      weights,
-      asnr_db: test.asnr_db,
-      prd: test.prd,
-      val_asnr_db: validationAsnr(model, data.val, asnrOf),
+      actual_sparsity: measured.sparsity,
+      remaining_pct: 100 * (measured.nonzeros / measured.weights),
+      nonzeros: measured.nonzeros,
+      weights: measured.weights,
+      asnr_db: measured.test.asnr_db,
+      prd: measured.test.prd,
+      val_asnr_db: measured.valAsnrDb,
       model: relativeOrAbsolute(task.dir, modelDir),
     };
     model.dispose();

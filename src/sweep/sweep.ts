@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
 import { layerNames, type AutoencoderSpec } from '../model/autoencoder.js';
+import { checkLayerNames } from '../prune/pruner.js';
 import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
 import type { TrainConfig } from '../train/session.js';
 import { chainUnits, type ChainTask } from './chain.js';
@@ -200,11 +201,7 @@ async function checkModels(models: Record<SweepKind, DenseSource>, prune: SweepR
   if (shape(specs.mac) !== shape(specs.mam)) {
     throw new MamError(`--mac-model is ${shape(specs.mac)} and --mam-model is ${shape(specs.mam)}: a sweep compares models of one shape; train them with the same --preset and sizes`);
   }
-  const names = layerNames(specs.mam);
-  for (const [flag, list] of [['--layers', prune.layers], ['--exclude', prune.exclude]] as const) {
-    const unknown = list.filter((n) => !names.includes(n));
-    if (unknown.length > 0) throw new MamError(`${flag}: no layer named ${unknown.join(', ')}; these models' layers are ${names.join(', ')}`);
-  }
+  checkLayerNames(layerNames(specs.mam), prune.layers, prune.exclude, "these models'");
 }
 
 interface WorkerUi extends SweepUi {
