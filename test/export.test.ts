@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
-import { cFloat, layerStorage } from '../src/export/c.js';
+import { cFloat } from '../src/export/c.js';
 import { checkC, exportModel, hostCompiler } from '../src/export/session.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { pruneSaved } from '../src/prune/session.js';

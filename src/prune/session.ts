@@ -47,9 +47,12 @@ export async function pruneLoaded(
   model: tf.LayersModel, metadata: PrunedMetadata, data: PreparedData & { recordNames: string[] }, options: PruneOptions, hooks: PruneHooks = {},
 ): Promise<PruneOutcome> {
   const layers = layersToPrune(model, options.layers, options.exclude);
-  checkSparsity(options.sparsity, sparsityOf(layers));
+  // Checked and set here too (pruneModel does both again, harmlessly) so that "before" is
+  // measured in the mode the pruning runs in, and a bad target fails before any output.
+  const start = sparsityOf(layers);
+  checkSparsity(options.sparsity, start);
   setPruningMode(model, options);
-  const before = { ...sparsityOf(layers), valAsnrDb: validationAsnr(model, data.val, asnrOf) };
+  const before = { ...start, valAsnrDb: validationAsnr(model, data.val, asnrOf) };
   hooks.log?.(`before: ${layers.length} layers (${layers.map((l) => l.name).join(', ')}), ${before.nonzeros} of ${before.weights} weights, sparsity ${before.sparsity.toFixed(4)}, validation ASNR ${before.valAsnrDb.toFixed(2)} dB`);
   const steps = await pruneModel(model, data.train, data.val, options, asnrOf, hooks);
   const test = data.test.count > 0 ? evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }).overall : null;
