@@ -1,42 +1,22 @@
-// Loads the WebAssembly SIMD build of the fused MAM forward (assembly/mam-kernel.ts, built by
-// scripts/build-wasm.mjs) and runs it on typed arrays. Falls back to the JavaScript reference
-// (mam-math.ts) when the module or WebAssembly SIMD is unavailable: same results, slower.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// Runs the fused MAM forward of the project's WebAssembly SIMD module (assembly/mam.ts, loaded
+// by src/wasm/kernels.ts) on typed arrays. Falls back to the JavaScript reference (mam-math.ts)
+// when the module or WebAssembly SIMD is unavailable: same results, slower.
 import { checkForwardArgs, mamForwardJs, type MamDims, type MamForwardResult } from './mam-math.js';
+import { createMemory, ensureMemory, HEAP_BASE, instantiateKernels, KERNELS_FILE, kernelModule, kernelsUnavailable, type Kernels } from '../wasm/kernels.js';
 
-interface KernelExports {
-  memory: WebAssembly.Memory;
-  forwardZero(x: number, w: number, B: number, n: number, m: number, S: number,
-    y: number, imax: number, imin: number): void;
-  forwardAbsent(x: number, w: number, mask: number, B: number, n: number, m: number, S: number,
-    y: number, imax: number, imin: number): void;
-  allFinite(ptr: number, count: number): number;
+// This thread's instance, on a memory of its own that grows with the largest call (to 1 GiB).
+let kernel: Kernels | null = null;
+let memory: WebAssembly.Memory | null = null;
+const module = kernelModule();
+if (module) {
+  memory = createMemory(0, 1 << 30);
+  kernel = instantiateKernels(module, memory);
 }
-
-// dist/src/layers/mam-wasm.js -> dist/wasm/mam-kernel.wasm
-const WASM_FILE = fileURLToPath(new URL('../../wasm/mam-kernel.wasm', import.meta.url));
-
-let kernel: KernelExports | null = null;
-let unavailableReason = '';
-try {
-  if (process.env.MAM_KERNEL === 'js') throw new Error('MAM_KERNEL=js');
-  const module = new WebAssembly.Module(readFileSync(WASM_FILE));
-  kernel = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
-} catch (e) {
-  unavailableReason = (e as Error).message;
-}
-// Our buffers live past the module's own (static) memory.
-const heapBase = kernel ? kernel.memory.buffer.byteLength : 0;
+const heapBase = HEAP_BASE;
 
 /** Which implementation runs the MAM forward: 'wasm-simd', or 'js' with the reason. */
 export function mamKernelInfo(): { impl: 'wasm-simd' | 'js'; reason: string } {
-  return kernel ? { impl: 'wasm-simd', reason: WASM_FILE } : { impl: 'js', reason: unavailableReason };
-}
-
-function ensureBytes(k: KernelExports, bytes: number): void {
-  const have = k.memory.buffer.byteLength;
-  if (heapBase + bytes > have) k.memory.grow(Math.ceil((heapBase + bytes - have) / 65536));
+  return kernel ? { impl: 'wasm-simd', reason: KERNELS_FILE } : { impl: 'js', reason: kernelsUnavailable() };
 }
 
 const align16 = (v: number): number => (v + 15) & ~15;
@@ -72,8 +52,8 @@ export function mamForwardViews(
   const yOff = maskOff + (keep ? align16(4 * n * m) : 0);
   const imaxOff = yOff + align16(4 * B * m);
   const iminOff = imaxOff + align16(4 * B * S * m);
-  ensureBytes(k, iminOff + 4 * B * S * m - heapBase);
-  const buf = k.memory.buffer;
+  ensureMemory(memory!, iminOff + 4 * B * S * m - heapBase);
+  const buf = memory!.buffer;
   new Float32Array(buf, xOff, B * n).set(x);
   new Float32Array(buf, wOff, n * m).set(w);
   // NaN and infinities take the JavaScript path, which propagates NaN like tf.max does.

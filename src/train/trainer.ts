@@ -12,8 +12,12 @@ export type NamedTensor = { name: string; tensor: tf.Tensor };
 import type { WindowSet } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
 import { seededRandom, shuffleInPlace } from '../data/random.js';
+import { availableParallelism } from 'node:os';
 import { PrunableDense } from '../layers/prunable-dense.js';
+import type { AdamInternals } from './adam-state.js';
+import { readAdamState, writeAdamState } from './adam-state.js';
 import { setModelBeta } from './beta.js';
+import { engineUnsupported, TrainingEngine } from './engine/engine.js';
 import { vconBeta, type VconShape } from './vcon.js';
 
 export interface TrainOptions {
@@ -90,13 +94,14 @@ export interface TrainHooks {
   onStep?(state: TrainState, loss: number, totalSteps: number): void;
   /** After each epoch (a good time to save a checkpoint). */
   onEpoch?(state: TrainState, record: EpochRecord): Promise<void> | void;
+  /** Once, before the first step: how the steps run (the engine and its threads, or tfjs). */
+  onStart?(stepper: string): void;
   /** Asked after each step: true stops training there (Ctrl-C). */
   shouldStop?(): boolean;
   /** Validation ASNR of reconstructions (the metrics live elsewhere). */
   asnr(original: Float32Array, reconstruction: Float32Array, length: number): number;
 }
 
-type AdamInternals = { learningRate: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
 
 /** Adam with the learning rate the state says; the caller owns (and disposes) it. */
 export function makeOptimizer(state: TrainState): tf.Optimizer {
@@ -135,13 +140,95 @@ export function epochOrder(count: number, seed: number, epoch: number): Int32Arr
   return order;
 }
 
+/** How a run is executed; none of it changes the result. */
+export interface RunSettings {
+  /** Threads of the training engine (default: the cores available). The same bits for any count. */
+  threads?: number;
+  /** 'tfjs' trains through tfjs's autograd instead of the engine (slower; for comparisons). Default: $MAM_TRAIN_ENGINE, else the engine. */
+  engine?: 'engine' | 'tfjs';
+}
+
+/** Threads a run uses when not told: one per core available. */
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+/** One optimizer step and a forward pass over a window set: by the engine, or by tfjs's autograd. */
+interface Stepper {
+  readonly name: string;
+  /** Trains on `rows` windows of `batch` at the MAM layers' `beta`; the loss before the step. */
+  step(batch: Float32Array, rows: number, beta: number, learningRate: number): number;
+  reconstruct(set: WindowSet, beta: number): Float32Array;
+  /** Whether the weights are all finite. */
+  finite(): boolean;
+  /** Brings the tfjs model and optimizer up to date with the training so far. */
+  sync(): Promise<void>;
+}
+
+async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer, rows: number, settings: RunSettings): Promise<Stepper> {
+  const choice = settings.engine ?? (process.env.MAM_TRAIN_ENGINE === 'tfjs' ? 'tfjs' : 'engine');
+  const variables = trainableVariables(model);
+  if (choice === 'engine' && engineUnsupported(model) === null) {
+    const engine = await TrainingEngine.create(model, Math.max(rows, EVAL_ROWS), settings.threads ?? defaultThreads());
+    const moments = readAdamState(optimizer, variables);
+    if (moments) engine.setMoments(moments);
+    else engine.setMoments({ ...engine.moments(), accBeta: readAccBeta(optimizer), iterations: optimizer.iterations });
+    return {
+      name: `engine, ${engine.threads} thread${engine.threads > 1 ? 's' : ''}`,
+      step: (batch, n, beta, lr) => engine.step(batch, n, beta, lr),
+      reconstruct: (set, beta) => engine.predict(set.data, set.count, beta),
+      finite: () => engine.weightsFinite(),
+      sync: async () => {
+        engine.writeModel();
+        await writeAdamState(optimizer, variables, engine.moments());
+      },
+    };
+  }
+  const pruned = model.layers.filter((l): l is PrunableDense => {
+    if (!(l instanceof PrunableDense)) return false;
+    const { kept, total } = l.maskCounts();
+    return kept < total;
+  });
+  const adam = optimizer as unknown as AdamInternals;
+  return {
+    name: 'tfjs autograd',
+    step(batch, n, beta, lr) {
+      const length = batch.length / rows;
+      setModelBeta(model, beta);
+      adam.learningRate = lr;
+      const loss = tf.tidy(() => {
+        const x = tf.tensor2d(batch.subarray(0, n * length), [n, length]);
+        const cost = optimizer.minimize(() => tf.losses.meanSquaredError(x, model.apply(x) as tf.Tensor) as tf.Scalar, true, variables);
+        return cost!.dataSync()[0]!;
+      });
+      // Adam's momentum would move pruned weights; the forward never sees them, but keep them 0.
+      for (const layer of pruned) layer.applyMask();
+      return loss;
+    },
+    reconstruct(set, beta) {
+      setModelBeta(model, beta);
+      return reconstruct(model, set);
+    },
+    finite: () => true, // a non-finite weight shows in the loss, which tfjs computes with it
+    sync: async () => {},
+  };
+}
+
+/** Windows the engine's buffers hold for a forward pass (validation). */
+const EVAL_ROWS = 256;
+
+function readAccBeta(optimizer: tf.Optimizer): [number, number] {
+  return accBeta(optimizer as unknown as AdamInternals);
+}
+
 /**
  * Trains `model` in place from `state` (fresh or loaded from a checkpoint) until the epochs
  * are done, early stopping fires, or hooks.shouldStop() says so. Returns the final state.
+ * The model and optimizer are up to date whenever a hook runs and when this returns.
  */
 export async function trainAutoencoder(
   model: tf.LayersModel, train: WindowSet, val: WindowSet, options: TrainOptions,
-  state: TrainState, optimizer: tf.Optimizer, hooks: TrainHooks,
+  state: TrainState, optimizer: tf.Optimizer, hooks: TrainHooks, settings: RunSettings = {},
 ): Promise<TrainState> {
   const n = train.length;
   if (train.count === 0 || val.count === 0) {
@@ -149,48 +236,46 @@ export async function trainAutoencoder(
   }
   const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
   const vcon = { steps: options.vconEpochs * stepsPerEpoch, shape: options.vconShape };
-  const variables = trainableVariables(model);
-  const pruned = model.layers.filter((l): l is PrunableDense => {
-    if (!(l instanceof PrunableDense)) return false;
-    const { kept, total } = l.maskCounts();
-    return kept < total;
-  });
   const adam = optimizer as unknown as AdamInternals;
   adam.learningRate = state.learningRate;
-  const batch = new Float32Array(Math.min(options.batchSize, train.count) * n);
+  const rows = Math.min(options.batchSize, train.count);
+  const batch = new Float32Array(rows * n);
+  const stepper = await makeStepper(model, optimizer, rows, settings);
+  hooks.onStart?.(stepper.name);
+  const stop = async () => {
+    setModelBeta(model, vconBeta(state.step, vcon)); // a model saved mid-vcon says where the blend is
+    await stepper.sync();
+    state.adamAccBeta = accBeta(adam);
+    return state;
+  };
 
   while (!state.finished && state.epoch < options.epochs) {
     const started = performance.now();
     const order = epochOrder(train.count, options.seed, state.epoch);
     for (let b = state.batchInEpoch; b < stepsPerEpoch; b++) {
-      if (hooks.shouldStop?.()) {
-        state.adamAccBeta = accBeta(adam);
-        return state;
-      }
-      const rows = order.subarray(b * options.batchSize, Math.min((b + 1) * options.batchSize, train.count));
-      rows.forEach((w, r) => batch.set(train.data.subarray(w * n, (w + 1) * n), r * n));
-      setModelBeta(model, vconBeta(state.step, vcon));
-      const loss = tf.tidy(() => {
-        const x = tf.tensor2d(batch.subarray(0, rows.length * n), [rows.length, n]);
-        const cost = optimizer.minimize(() => tf.losses.meanSquaredError(x, model.apply(x) as tf.Tensor) as tf.Scalar, true, variables);
-        return cost!.dataSync()[0]!;
-      });
+      if (hooks.shouldStop?.()) return stop();
+      const batchRows = order.subarray(b * options.batchSize, Math.min((b + 1) * options.batchSize, train.count));
+      batchRows.forEach((w, r) => batch.set(train.data.subarray(w * n, (w + 1) * n), r * n));
+      const loss = stepper.step(batch, batchRows.length, vconBeta(state.step, vcon), state.learningRate);
       if (!Number.isFinite(loss)) {
         // The last checkpoint (end of the previous epoch) stays as it was: nothing diverged is saved.
         throw new MamError(`training diverged at epoch ${state.epoch + 1}, step ${b + 1} (loss ${loss}): lower --lr (now ${state.learningRate}) and train again`);
       }
-      // Adam's momentum would move pruned weights; the forward never sees them, but keep them 0.
-      for (const layer of pruned) layer.applyMask();
       state.step++;
       state.batchInEpoch = b + 1;
       state.epochLossSum += loss;
       hooks.onStep?.(state, loss, options.epochs * stepsPerEpoch);
+      // Let signals (Ctrl-C, SIGTERM) and timers through now and then: the steps are synchronous.
+      if (performance.now() - lastYield > YIELD_MS) await yieldToEventLoop();
     }
 
     // End of the epoch: validate at the beta the next step will use (0 once vcon is over).
     const beta = vconBeta(state.step, vcon);
+    if (!stepper.finite()) {
+      throw new MamError(`training diverged in epoch ${state.epoch + 1} (a weight is no longer finite): lower --lr (now ${state.learningRate}) and train again`);
+    }
+    const recon = stepper.reconstruct(val, beta);
     setModelBeta(model, beta);
-    const recon = reconstruct(model, val);
     const valLoss = mse(val.data, recon);
     const record: EpochRecord = {
       epoch: state.epoch + 1,
@@ -206,6 +291,7 @@ export async function trainAutoencoder(
     state.batchInEpoch = 0;
     state.epochLossSum = 0;
     updateSchedules(state, options, record, beta, adam);
+    await stepper.sync();
     state.adamAccBeta = accBeta(adam);
     if (state.epoch >= options.epochs) {
       state.finished = true;
@@ -216,7 +302,13 @@ export async function trainAutoencoder(
     }
     await hooks.onEpoch?.(state, record);
   }
-  return state;
+  return stop();
+}
+
+const YIELD_MS = 100;
+let lastYield = performance.now();
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => { lastYield = performance.now(); resolve(); }));
 }
 
 function accBeta(adam: AdamInternals): [number, number] {

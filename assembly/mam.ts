@@ -35,7 +35,7 @@ export function forwardZero(
   x: usize, w: usize, B: i32, n: i32, m: i32, S: i32,
   y: usize, imax: usize, imin: usize,
 ): void {
-  forward(x, w, 0, B, n, m, S, y, imax, imin);
+  forward(x, w, 0, B, n, m, S, y, imax, imin, 0, m, 0, false);
 }
 
 // 'absent' mode: mask holds a float32 per kernel entry, 1 (kept) or 0 (pruned); a pruned
@@ -44,23 +44,38 @@ export function forwardAbsent(
   x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
   y: usize, imax: usize, imin: usize,
 ): void {
-  forward(x, w, mask, B, n, m, S, y, imax, imin);
+  forward(x, w, mask, B, n, m, S, y, imax, imin, 0, m, 0, false);
 }
 
-// mask = 0 selects 'zero' mode. The mode test sits outside the inner loop.
+// The training engine's call: outputs [k0, k1) only (a thread's share; k0 a multiple of 8),
+// mask = 0 for 'zero' mode, and when dense != 0 also the plain sum of the same products,
+// dense[b, k] = sum over j in order of w[j,k] x[b,j] (the MAC term of the vcon blend, at the
+// cost of one add per product).
+export function mamForward(
+  x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
+  k0: i32, k1: i32, y: usize, imax: usize, imin: usize, dense: usize,
+): void {
+  // A literal `withSum` per call, so that the inlined copies have no test in the inner loop.
+  if (dense) forward(x, w, mask, B, n, m, S, y, imax, imin, k0, k1, dense, true);
+  else forward(x, w, mask, B, n, m, S, y, imax, imin, k0, k1, 0, false);
+}
+
+// mask = 0 selects 'zero' mode (tested outside the inner loop); withSum also writes dense.
 @inline function forward(
   x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
-  y: usize, imax: usize, imin: usize,
+  y: usize, imax: usize, imin: usize, k0: i32, k1: i32, dense: usize, withSum: bool,
 ): void {
-  const m8 = m & ~7;
+  const m8 = k0 + ((k1 - k0) & ~7);
   const rowBytes = <usize>m << 2;
   const one = i32x4.splat(1);
   const zero = f32x4.splat(0);
-  for (let k = 0; k < m8; k += 8) {
+  for (let k = k0; k < m8; k += 8) {
     for (let b = 0; b < B; b++) {
       const xRow = x + ((<usize>b * <usize>n) << 2);
       let ya = f32x4.splat(0);
       let yb = f32x4.splat(0);
+      let sa = f32x4.splat(0);
+      let sb = f32x4.splat(0);
       for (let s = 0; s < S; s++) {
         const j0 = sliceStart(s, n, S);
         const j1 = sliceStart(s + 1, n, S);
@@ -77,6 +92,7 @@ export function forwardAbsent(
             const xs = f32x4.splat(load<f32>(xRow + (<usize>j << 2)));
             const pa = f32x4.mul(xs, v128.load(w + off));
             const pb = f32x4.mul(xs, v128.load(w + off, 16));
+            if (withSum) { sa = f32x4.add(sa, pa); sb = f32x4.add(sb, pb); }
             const gta = f32x4.gt(pa, mxa), lta = f32x4.lt(pa, mna);
             const gtb = f32x4.gt(pb, mxb), ltb = f32x4.lt(pb, mnb);
             mxa = f32x4.pmax(mxa, pa); mna = f32x4.pmin(mna, pa);
@@ -93,6 +109,7 @@ export function forwardAbsent(
             const keepb = f32x4.ne(v128.load(mask + off, 16), zero);
             const pa = f32x4.mul(xs, v128.load(w + off));
             const pb = f32x4.mul(xs, v128.load(w + off, 16));
+            if (withSum) { sa = f32x4.add(sa, pa); sb = f32x4.add(sb, pb); }
             const gta = v128.and(f32x4.gt(pa, mxa), keepa), lta = v128.and(f32x4.lt(pa, mna), keepa);
             const gtb = v128.and(f32x4.gt(pb, mxb), keepb), ltb = v128.and(f32x4.lt(pb, mnb), keepb);
             mxa = v128.bitselect(pa, mxa, gta); mna = v128.bitselect(pa, mna, lta);
@@ -111,19 +128,21 @@ export function forwardAbsent(
       }
       const o = (<usize>b * <usize>m + <usize>k) << 2;
       v128.store(y + o, ya); v128.store(y + o, yb, 16);
+      if (withSum) { v128.store(dense + o, sa); v128.store(dense + o, sb, 16); }
     }
   }
-  if (m8 < m) scalarTail(x, w, mask, B, n, m, S, y, imax, imin, m8);
+  if (m8 < k1) scalarTail(x, w, mask, B, n, m, S, y, imax, imin, m8, k1, dense);
 }
 
-// The last m % 8 outputs, one at a time; mask = 0 means 'zero' mode.
+// The outputs [kFrom, kTo) one at a time (the last m % 8); mask = 0 means 'zero' mode.
 function scalarTail(
   x: usize, w: usize, mask: usize, B: i32, n: i32, m: i32, S: i32,
-  y: usize, imax: usize, imin: usize, kFrom: i32,
+  y: usize, imax: usize, imin: usize, kFrom: i32, kTo: i32, dense: usize,
 ): void {
-  for (let k = kFrom; k < m; k++) {
+  for (let k = kFrom; k < kTo; k++) {
     for (let b = 0; b < B; b++) {
       let acc: f32 = 0;
+      let sum: f32 = 0;
       for (let s = 0; s < S; s++) {
         const j0 = sliceStart(s, n, S);
         const j1 = sliceStart(s + 1, n, S);
@@ -133,8 +152,9 @@ function scalarTail(
         let iy: i32 = ix;
         for (let j = j0; j < j1; j++) {
           const e = (<usize>j * <usize>m + <usize>k) << 2;
-          if (mask != 0 && load<f32>(mask + e) == 0) continue;
           const p: f32 = load<f32>(x + ((<usize>b * <usize>n + <usize>j) << 2)) * load<f32>(w + e);
+          sum += p;
+          if (mask != 0 && load<f32>(mask + e) == 0) continue;
           if (p > mx) { mx = p; ix = j; }
           if (p < mn) { mn = p; iy = j; }
         }
@@ -144,6 +164,7 @@ function scalarTail(
         store<i32>(imin + o, iy);
       }
       store<f32>(y + ((<usize>b * <usize>m + <usize>k) << 2), acc);
+      if (dense) store<f32>(dense + ((<usize>b * <usize>m + <usize>k) << 2), sum);
     }
   }
 }
@@ -164,4 +185,104 @@ export function allFinite(ptr: usize, count: i32): i32 {
   }
   const sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail;
   return sum == 0 ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The training engine's other MAM kernels: the vcon blend with bias and activation, and the
+// gradient. See src/layers/mam-math.ts (mamBackwardJs) for the rule these reproduce bit for bit.
+
+/**
+ * out[b, k] = act(mix + bias[k]) for k in [k0, k1), where mix is y (beta = 0) or
+ * beta * dense + oneMinusBeta * y (the vcon blend); flags & 1 = ReLU; bias = 0 for none.
+ */
+export function mamCombine(
+  y: usize, dense: usize, bias: usize, out: usize, B: i32, m: i32, k0: i32, k1: i32,
+  beta: f32, oneMinusBeta: f32, flags: i32,
+): void {
+  const relu = (flags & 1) != 0;
+  for (let b = 0; b < B; b++) {
+    for (let k = k0; k < k1; k++) {
+      const e = (<usize>b * <usize>m + <usize>k) << 2;
+      let v = load<f32>(y + e);
+      if (dense) v = load<f32>(dense + e) * beta + v * oneMinusBeta;
+      if (bias) v += load<f32>(bias + (<usize>k << 2));
+      if (relu) v = max<f32>(v, 0);
+      store<f32>(out + e, v);
+    }
+  }
+}
+
+// acc + g p as mamBackwardJs computes it on a Float32Array: in float64 (the product of two
+// float32 is exact there), rounded to float32 once stored.
+@inline function addProduct(acc: f32, g: f32, p: f32): f32 {
+  return <f32>(<f64>acc + <f64>g * <f64>p);
+}
+
+// Whether the min at (a, i) also takes the gradient: always when it is another connection;
+// when it is the max's own, only if the slice has that one connection (max + min = 2 p).
+@inline function minTakesGradient(a: i32, i: i32, counts: usize, s: i32, m: i32, k: i32): bool {
+  return i >= 0 && (i != a || load<i32>(counts + ((<usize>s * <usize>m + <usize>k) << 2)) == 1);
+}
+
+/**
+ * dw[j, k] += g x[b, j] for the selected j of each (b, slice), outputs k in [k0, k1), with
+ * g = dz[b, k] * scale (scale = 1 - beta; 1 skips the multiply). counts [S, m] (int32) holds
+ * each slice's number of connections. dw must hold the dense part (or zeros) already.
+ */
+export function mamBackwardW(
+  dz: usize, x: usize, imax: usize, imin: usize, counts: usize, B: i32, n: i32, m: i32, S: i32,
+  k0: i32, k1: i32, scale: f32, dw: usize,
+): void {
+  const scaled = scale != 1;
+  for (let k = k0; k < k1; k++) {
+    for (let b = 0; b < B; b++) {
+      let g = load<f32>(dz + ((<usize>b * <usize>m + <usize>k) << 2));
+      if (scaled) g *= scale;
+      if (g == 0) continue;
+      const xRow = x + ((<usize>b * <usize>n) << 2);
+      for (let s = 0; s < S; s++) {
+        const o = (<usize>(b * S + s) * <usize>m + <usize>k) << 2;
+        const a = load<i32>(imax + o), i = load<i32>(imin + o);
+        if (a >= 0) {
+          const p = dw + ((<usize>a * <usize>m + <usize>k) << 2);
+          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(xRow + (<usize>a << 2))));
+        }
+        if (minTakesGradient(a, i, counts, s, m, k)) {
+          const p = dw + ((<usize>i * <usize>m + <usize>k) << 2);
+          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(xRow + (<usize>i << 2))));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx[b, j] += g w[j, k] for the selected j of each (b, slice, k) that fall in [j0, j1) (a
+ * thread's share of the inputs), g as in mamBackwardW. dx must hold the dense part or zeros.
+ */
+export function mamBackwardX(
+  dz: usize, w: usize, imax: usize, imin: usize, counts: usize, B: i32, n: i32, m: i32, S: i32,
+  j0: i32, j1: i32, scale: f32, dx: usize,
+): void {
+  const scaled = scale != 1;
+  for (let b = 0; b < B; b++) {
+    const dxRow = dx + ((<usize>b * <usize>n) << 2);
+    for (let s = 0; s < S; s++) {
+      const sel = (<usize>(b * S + s) * <usize>m) << 2;
+      for (let k = 0; k < m; k++) {
+        let g = load<f32>(dz + ((<usize>b * <usize>m + <usize>k) << 2));
+        if (scaled) g *= scale;
+        if (g == 0) continue;
+        const a = load<i32>(imax + sel + (<usize>k << 2)), i = load<i32>(imin + sel + (<usize>k << 2));
+        if (a >= j0 && a < j1) {
+          const p = dxRow + (<usize>a << 2);
+          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(w + ((<usize>a * <usize>m + <usize>k) << 2))));
+        }
+        if (i >= j0 && i < j1 && minTakesGradient(a, i, counts, s, m, k)) {
+          const p = dxRow + (<usize>i << 2);
+          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(w + ((<usize>i * <usize>m + <usize>k) << 2))));
+        }
+      }
+    }
+  }
 }

@@ -1,0 +1,182 @@
+// The training engine as a whole: its gradients against central finite differences of a
+// float64 reference network (MAC, MAM zero/absent, splits, the vcon blend, pruned layers, odd
+// sizes), the same bits for 1, 2 and 3 threads, its forward pass against tfjs's, and training
+// through it against training through tfjs's autograd.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend.js';
+import { MamDense } from '../src/layers/mam-dense.js';
+import { MaskedDense } from '../src/layers/masked-dense.js';
+import type { PrunableDense } from '../src/layers/prunable-dense.js';
+import { closeEnginePool, engineUnsupported, TrainingEngine } from '../src/train/engine/engine.js';
+import { randomArray, rng, sameFloats } from './helpers.js';
+
+interface LayerSpec { units: number; mam?: boolean; splits?: number; absent?: boolean; relu?: boolean; prune?: number }
+
+/** A sequential model of these layers on `window` inputs, seeded weights, masks pruned at random. */
+function buildNet(window: number, specs: LayerSpec[], seed: number): tf.Sequential {
+  const rand = rng(seed);
+  const model = tf.sequential();
+  specs.forEach((s, i) => {
+    const args = {
+      units: s.units, activation: (s.relu ?? i < specs.length - 1 ? 'relu' : 'linear') as 'relu' | 'linear',
+      kernelInitializer: tf.initializers.randomUniform({ minval: -0.8, maxval: 0.8, seed: seed * 10 + i }),
+      biasInitializer: tf.initializers.randomUniform({ minval: -0.2, maxval: 0.2, seed: seed * 10 + i + 5 }),
+      ...(i === 0 ? { inputShape: [window] } : {}),
+    };
+    model.add(s.mam ? new MamDense({ ...args, splits: s.splits ?? 1, prunedAs: s.absent ? 'absent' : 'zero' }) : new MaskedDense(args));
+  });
+  for (const [i, s] of specs.entries()) {
+    if (!s.prune) continue;
+    const layer = model.layers[i] as PrunableDense;
+    const [n, m] = layer.kernelShape();
+    const mask = Float32Array.from({ length: n * m }, () => (rand() < s.prune! ? 0 : 1));
+    for (let k = 0; k < m; k++) mask[k] = 1; // every output keeps a connection
+    layer.setMask(mask);
+  }
+  return model;
+}
+
+function setBeta(model: tf.LayersModel, beta: number): void {
+  for (const l of model.layers) if (l instanceof MamDense) l.setBeta(beta);
+}
+
+/** The model's mean squared reconstruction error in float64, with its weights replaced by `params` (trainable order). */
+function lossF64(model: tf.LayersModel, params: Float64Array[], x: Float32Array, rows: number, beta: number): number {
+  const window = x.length / rows;
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    let a: Float64Array = Float64Array.from(x.subarray(r * window, (r + 1) * window));
+    let p = 0;
+    for (const layer of model.layers as PrunableDense[]) {
+      const [n, m] = layer.kernelShape();
+      const w = params[p++]!;
+      const b = layer.useBias ? params[p++]! : new Float64Array(m);
+      const mask = layer.getMask().dataSync();
+      const mam = layer instanceof MamDense && beta < 1;
+      const S = layer instanceof MamDense ? layer.splits : 1;
+      const absent = layer instanceof MamDense && layer.prunedAs === 'absent';
+      const out = new Float64Array(m);
+      for (let k = 0; k < m; k++) {
+        let dense = 0, mm = 0;
+        for (let s = 0; s < S; s++) {
+          let mx = -Infinity, mn = Infinity;
+          for (let j = Math.floor((s * n) / S); j < Math.floor(((s + 1) * n) / S); j++) {
+            const prod = a[j]! * w[j * m + k]! * mask[j * m + k]!;
+            dense += prod;
+            if (absent && mask[j * m + k] === 0) continue;
+            mx = Math.max(mx, prod); mn = Math.min(mn, prod);
+          }
+          if (mx > -Infinity) mm += mx + mn;
+        }
+        const v = (mam ? (layer instanceof MamDense && beta > 0 ? beta * dense + (1 - beta) * mm : mm) : dense) + b[k]!;
+        out[k] = String(layer.getConfig().activation) === 'relu' ? Math.max(v, 0) : v;
+      }
+      a = out;
+    }
+    for (let j = 0; j < window; j++) total += (a[j]! - x[r * window + j]!) ** 2;
+  }
+  return total / (rows * window);
+}
+
+const NETS: Array<{ label: string; layers: LayerSpec[]; beta: number }> = [
+  { label: 'all MAC', layers: [{ units: 11 }, { units: 5 }, { units: 9 }, { units: 13 }], beta: 1 },
+  { label: 'MAM dec1 (zero)', layers: [{ units: 11 }, { units: 5 }, { units: 9, mam: true }, { units: 13 }], beta: 0 },
+  { label: 'MAM absent, pruned, 2 splits, ReLU output', layers: [{ units: 11 }, { units: 6 }, { units: 9, mam: true, splits: 2, absent: true, prune: 0.3 }, { units: 13, relu: true }], beta: 0 },
+  { label: 'vcon blend 0.4, MAC layers pruned', layers: [{ units: 11, prune: 0.4 }, { units: 5 }, { units: 9, mam: true, prune: 0.2 }, { units: 13, prune: 0.25 }], beta: 0.4 },
+  { label: 'MAM output layer, 20 wide', layers: [{ units: 20 }, { units: 7 }, { units: 20 }, { units: 13, mam: true, splits: 3 }], beta: 0 },
+];
+
+describe('training engine', () => {
+  before(async () => { await initBackend({ backend: 'cpu' }); });
+  after(async () => { await closeEnginePool(); });
+
+  for (const net of NETS) {
+    it(`gradients match central finite differences of a float64 reference: ${net.label}`, async () => {
+      const window = 13, rows = 6;
+      const model = buildNet(window, net.layers, 7);
+      setBeta(model, net.beta);
+      const x = randomArray(rng(3), rows * window, -1.5, 1.5);
+      const engine = await TrainingEngine.create(model, rows, 1);
+      const params = model.trainableWeights.map((w, i) => {
+        const values = Float64Array.from(w.read().dataSync());
+        const layer = model.layers[Math.floor(i / 2)] as PrunableDense;
+        return i % 2 === 0 ? Float64Array.from(layer.effectiveKernel()) : values;
+      });
+      const loss = engine.step(x, rows, net.beta, 1e-3);
+      assert.ok(Math.abs(loss - lossF64(model, params, x, rows, net.beta)) < 1e-5 * (1 + loss), 'loss');
+      const grads = engine.gradients();
+      const rand = rng(5);
+      const h = 1e-5;
+      let checked = 0, nonzero = 0;
+      for (let v = 0; v < params.length; v++) {
+        for (let trial = 0; trial < 12; trial++) {
+          const i = Math.floor(rand() * params[v]!.length);
+          const saved = params[v]![i]!;
+          params[v]![i] = saved + h;
+          const up = lossF64(model, params, x, rows, net.beta);
+          params[v]![i] = saved - h;
+          const down = lossF64(model, params, x, rows, net.beta);
+          params[v]![i] = saved;
+          const fd = (up - down) / (2 * h);
+          const got = grads[v]![i]!;
+          assert.ok(Math.abs(got - fd) <= 2e-4 * Math.max(1e-2, Math.abs(fd)) + 1e-6,
+            `variable ${model.trainableWeights[v]!.name}[${i}]: engine ${got}, finite differences ${fd}`);
+          checked++;
+          if (fd !== 0) nonzero++;
+        }
+      }
+      assert.ok(nonzero > checked / 3, `${nonzero} of ${checked} checked gradients are non-zero`);
+    });
+  }
+
+  it('gives the same bits on 1, 2 and 3 threads (weights, Adam moments, losses)', async () => {
+    const window = 13, rows = 9;
+    const runs = [];
+    for (const threads of [1, 2, 3]) {
+      const model = buildNet(window, NETS[3]!.layers, 11);
+      const engine = await TrainingEngine.create(model, rows, threads);
+      assert.equal(engine.threads, threads);
+      const losses: number[] = [];
+      for (let s = 0; s < 6; s++) {
+        const x = randomArray(rng(100 + s), rows * window);
+        losses.push(engine.step(x, s === 5 ? rows - 4 : rows, Math.max(0, 0.6 - 0.2 * s), 3e-3));
+      }
+      const moments = engine.moments();
+      runs.push({ losses, weights: engine.weights(), m: moments.m, v: moments.v, out: engine.predict(randomArray(rng(9), 20 * window), 20, 0) });
+    }
+    for (const other of runs.slice(1)) {
+      assert.deepEqual(other.losses, runs[0]!.losses);
+      for (const key of ['weights', 'm', 'v'] as const) {
+        runs[0]![key].forEach((a, i) => assert.ok(sameFloats(other[key][i]!, a).equal, `${key} ${i}`));
+      }
+      assert.ok(sameFloats(other.out, runs[0]!.out).equal, 'predict');
+    }
+  });
+
+  it('predicts what the tfjs model predicts, and writes its weights back into it', async () => {
+    const window = 13;
+    const model = buildNet(window, NETS[2]!.layers, 12);
+    const engine = await TrainingEngine.create(model, 8, 2);
+    const x = randomArray(rng(4), 30 * window);
+    const tfjsOut = tf.tidy(() => (model.predict(tf.tensor2d(x, [30, window])) as tf.Tensor).dataSync());
+    const out = engine.predict(x, 30, 0);
+    for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i]! - tfjsOut[i]!) < 1e-5, `output ${i}`);
+    engine.step(x, 8, 0, 1e-2);
+    engine.writeModel();
+    const weights = engine.weights();
+    model.trainableWeights.forEach((w, i) => assert.ok(sameFloats(w.read().dataSync(), weights[i]!).equal, w.name));
+    const layer = model.layers[2] as PrunableDense;
+    const mask = layer.getMask().dataSync();
+    const kernel = layer.kernelVariable().dataSync();
+    assert.ok(mask.some((v) => v === 0) && kernel.every((v, i) => mask[i] !== 0 || Object.is(v, 0)), 'pruned weights stay +0');
+  });
+
+  it('takes only what it computes', () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [6] })] });
+    assert.match(engineUnsupported(model)!, /not a MaskedDense or MamDense/);
+    const tanh = tf.sequential({ layers: [new MaskedDense({ units: 4, inputShape: [6], activation: 'tanh' })] });
+    assert.match(engineUnsupported(tanh)!, /activation tanh/);
+  });
+});
