@@ -16,6 +16,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
 import { MamDense } from '../src/layers/mam-dense.js';
 import { mamForward, mamKernelInfo } from '../src/layers/mam-wasm.js';
+import { createMemory, HEAP_BASE, instantiateKernels, kernelModule } from '../src/wasm/kernels.js';
+import { denseLcgInputs, fnv1aWords, runNativeDense, type DenseFigures } from './native-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
 
@@ -37,6 +39,7 @@ const ROUNDS = 5;
 
 const RATIO_GOAL_KERNEL = 0.5; // typed-array kernel vs native, at least
 const RATIO_GOAL_TRAIN = 1.2; // MAM vs MAC training step, at most
+const RATIO_GOAL_DENSE = 0.5; // the engine's dense products vs native, at least
 
 const C_SOURCE = fileURLToPath(new URL('../../bench/native/mam_ref.c', import.meta.url));
 
@@ -239,6 +242,58 @@ async function benchBackend(backend: 'wasm' | 'cpu'): Promise<BackendResult> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. The training engine's dense products (src/wasm/kernels.ts gemm) against native C
+
+interface DenseOurs { forward: number; gradW: number; gradX: number; transposeMs: number; checksums: DenseFigures['checksums'] }
+
+/** GFLOP/s of the engine's gemm for the three products of a B x 512 -> 512 layer, one core. */
+function denseOurs(): DenseOurs {
+  const module = kernelModule();
+  if (!module) throw new Error('the WebAssembly kernels are unavailable');
+  const { x, w, d } = denseLcgInputs({ batch: B, inputs: N, outputs: M });
+  const memory = createMemory(4 * (B * N + 3 * N * M + 2 * B * M + B * N) + 1024);
+  const k = instantiateKernels(module, memory);
+  let at = HEAP_BASE;
+  const put = (a: Float32Array | number): number => {
+    const p = at;
+    const count = typeof a === 'number' ? a : a.length;
+    if (typeof a !== 'number') new Float32Array(memory.buffer, p, count).set(a);
+    at += Math.ceil((4 * count) / 64) * 64;
+    return p;
+  };
+  const [px, pw, pd] = [put(x), put(w), put(d)];
+  const [pz, pg, pe, pt] = [put(B * M), put(N * M), put(B * N), put(N * M)];
+  const forward = () => k.gemm(px, N, 1, pw, M, pz, M, B, N, 0, M, 1, 0, 0, 0, 0, 0, 0);
+  const gradW = () => k.gemm(px, 1, N, pd, M, pg, M, N, B, 0, M, 1, 0, 0, 0, 0, 0, 0);
+  const transpose = () => k.transpose(pw, N, M, 0, N, pt);
+  const gradX = () => k.gemm(pd, M, 1, pt, N, pe, N, B, M, 0, N, 1, 0, 0, 0, 0, 0, 0);
+  const gflops = (ms: number): number => (2 * B * N * M) / (ms * 1e6);
+  const result = { forward: gflops(measure(forward)), gradW: gflops(measure(gradW)), transposeMs: measure(transpose), gradX: 0 };
+  result.gradX = gflops(measure(gradX));
+  const sum = (p: number, count: number): string => fnv1aWords(new Float32Array(memory.buffer, p, count).slice());
+  return { ...result, checksums: { forward: sum(pz, B * M), gradW: sum(pg, N * M), gradX: sum(pe, B * N) } };
+}
+
+function benchDense(): { ours: DenseOurs; exactRatio: number | null; matches: boolean | null } {
+  const ours = denseOurs();
+  const native = runNativeDense({ batch: B, inputs: N, outputs: M });
+  const products = ['forward', 'gradW', 'gradX'] as const;
+  const label = { forward: 'forward x W', gradW: 'grad W = x^T dz', gradX: 'grad x = dz W^T' };
+  if (!native.available) console.log(`native C dense reference: skipped (${native.reason})`);
+  for (const p of products) {
+    const n = native.available ? `; native C ${f2(native.exact[p])} (-ffp-contract=off, same bits), ${f2(native.fma[p])} (FMA); ratio ${f2(ours[p] / native.exact[p])} / ${f2(ours[p] / native.fma[p])}` : '';
+    console.log(`dense ${label[p]}, engine gemm (WebAssembly SIMD, one core), ${SHAPE}: ${f2(ours[p])} GFLOP/s${n}`);
+  }
+  console.log(`dense W^T for grad x: engine ${f3(ours.transposeMs)} ms${native.available ? `, native ${f3(native.exact.transposeMs)} ms` : ''} (not in the GFLOP/s above, in neither)`);
+  if (!native.available) return { ours, exactRatio: null, matches: null };
+  const matches = products.every((p) => ours.checksums[p] === native.exact.checksums[p]);
+  console.log(`dense outputs match native (-ffp-contract=off) bit for bit: ${matches ? 'yes' : 'NO'} (${products.map((p) => `${ours.checksums[p]}/${native.exact.checksums[p]}`).join(', ')})`);
+  const exactRatio = Math.min(...products.map((p) => ours[p] / Math.max(native.exact[p], native.fma[p])));
+  console.log(`dense engine / best native build, worst of the three products: ${f2(exactRatio)} (goal >= ${RATIO_GOAL_DENSE}: ${goal(exactRatio >= RATIO_GOAL_DENSE)})`);
+  return { ours, exactRatio, matches };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const t0 = performance.now();
@@ -278,6 +333,7 @@ async function main(): Promise<void> {
     ? `MAM forward, typed-array kernel / native: n/a (no native figure; goal >= ${RATIO_GOAL_KERNEL})`
     : `MAM forward, typed-array kernel / native: ${f2(kernelRatio)} (goal >= ${RATIO_GOAL_KERNEL}: ${goal(kernelRatio >= RATIO_GOAL_KERNEL)})`);
 
+  const dense = benchDense();
   const results = { wasm: await benchBackend('wasm'), cpu: await benchBackend('cpu') };
 
   const stable = tensorChecks.every((c) => c.after === c.before);
@@ -291,6 +347,8 @@ async function main(): Promise<void> {
     `ratio ${kernelRatio === null ? 'n/a' : f2(kernelRatio)} (goal >= ${RATIO_GOAL_KERNEL}); outputs match: ${match === null ? 'n/a' : match ? 'yes' : 'no'}`);
   console.log(`  tfjs forward+backward: wasm ${f2(gps(results.wasm.fwdBwdMs))}, cpu ${f2(gps(results.cpu.fwdBwdMs))} G products/s`);
   console.log(`  training step MAM/MAC (goal <= ${RATIO_GOAL_TRAIN}): ${train}`);
+  console.log(`  engine dense products (forward, grad W, grad x): ${f2(dense.ours.forward)}, ${f2(dense.ours.gradW)}, ${f2(dense.ours.gradX)} GFLOP/s; ` +
+    `worst ratio to native ${dense.exactRatio === null ? 'n/a' : f2(dense.exactRatio)} (goal >= ${RATIO_GOAL_DENSE}); outputs match: ${dense.matches === null ? 'n/a' : dense.matches ? 'yes' : 'no'}`);
   console.log(`  tensor counts stable: ${stable ? 'yes' : 'NO'}; total ${seconds.toFixed(1)} s`);
 }
 

@@ -43,7 +43,7 @@ function gemmJs(a: Float32Array, b: Float32Array, g: GemmCase, bias: Float32Arra
       for (let t = 0; t < T; t++) acc = f(acc + f(a[g.transposedA ? t * R + r : r * T + t]! * b[t * C + c]!));
       if (g.alpha !== 1) acc = f(acc * f(g.alpha));
       if (g.bias) acc = f(acc + bias[c]!);
-      if (g.relu) acc = Math.max(acc, 0);
+      if (g.relu) acc = acc < 0 ? 0 : acc;
       if (g.gate && !(gate[r * C + c]! > 0)) acc = 0;
       if (g.mask && mask[r * C + c] === 0) acc = 0;
       out[r * C + c] = acc;
@@ -203,7 +203,8 @@ describe('MAM kernels of the engine against the reference (mam-math.ts), bit for
       const out = heap.read(po, B * m);
       for (let i = 0; i < B * m; i++) {
         const mix = f(f(dense[i]! * f(beta)) + f(ref.y[i]! * f(1 - beta)));
-        assert.ok(Object.is(out[i], Math.max(f(mix + bias[i % m]!), 0)), `blend at ${i}`);
+        const v = f(mix + bias[i % m]!);
+        assert.ok(Object.is(out[i], v < 0 ? 0 : v), `blend at ${i}`);
       }
     });
   }

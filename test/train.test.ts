@@ -14,6 +14,7 @@ import { evaluate, evaluationData } from '../src/eval/evaluate.js';
 import { snrDb } from '../src/metrics/reconstruction.js';
 import { loadModel } from '../src/model/files.js';
 import { resumeTraining, startTraining, type AutoencoderMetadata, type TrainConfig } from '../src/train/session.js';
+import { setRunDefaults } from '../src/train/trainer.js';
 
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mam-train-test-'));
@@ -67,6 +68,42 @@ describe('training', () => {
     assert.deepEqual(lr(resumed.state.history), lr(whole.state.history));
     assert.deepEqual([resumed.state.stopKind, resumed.state.epoch], [whole.state.stopKind, whole.state.epoch]);
     assert.ok(readFileSync(join(dir, 'p1', 'weights.bin')).equals(readFileSync(join(dir, 'p2', 'weights.bin'))), 'weights differ');
+  });
+
+  it('neither the thread count nor the tfjs backend changes the model: 1 and 2 threads, wasm and cpu, bit for bit', async () => {
+    const weights = async (name: string, threads: number, backend: string) => {
+      await initBackend({ backend });
+      setRunDefaults({ threads });
+      const lines: string[] = [];
+      await startTraining(config(), join(dir, name), { log: (t) => lines.push(t) });
+      assert.ok(lines.includes(`training: engine, ${threads} thread${threads > 1 ? 's' : ''}`), lines.join('\n'));
+      return readFileSync(join(dir, name, 'weights.bin'));
+    };
+    try {
+      const reference = readFileSync(join(dir, 'a', 'weights.bin')); // wasm, the machine's cores
+      assert.ok((await weights('t1', 1, 'wasm')).equals(reference), '1 thread');
+      assert.ok((await weights('t2', 2, 'wasm')).equals(reference), '2 threads');
+      assert.ok((await weights('t3', 3, 'cpu')).equals(reference), '3 threads, cpu backend');
+    } finally {
+      setRunDefaults({ threads: undefined });
+      await initBackend({ backend: 'wasm' });
+    }
+  });
+
+  it('trains through tfjs autograd too (MAM_TRAIN_ENGINE=tfjs), to about the same loss', async () => {
+    setRunDefaults({ engine: 'tfjs' });
+    const lines: string[] = [];
+    try {
+      const viaTfjs = await startTraining(config(), join(dir, 'tfjs'), { log: (t) => lines.push(t) });
+      assert.ok(lines.includes('training: tfjs autograd'));
+      const viaEngine = JSON.parse(readFileSync(join(dir, 'a', 'history.json'), 'utf8')) as Array<{ loss: number; valLoss: number }>;
+      const h = viaTfjs.state.history;
+      assert.ok(h.at(-1)!.loss < h[0]!.loss * 0.8);
+      // Different summation orders, the same mathematics: the curves agree to a few percent.
+      for (const [i, r] of h.entries()) assert.ok(Math.abs(r.loss / viaEngine[i]!.loss - 1) < 0.05, `epoch ${i + 1}: ${r.loss} vs ${viaEngine[i]!.loss}`);
+    } finally {
+      setRunDefaults({ engine: undefined });
+    }
   });
 
   it('evaluating the saved model equals evaluating the one in memory', async () => {
@@ -145,7 +182,8 @@ describe('mam train and mam eval', () => {
       [['train', '--synth-records', '2', '--synth-seconds', '4', '--out', join(dir, 'tiny')], /^mam: no validation windows \(12 training windows in all\): give more data/],
       [['train', '--latent', '200'], /^mam: --latent 200: an autoencoder's latent must be smaller than its window \(128\)/],
       [['train', '--plateau-factor', '5'], /^mam: --plateau-factor must be between 0 and 1/],
-      [['train', '--resume', join(dir, 'cli'), '--lr', '0.1'], /^mam: --resume continues with the settings saved in the model directory; only --epochs can change \(remove --lr\)$/],
+      [['train', '--resume', join(dir, 'cli'), '--lr', '0.1'], /^mam: --resume continues with the settings saved in the model directory; only --epochs \(and --threads, which does not change the result\) can change \(remove --lr\)$/],
+      [['train', '--threads', '0'], /^mam: --threads must be a whole number >= 1, got "0"; e.g. --threads 2$/],
       [['train', '--resume', join(dir, 'cli'), '--epochs', '1'], /^mam: --epochs 1: .* has trained 2 epochs and its vcon lasts 1; give a whole number of at least 2$/],
       [['train', '--resume', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],
       [['eval', '--model', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/],

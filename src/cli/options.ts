@@ -83,3 +83,13 @@ export function csvOptions(opts: CsvFlags): CsvReadOptions {
     adcZero: optionalNumber('--adc-zero', opts.adcZero, '1024'),
   };
 }
+
+/** Declares --threads (the training engine's threads) on a command that trains. */
+export function addThreadsOption(cmd: Command, what = 'training threads'): Command {
+  return cmd.option('--threads <n>', `${what} (default: the cores available); any number gives the same result bit for bit`);
+}
+
+/** The --threads value, or undefined when not given. */
+export function threadsOption(raw: string | undefined): number | undefined {
+  return raw === undefined ? undefined : intOption('--threads', raw, '2', 1);
+}

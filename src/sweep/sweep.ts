@@ -4,6 +4,7 @@
 // is written to sweep.json (and sweep.csv, sweep.svg) as it arrives, so a sweep that is
 // stopped resumes where it was: points already in sweep.json are not computed again.
 import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,8 @@ export interface SweepRequest {
   jobs: number;
   /** tfjs backend for the workers. */
   backend: string;
+  /** Training threads of each worker (default: the cores shared out between the jobs). */
+  threads?: number;
   /** Aborting it stops the sweep after each worker's current training step or point. */
   signal?: AbortSignal;
 }
@@ -155,9 +158,11 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
 
   const failures: Array<{ message: string; internal: boolean }> = [];
   const queue = [...tasks];
+  const jobs = Math.max(1, Math.min(request.jobs, tasks.length));
+  const threadsPerJob = request.threads ?? Math.max(1, Math.floor(availableParallelism() / jobs));
   const runNext = async (): Promise<void> => {
     for (let task = queue.shift(); task && !request.signal?.aborted; task = queue.shift()) {
-      await runWorker(task, request.backend, request.signal, {
+      await runWorker(task, request.backend, threadsPerJob, request.signal, {
         ...ui,
         point: (p) => {
           points.push(p);
@@ -168,7 +173,7 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
       });
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(request.jobs, tasks.length)) }, runNext));
+  await Promise.all(Array.from({ length: jobs }, runNext));
   await write();
   if (writeError) throw writeError;
   if (failures.length > 0) {
@@ -209,10 +214,10 @@ interface WorkerUi extends SweepUi {
   error(message: string, internal: boolean): void;
 }
 
-function runWorker(task: ChainTask, backend: string, signal: AbortSignal | undefined, ui: WorkerUi): Promise<void> {
+function runWorker(task: ChainTask, backend: string, threads: number, signal: AbortSignal | undefined, ui: WorkerUi): Promise<void> {
   const script = fileURLToPath(new URL('./worker.js', import.meta.url));
   const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const request: WorkerRequest = { task, backend };
+  const request: WorkerRequest = { task, backend, threads };
   child.send(request);
   // A stop request reaches the worker as SIGINT: it stops after its current step or point.
   const stop = () => child.kill('SIGINT');

@@ -4,11 +4,14 @@
 // training step or sweep point; if the parent goes away, it ends at once.
 import { initBackend } from '../backend.js';
 import { MamError } from '../errors.js';
+import { setRunDefaults } from '../train/trainer.js';
 import { runChain, type ChainMessage, type ChainTask } from './chain.js';
 
 export interface WorkerRequest {
   task: ChainTask;
   backend: string;
+  /** Training threads in this process. */
+  threads: number;
 }
 
 export type WorkerMessage = ChainMessage | { type: 'done' } | { type: 'error'; message: string; mamError: boolean };
@@ -25,6 +28,7 @@ process.once('message', (request: WorkerRequest) => {
   void (async () => {
     try {
       await initBackend({ backend: request.backend });
+      setRunDefaults({ threads: request.threads });
       await runChain(request.task, { send: (m) => void send(m), shouldStop: () => stopRequested });
       await send({ type: 'done' });
     } catch (e) {

@@ -125,6 +125,7 @@ async function runTraining(
   try {
     await trainAutoencoder(model, data.train, data.val, options, state, optimizer, {
       asnr: asnrOf,
+      onStart: (how) => ui.log(`training: ${how}`),
       onStep: ui.onStep,
       shouldStop: ui.shouldStop,
       onEpoch: async (s, record) => {

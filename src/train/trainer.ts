@@ -148,9 +148,19 @@ export interface RunSettings {
   engine?: 'engine' | 'tfjs';
 }
 
-/** Threads a run uses when not told: one per core available. */
+const runDefaults: RunSettings = {};
+
+/**
+ * Sets how runs that are not told otherwise execute (the CLI's --threads): every training in
+ * this process, including pruning's fine-tuning, then uses it. Results do not depend on it.
+ */
+export function setRunDefaults(settings: RunSettings): void {
+  Object.assign(runDefaults, settings);
+}
+
+/** Threads a run uses when not told: --threads, else one per core available. */
 export function defaultThreads(): number {
-  return availableParallelism();
+  return runDefaults.threads ?? availableParallelism();
 }
 
 /** One optimizer step and a forward pass over a window set: by the engine, or by tfjs's autograd. */
@@ -166,7 +176,7 @@ interface Stepper {
 }
 
 async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer, rows: number, settings: RunSettings): Promise<Stepper> {
-  const choice = settings.engine ?? (process.env.MAM_TRAIN_ENGINE === 'tfjs' ? 'tfjs' : 'engine');
+  const choice = settings.engine ?? runDefaults.engine ?? (process.env.MAM_TRAIN_ENGINE === 'tfjs' ? 'tfjs' : 'engine');
   const variables = trainableVariables(model);
   if (choice === 'engine' && engineUnsupported(model) === null) {
     const engine = await TrainingEngine.create(model, Math.max(rows, EVAL_ROWS), settings.threads ?? defaultThreads());

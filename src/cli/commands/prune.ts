@@ -4,6 +4,8 @@ import type { LayerRow, PruneStepRecord } from '../../prune/pruner.js';
 import { pruneSaved } from '../../prune/session.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
+import { setRunDefaults } from '../../train/trainer.js';
+import { addThreadsOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
 
 interface PruneCommandFlags extends PruneFlags {
@@ -11,6 +13,7 @@ interface PruneCommandFlags extends PruneFlags {
   sparsity: string;
   out: string;
   json?: boolean;
+  threads?: string;
 }
 
 export function register(program: Command): void {
@@ -21,7 +24,9 @@ export function register(program: Command): void {
     .requiredOption('--sparsity <s>', 'fraction of the pruned layers\' weights to remove, in [0, 1), e.g. 0.9')
     .requiredOption('--out <dir>', 'model directory to write the pruned model to')
     .option('--json', 'print the run (options, steps, layers, totals) as one JSON object on stdout');
+  addThreadsOption(cmd, 'fine-tuning threads');
   addPruneOptions(cmd).action(action(async (flags: PruneCommandFlags) => {
+    setRunDefaults({ threads: threadsOption(flags.threads) });
     const request = { ...pruneRequest(flags), sparsity: sparsityOption('--sparsity', flags.sparsity) };
     const steps = request.schedule === 'oneshot' ? 1 : request.steps;
     let progress: Progress | undefined;

@@ -6,7 +6,7 @@ import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
 import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG, type DenseSource } from '../../sweep/sweep.js';
-import { addCsvOptions, choiceOption, givenOnCommandLine, intOption, numberOption } from '../options.js';
+import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, threadsOption } from '../options.js';
 import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
@@ -16,6 +16,7 @@ interface SweepFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedA
   grid?: string;
   target: string;
   jobs?: string;
+  threads?: string;
   macModel?: string;
   mamModel?: string;
   json?: boolean;
@@ -33,6 +34,7 @@ export function register(program: Command): void {
     .option('--mac-model <dir>', 'use this trained MAC model instead of training one (with --mam-model)')
     .option('--mam-model <dir>', 'use this trained MAM model instead of training one (with --mac-model)')
     .option('--json', 'print sweep.json\'s summary as one JSON object on stdout');
+  addThreadsOption(cmd, 'training threads of each job (default: the cores shared out between the jobs)');
   addTrainOptions(cmd, { kind: false });
   addPruneOptions(cmd, { own: false });
   addCsvOptions(cmd).action(action(async (csv: string[], flags: SweepFlags, command: Command) => {
@@ -53,6 +55,7 @@ export function register(program: Command): void {
     const prunedAsGiven = command.getOptionValueSource('prunedAs') === 'cli' || !('dir' in models.mam);
     const file = await runSweep({
       dir: flags.out, grid, targetDb, jobs, models, backend: tf.getBackend(), signal: stop.signal,
+      ...(flags.threads !== undefined ? { threads: threadsOption(flags.threads) } : {}),
       prune: { ...pruneRequest(flags), ...(prunedAsGiven ? { prunedAs } : {}) },
     }, {
       log,

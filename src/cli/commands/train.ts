@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainOutcome } from '../../train/session.js';
-import { addCsvOptions, givenOnCommandLine, intOption } from '../options.js';
+import { setRunDefaults } from '../../train/trainer.js';
+import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
 
@@ -10,6 +11,7 @@ interface TrainCommandFlags extends TrainFlags {
   out?: string;
   resume?: string;
   json?: boolean;
+  threads?: string;
 }
 
 export function register(program: Command): void {
@@ -21,8 +23,10 @@ export function register(program: Command): void {
     .option('--resume <dir>', 'continue the run saved in this directory (other model and data options are taken from it)')
     .option('--json', 'print the final summary as one JSON object on stdout');
   addTrainOptions(cmd);
+  addThreadsOption(cmd);
   addCsvOptions(cmd).action(action(async (csv: string[], flags: TrainCommandFlags, command: Command) => {
     if (flags.resume) checkResumeOptions(csv, command);
+    setRunDefaults({ threads: threadsOption(flags.threads) });
     const ui = cliUi();
     const outcome = flags.resume
       ? await resumeTraining(flags.resume, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1))
@@ -33,10 +37,10 @@ export function register(program: Command): void {
 
 /** A resumed run keeps its own settings: refuse options that would be silently ignored. */
 function checkResumeOptions(csv: string[], command: Command): void {
-  const given = givenOnCommandLine(command, (name) => !['resume', 'epochs', 'json'].includes(name));
+  const given = givenOnCommandLine(command, (name) => !['resume', 'epochs', 'json', 'threads'].includes(name));
   if (csv.length > 0) given.unshift('CSV files');
   if (given.length > 0) {
-    throw new MamError(`--resume continues with the settings saved in the model directory; only --epochs can change (remove ${given.join(', ')})`);
+    throw new MamError(`--resume continues with the settings saved in the model directory; only --epochs (and --threads, which does not change the result) can change (remove ${given.join(', ')})`);
   }
 }
 
