@@ -13,7 +13,9 @@
 // stays in L1 across the row tiles. Ragged edges take 1-row, 4-column and 1-column paths with
 // the same order of operations.
 //
-// Epilogue, in this order, each step only when asked for: times alpha; plus bias[c]; ReLU;
+// Epilogue, in this order, each step only when asked for: times alpha; plus bias[c]; ReLU
+// (v < 0 ? 0 : v, as tfjs's cpu kernel, so NaN passes through: f32.max would cost a branchy
+// sequence for its -0 and NaN rules);
 // zero where gate[r, c] <= 0 (the ReLU derivative of the layer below); zero where mask[r, c] is 0
 // (a pruned connection). All pointers are byte offsets into the module's memory.
 
@@ -33,7 +35,7 @@ let eLdm: i32 = 0;
 @inline function epilogue4(v: v128, r: i32, c: i32): v128 {
   if (eScale) v = f32x4.mul(v, f32x4.splat(eAlpha));
   if (eBias) v = f32x4.add(v, v128.load(eBias + (<usize>c << 2)));
-  if (eRelu) v = f32x4.max(v, f32x4.splat(0));
+  if (eRelu) v = f32x4.pmax(v, f32x4.splat(0)); // v < 0 ? 0 : v (NaN stays NaN): one instruction
   if (eGate) {
     const g = v128.load(eGate + ((<usize>r * <usize>eLdg + <usize>c) << 2));
     v = v128.and(v, f32x4.gt(g, f32x4.splat(0)));
@@ -48,7 +50,7 @@ let eLdm: i32 = 0;
 @inline function epilogue1(v: f32, r: i32, c: i32): f32 {
   if (eScale) v = v * eAlpha;
   if (eBias) v = v + load<f32>(eBias + (<usize>c << 2));
-  if (eRelu) v = max<f32>(v, 0);
+  if (eRelu) v = select<f32>(0, v, v < 0);
   if (eGate && !(load<f32>(eGate + ((<usize>r * <usize>eLdg + <usize>c) << 2)) > 0)) v = 0;
   if (eMask && load<f32>(eMask + ((<usize>r * <usize>eLdm + <usize>c) << 2)) == 0) v = 0;
   return v;

@@ -23,9 +23,10 @@
   return <i32>((<i64>s * <i64>n) / <i64>S);
 }
 
+// ix, iy hold index + 1 (0: nothing selected), see forward().
 @inline function addSlice(y: v128, mx: v128, mn: v128, ix: v128, iy: v128): v128 {
-  // Slices that selected nothing (both indices -1: no kept connection) contribute 0.
-  const none = v128.and(i32x4.eq(ix, i32x4.splat(-1)), i32x4.eq(iy, i32x4.splat(-1)));
+  // Slices that selected nothing (no kept connection) contribute 0.
+  const none = v128.and(i32x4.eq(ix, i32x4.splat(0)), i32x4.eq(iy, i32x4.splat(0)));
   const sum = f32x4.add(mx, mn);
   return f32x4.add(y, v128.andnot(sum, none));
 }
@@ -82,10 +83,13 @@ export function mamForward(
         // a: outputs k..k+3, b: outputs k+4..k+7
         let mxa = f32x4.splat(-Infinity), mna = f32x4.splat(Infinity);
         let mxb = f32x4.splat(-Infinity), mnb = f32x4.splat(Infinity);
-        const first = i32x4.splat(mask == 0 ? j0 : -1);
+        // Indices are tracked as j + 1, 0 meaning none yet: j only grows, so the index of the
+        // last strict improvement is the largest of (improved ? j + 1 : 0), one and + one max
+        // per update instead of a three-operation bitselect.
+        const first = i32x4.splat(mask == 0 ? j0 + 1 : 0);
         let ixa = first, iya = first;
         let ixb = first, iyb = first;
-        let jv = i32x4.splat(j0);
+        let jv = i32x4.splat(j0 + 1);
         let off = <usize>j0 * rowBytes + (<usize>k << 2);
         if (mask == 0) {
           for (let j = j0; j < j1; j++) {
@@ -97,8 +101,8 @@ export function mamForward(
             const gtb = f32x4.gt(pb, mxb), ltb = f32x4.lt(pb, mnb);
             mxa = f32x4.pmax(mxa, pa); mna = f32x4.pmin(mna, pa);
             mxb = f32x4.pmax(mxb, pb); mnb = f32x4.pmin(mnb, pb);
-            ixa = v128.bitselect(jv, ixa, gta); iya = v128.bitselect(jv, iya, lta);
-            ixb = v128.bitselect(jv, ixb, gtb); iyb = v128.bitselect(jv, iyb, ltb);
+            ixa = i32x4.max_s(ixa, v128.and(gta, jv)); iya = i32x4.max_s(iya, v128.and(lta, jv));
+            ixb = i32x4.max_s(ixb, v128.and(gtb, jv)); iyb = i32x4.max_s(iyb, v128.and(ltb, jv));
             jv = i32x4.add(jv, one);
             off += rowBytes;
           }
@@ -114,8 +118,8 @@ export function mamForward(
             const gtb = v128.and(f32x4.gt(pb, mxb), keepb), ltb = v128.and(f32x4.lt(pb, mnb), keepb);
             mxa = v128.bitselect(pa, mxa, gta); mna = v128.bitselect(pa, mna, lta);
             mxb = v128.bitselect(pb, mxb, gtb); mnb = v128.bitselect(pb, mnb, ltb);
-            ixa = v128.bitselect(jv, ixa, gta); iya = v128.bitselect(jv, iya, lta);
-            ixb = v128.bitselect(jv, ixb, gtb); iyb = v128.bitselect(jv, iyb, ltb);
+            ixa = i32x4.max_s(ixa, v128.and(gta, jv)); iya = i32x4.max_s(iya, v128.and(lta, jv));
+            ixb = i32x4.max_s(ixb, v128.and(gtb, jv)); iyb = i32x4.max_s(iyb, v128.and(ltb, jv));
             jv = i32x4.add(jv, one);
             off += rowBytes;
           }
@@ -123,8 +127,8 @@ export function mamForward(
         ya = addSlice(ya, mxa, mna, ixa, iya);
         yb = addSlice(yb, mxb, mnb, ixb, iyb);
         const o = (<usize>(b * S + s) * <usize>m + <usize>k) << 2;
-        v128.store(imax + o, ixa); v128.store(imax + o, ixb, 16);
-        v128.store(imin + o, iya); v128.store(imin + o, iyb, 16);
+        v128.store(imax + o, i32x4.sub(ixa, one)); v128.store(imax + o, i32x4.sub(ixb, one), 16);
+        v128.store(imin + o, i32x4.sub(iya, one)); v128.store(imin + o, i32x4.sub(iyb, one), 16);
       }
       const o = (<usize>b * <usize>m + <usize>k) << 2;
       v128.store(y + o, ya); v128.store(y + o, yb, 16);
@@ -192,21 +196,33 @@ export function allFinite(ptr: usize, count: i32): i32 {
 // gradient. See src/layers/mam-math.ts (mamBackwardJs) for the rule these reproduce bit for bit.
 
 /**
- * out[b, k] = act(mix + bias[k]) for k in [k0, k1), where mix is y (beta = 0) or
- * beta * dense + oneMinusBeta * y (the vcon blend); flags & 1 = ReLU; bias = 0 for none.
+ * out[b, k] = act(mix + bias[k]) for k in [k0, k1), where mix is y (dense = 0, beta = 0) or
+ * beta * dense + oneMinusBeta * y (the vcon blend); flags & 1 = ReLU (v < 0 ? 0 : v);
+ * bias = 0 for none.
  */
 export function mamCombine(
   y: usize, dense: usize, bias: usize, out: usize, B: i32, m: i32, k0: i32, k1: i32,
   beta: f32, oneMinusBeta: f32, flags: i32,
 ): void {
   const relu = (flags & 1) != 0;
+  const vb = f32x4.splat(beta), vo = f32x4.splat(oneMinusBeta), zero = f32x4.splat(0);
   for (let b = 0; b < B; b++) {
-    for (let k = k0; k < k1; k++) {
-      const e = (<usize>b * <usize>m + <usize>k) << 2;
+    const row = <usize>b * <usize>m;
+    let k = k0;
+    for (; k + 4 <= k1; k += 4) {
+      const e = (row + <usize>k) << 2;
+      let v = v128.load(y + e);
+      if (dense) v = f32x4.add(f32x4.mul(v128.load(dense + e), vb), f32x4.mul(v, vo));
+      if (bias) v = f32x4.add(v, v128.load(bias + (<usize>k << 2)));
+      if (relu) v = f32x4.pmax(v, zero);
+      v128.store(out + e, v);
+    }
+    for (; k < k1; k++) {
+      const e = (row + <usize>k) << 2;
       let v = load<f32>(y + e);
       if (dense) v = load<f32>(dense + e) * beta + v * oneMinusBeta;
       if (bias) v += load<f32>(bias + (<usize>k << 2));
-      if (relu) v = max<f32>(v, 0);
+      if (relu) v = select<f32>(0, v, v < 0);
       store<f32>(out + e, v);
     }
   }
@@ -234,22 +250,27 @@ export function mamBackwardW(
   k0: i32, k1: i32, scale: f32, dw: usize,
 ): void {
   const scaled = scale != 1;
-  for (let k = k0; k < k1; k++) {
-    for (let b = 0; b < B; b++) {
-      let g = load<f32>(dz + ((<usize>b * <usize>m + <usize>k) << 2));
-      if (scaled) g *= scale;
-      if (g == 0) continue;
-      const xRow = x + ((<usize>b * <usize>n) << 2);
-      for (let s = 0; s < S; s++) {
-        const o = (<usize>(b * S + s) * <usize>m + <usize>k) << 2;
-        const a = load<i32>(imax + o), i = load<i32>(imin + o);
+  // b outside k: rows of dz and of the selections are read in order; each dw[j, k] still
+  // receives its terms in (b, slice) order, as in the reference.
+  for (let b = 0; b < B; b++) {
+    const xRow = x + ((<usize>b * <usize>n) << 2);
+    const dzRow = dz + ((<usize>b * <usize>m) << 2);
+    for (let s = 0; s < S; s++) {
+      const sel = (<usize>(b * S + s) * <usize>m) << 2;
+      for (let k = k0; k < k1; k++) {
+        let g = load<f32>(dzRow + (<usize>k << 2));
+        if (scaled) g *= scale;
+        const a = load<i32>(imax + sel + (<usize>k << 2)), i = load<i32>(imin + sel + (<usize>k << 2));
+        // The reference skips g = 0; adding 0 x would turn a -0 into +0, so keep the old value.
         if (a >= 0) {
           const p = dw + ((<usize>a * <usize>m + <usize>k) << 2);
-          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(xRow + (<usize>a << 2))));
+          const old = load<f32>(p);
+          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(xRow + (<usize>a << 2))), g == 0));
         }
         if (minTakesGradient(a, i, counts, s, m, k)) {
           const p = dw + ((<usize>i * <usize>m + <usize>k) << 2);
-          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(xRow + (<usize>i << 2))));
+          const old = load<f32>(p);
+          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(xRow + (<usize>i << 2))), g == 0));
         }
       }
     }
@@ -267,20 +288,22 @@ export function mamBackwardX(
   const scaled = scale != 1;
   for (let b = 0; b < B; b++) {
     const dxRow = dx + ((<usize>b * <usize>n) << 2);
+    const dzRow = dz + ((<usize>b * <usize>m) << 2);
     for (let s = 0; s < S; s++) {
       const sel = (<usize>(b * S + s) * <usize>m) << 2;
       for (let k = 0; k < m; k++) {
-        let g = load<f32>(dz + ((<usize>b * <usize>m + <usize>k) << 2));
+        let g = load<f32>(dzRow + (<usize>k << 2));
         if (scaled) g *= scale;
-        if (g == 0) continue;
         const a = load<i32>(imax + sel + (<usize>k << 2)), i = load<i32>(imin + sel + (<usize>k << 2));
         if (a >= j0 && a < j1) {
           const p = dxRow + (<usize>a << 2);
-          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(w + ((<usize>a * <usize>m + <usize>k) << 2))));
+          const old = load<f32>(p);
+          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(w + ((<usize>a * <usize>m + <usize>k) << 2))), g == 0));
         }
         if (i >= j0 && i < j1 && minTakesGradient(a, i, counts, s, m, k)) {
           const p = dxRow + (<usize>i << 2);
-          store<f32>(p, addProduct(load<f32>(p), g, load<f32>(w + ((<usize>i * <usize>m + <usize>k) << 2))));
+          const old = load<f32>(p);
+          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(w + ((<usize>i * <usize>m + <usize>k) << 2))), g == 0));
         }
       }
     }
