@@ -228,12 +228,6 @@ export function mamCombine(
   }
 }
 
-// acc + g p as mamBackwardJs computes it on a Float32Array: in float64 (the product of two
-// float32 is exact there), rounded to float32 once stored.
-@inline function addProduct(acc: f32, g: f32, p: f32): f32 {
-  return <f32>(<f64>acc + <f64>g * <f64>p);
-}
-
 // Whether the min at (a, i) also takes the gradient: always when it is another connection;
 // when it is the max's own, only if the slice has that one connection (max + min = 2 p).
 @inline function minTakesGradient(a: i32, i: i32, counts: usize, s: i32, m: i32, k: i32): bool {
@@ -261,16 +255,13 @@ export function mamBackwardW(
         let g = load<f32>(dzRow + (<usize>k << 2));
         if (scaled) g *= scale;
         const a = load<i32>(imax + sel + (<usize>k << 2)), i = load<i32>(imin + sel + (<usize>k << 2));
-        // The reference skips g = 0; adding 0 x would turn a -0 into +0, so keep the old value.
         if (a >= 0) {
           const p = dw + ((<usize>a * <usize>m + <usize>k) << 2);
-          const old = load<f32>(p);
-          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(xRow + (<usize>a << 2))), g == 0));
+          store<f32>(p, load<f32>(p) + g * load<f32>(xRow + (<usize>a << 2)));
         }
         if (minTakesGradient(a, i, counts, s, m, k)) {
           const p = dw + ((<usize>i * <usize>m + <usize>k) << 2);
-          const old = load<f32>(p);
-          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(xRow + (<usize>i << 2))), g == 0));
+          store<f32>(p, load<f32>(p) + g * load<f32>(xRow + (<usize>i << 2)));
         }
       }
     }
@@ -297,13 +288,11 @@ export function mamBackwardX(
         const a = load<i32>(imax + sel + (<usize>k << 2)), i = load<i32>(imin + sel + (<usize>k << 2));
         if (a >= j0 && a < j1) {
           const p = dxRow + (<usize>a << 2);
-          const old = load<f32>(p);
-          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(w + ((<usize>a * <usize>m + <usize>k) << 2))), g == 0));
+          store<f32>(p, load<f32>(p) + g * load<f32>(w + ((<usize>a * <usize>m + <usize>k) << 2)));
         }
         if (i >= j0 && i < j1 && minTakesGradient(a, i, counts, s, m, k)) {
           const p = dxRow + (<usize>i << 2);
-          const old = load<f32>(p);
-          store<f32>(p, select<f32>(old, addProduct(old, g, load<f32>(w + ((<usize>i * <usize>m + <usize>k) << 2))), g == 0));
+          store<f32>(p, load<f32>(p) + g * load<f32>(w + ((<usize>i * <usize>m + <usize>k) << 2)));
         }
       }
     }

@@ -106,9 +106,12 @@ export function mamBackwardJs(
   checkLength('argmin', argmin, B * S * m);
   const dx = new Float32Array(B * n);
   const dw = new Float32Array(n * m);
+  // Each term is rounded to float32 before it is added (as the WebAssembly kernels of the
+  // training engine do): acc + fround(g w) on a Float32Array is the float32 sum.
+  const f = Math.fround;
   const add = (b: number, j: number, k: number, g: number) => {
-    dx[b * n + j] += g * w[j * m + k]!;
-    dw[j * m + k] += g * x[b * n + j]!;
+    dx[b * n + j] += f(g * w[j * m + k]!);
+    dw[j * m + k] += f(g * x[b * n + j]!);
   };
   for (let b = 0; b < B; b++) {
     for (let s = 0; s < S; s++) {
@@ -116,7 +119,6 @@ export function mamBackwardJs(
       for (let k = 0; k < m; k++) {
         const g = dy[b * m + k]!;
         const a = argmax[row + k]!, i = argmin[row + k]!;
-        if (g === 0) continue;
         if (a >= 0) add(b, a, k, g);
         if (i >= 0 && (i !== a || sliceConnections(s, k, keep, d) === 1)) add(b, i, k, g);
       }
