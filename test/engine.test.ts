@@ -10,6 +10,7 @@ import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
 import { closeEnginePool, engineUnsupported, TrainingEngine } from '../src/train/engine/engine.js';
+import { C_DONE, CONTROL_SLOTS, makeBarrier, PoolFailure, signalFailure, ThreadPool, waitFor } from '../src/train/engine/pool.js';
 import { randomArray, rng, sameFloats } from './helpers.js';
 
 interface LayerSpec { units: number; mam?: boolean; splits?: number; absent?: boolean; relu?: boolean; prune?: number }
@@ -131,20 +132,22 @@ describe('training engine', () => {
     });
   }
 
-  it('gives the same bits on 1, 2 and 3 threads (weights, Adam moments, losses)', async () => {
-    const window = 13, rows = 9;
+  it('gives the same bits on 1, 2 and 3 threads (weights, Adam moments, losses), through vcon and a short last batch', async () => {
+    // Widths of at least 3 x 8 with ragged tails, so that every thread has columns in every phase.
+    const window = 29, rows = 11;
+    const layers: LayerSpec[] = [{ units: 37, prune: 0.2 }, { units: 25 }, { units: 41, mam: true, splits: 3, absent: true, prune: 0.3 }, { units: 29 }];
     const runs = [];
     for (const threads of [1, 2, 3]) {
-      const model = buildNet(window, NETS[3]!.layers, 11);
+      const model = buildNet(window, layers, 11);
       const engine = await TrainingEngine.create(model, rows, threads);
       assert.equal(engine.threads, threads);
       const losses: number[] = [];
-      for (let s = 0; s < 6; s++) {
+      for (let s = 0; s < 7; s++) {
         const x = randomArray(rng(100 + s), rows * window);
-        losses.push(engine.step(x, s === 5 ? rows - 4 : rows, Math.max(0, 0.6 - 0.2 * s), 3e-3));
+        losses.push(engine.step(x, s === 6 ? rows - 4 : rows, Math.max(0, 1 - 0.25 * s), 3e-3));
       }
       const moments = engine.moments();
-      runs.push({ losses, weights: engine.weights(), m: moments.m, v: moments.v, out: engine.predict(randomArray(rng(9), 20 * window), 20, 0) });
+      runs.push({ losses, weights: engine.weights(), m: moments.m, v: moments.v, out: engine.predict(randomArray(rng(9), 25 * window), 25, 0) });
     }
     for (const other of runs.slice(1)) {
       assert.deepEqual(other.losses, runs[0]!.losses);
@@ -153,6 +156,44 @@ describe('training engine', () => {
       }
       assert.ok(sameFloats(other.out, runs[0]!.out).equal, 'predict');
     }
+  });
+
+  it('a short batch has its own loss scale (matches the float64 reference)', async () => {
+    const window = 13, rows = 6;
+    const model = buildNet(window, NETS[1]!.layers, 8);
+    const engine = await TrainingEngine.create(model, 16, 2); // buffers for 16 rows, 6 used
+    const x = randomArray(rng(6), rows * window, -1.5, 1.5);
+    const params = model.trainableWeights.map((w) => Float64Array.from(w.read().dataSync()));
+    const loss = engine.step(x, rows, 0, 1e-3);
+    assert.ok(Math.abs(loss - lossF64(model, params, x, rows, 0)) < 1e-5 * (1 + loss), 'loss');
+    const grads = engine.gradients();
+    const h = 1e-5;
+    for (const [v, i] of [[0, 3], [2, 5], [4, 7], [6, 11]] as Array<[number, number]>) {
+      const saved = params[v]![i]!;
+      params[v]![i] = saved + h;
+      const up = lossF64(model, params, x, rows, 0);
+      params[v]![i] = saved - h;
+      const down = lossF64(model, params, x, rows, 0);
+      params[v]![i] = saved;
+      const fd = (up - down) / (2 * h);
+      assert.ok(Math.abs(grads[v]![i]! - fd) <= 2e-4 * Math.max(1e-2, Math.abs(fd)) + 1e-6, `variable ${v}[${i}]: ${grads[v]![i]} vs ${fd}`);
+    }
+  });
+
+  it('an engine that another engine took the threads from goes on, on one thread, with the same bits', async () => {
+    const window = 13, rows = 8;
+    const x = randomArray(rng(21), rows * window);
+    const alone = await TrainingEngine.create(buildNet(window, NETS[2]!.layers, 5), rows, 1);
+    const a = await TrainingEngine.create(buildNet(window, NETS[2]!.layers, 5), rows, 2);
+    assert.equal(a.threads, 2);
+    const b = await TrainingEngine.create(buildNet(window, NETS[0]!.layers, 6), rows, 2);
+    assert.equal(a.threads, 1);
+    assert.equal(b.threads, 2);
+    for (let s = 0; s < 3; s++) {
+      assert.equal(a.step(x, rows, 0, 1e-3), alone.step(x, rows, 0, 1e-3));
+      b.step(x, rows, 1, 1e-3);
+    }
+    a.weights().forEach((w, i) => assert.ok(sameFloats(w, alone.weights()[i]!).equal, `weights ${i}`));
   });
 
   it('predicts what the tfjs model predicts, and writes its weights back into it', async () => {
@@ -173,10 +214,36 @@ describe('training engine', () => {
     assert.ok(mask.some((v) => v === 0) && kernel.every((v, i) => mask[i] !== 0 || Object.is(v, 0)), 'pruned weights stay +0');
   });
 
+  it('a failing thread ends its pool with the error, and the next engine starts a new one', async () => {
+    const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
+    signalFailure(control);
+    assert.throws(() => makeBarrier(control, 2)(), PoolFailure);
+    assert.equal(waitFor(control, C_DONE, 5), false);
+
+    const window = 13, rows = 8;
+    const x = randomArray(rng(22), rows * window);
+    const engine = await TrainingEngine.create(buildNet(window, NETS[1]!.layers, 5), rows, 2);
+    const pool = (engine as unknown as { pool: ThreadPool }).pool;
+    assert.throws(() => pool.run(() => { throw new RangeError('boom'); }), /boom/);
+    assert.equal(pool.usable, false);
+    assert.equal(engine.threads, 1); // and it still trains, on the main thread
+    const fresh = () => TrainingEngine.create(buildNet(window, NETS[1]!.layers, 5), rows, 1);
+    const again = await TrainingEngine.create(buildNet(window, NETS[1]!.layers, 5), rows, 2);
+    assert.equal(again.threads, 2);
+    assert.equal(again.step(x, rows, 0, 1e-3), (await fresh()).step(x, rows, 0, 1e-3));
+    assert.equal(engine.step(x, rows, 0, 1e-3), (await fresh()).step(x, rows, 0, 1e-3)); // the engine whose pool failed
+  });
+
   it('takes only what it computes', () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 4, inputShape: [6] })] });
     assert.match(engineUnsupported(model)!, /not a MaskedDense or MamDense/);
-    const tanh = tf.sequential({ layers: [new MaskedDense({ units: 4, inputShape: [6], activation: 'tanh' })] });
+    const tanh = tf.sequential({ layers: [new MaskedDense({ units: 6, inputShape: [6], activation: 'tanh' })] });
     assert.match(engineUnsupported(tanh)!, /activation tanh/);
+    const narrow = tf.sequential({ layers: [new MaskedDense({ units: 4, inputShape: [6] })] });
+    assert.match(engineUnsupported(narrow)!, /not as wide as the input/);
+    const frozen = tf.sequential({ layers: [new MaskedDense({ units: 6, inputShape: [6] })] });
+    frozen.layers[0]!.trainable = false;
+    assert.match(engineUnsupported(frozen)!, /frozen/);
+    assert.equal(engineUnsupported(buildNet(13, NETS[0]!.layers, 1)), null);
   });
 });

@@ -72,13 +72,16 @@ describe('dense kernels (WebAssembly SIMD) against a float32 reference, bit for 
       for (const threads of [1, 2, 3]) {
         heap.reset();
         const [pa, pb, pBias, pGate, pMask] = [heap.put(a), heap.put(b), heap.put(bias), heap.put(gate), heap.put(mask)];
-        const pc = heap.zeros(g.R * g.C);
+        const pc = heap.put(new Float32Array(g.R * g.C).fill(NaN));
         for (let t = 0; t < threads; t++) {
           const [c0, c1] = share(g.C, t, threads, 8);
           if (c0 >= c1) continue;
           const [ars, ats] = g.transposedA ? [1, g.R] : [g.T, 1];
           heap.k.gemm(pa, ars, ats, pb, g.C, pc, g.C, g.R, g.T, c0, c1, f(g.alpha), g.bias ? pBias : 0, g.relu ? RELU_FLAG : 0,
             g.gate ? pGate : 0, g.C, g.mask ? pMask : 0, g.C);
+          // Only this share's columns are written: the later ones still hold NaN.
+          const now = heap.read(pc, g.R * g.C);
+          for (let r = 0; r < g.R; r++) for (let c = c1; c < g.C; c++) assert.ok(Number.isNaN(now[r * g.C + c]), `wrote column ${c} outside [${c0}, ${c1})`);
         }
         const got = heap.read(pc, g.R * g.C);
         const same = sameFloats(got, want);
@@ -154,10 +157,12 @@ describe('MAM kernels of the engine against the reference (mam-math.ts), bit for
       for (let j = 0; j < n; j++) keep[j * m + 2] = 0;
       const w = randomArray(rand, n * m, -2, 2, v.ties).map((value, i) => (keep[i] ? value : 0));
       const dy = randomArray(rand, B * m);
-      dy[3] = 0; // a zero gradient is skipped
+      dy[3] = 0; // a zero gradient adds nothing
+      const scale = f(0.7); // (1 - beta) during the vcon blend
       const mask = v.absent ? keep : null;
       const ref = mamForwardJs(x, w, mask, { batch: B, inputs: n, outputs: m, splits: S });
-      const grads = mamBackwardJs(dy, x, w, ref.argmax, ref.argmin, mask, { batch: B, inputs: n, outputs: m, splits: S });
+      // The tfjs graph scales dy by (1 - beta) before the MAM gradient; the kernels take the scale.
+      const grads = mamBackwardJs(dy.map((v) => f(v * scale)), x, w, ref.argmax, ref.argmin, mask, { batch: B, inputs: n, outputs: m, splits: S });
       const counts = new Int32Array(S * m);
       for (let s = 0; s < S; s++) {
         for (let k = 0; k < m; k++) {
@@ -176,9 +181,9 @@ describe('MAM kernels of the engine against the reference (mam-math.ts), bit for
       }
       for (let t = 0; t < 2; t++) {
         const [k0, k1] = share(m, t, 2, 8);
-        heap.k.mamBackwardW(pdy, px, pmax, pmin, pc, B, n, m, S, k0, k1, 1, pdw);
+        heap.k.mamBackwardW(pdy, px, pmax, pmin, pc, B, n, m, S, k0, k1, scale, pdw);
         const [j0, j1] = share(n, t, 2, 8);
-        heap.k.mamBackwardX(pdy, pw, pmax, pmin, pc, B, n, m, S, j0, j1, 1, pdx);
+        heap.k.mamBackwardX(pdy, pw, pmax, pmin, pc, B, n, m, S, j0, j1, scale, pdx);
       }
       assert.ok(sameFloats(heap.read(py, B * m), ref.y).equal, 'y');
       assert.deepEqual(new Int32Array(heap.memory.buffer, pmax, B * S * m), ref.argmax);

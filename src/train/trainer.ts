@@ -18,6 +18,7 @@ import type { AdamInternals } from './adam-state.js';
 import { readAdamState, writeAdamState } from './adam-state.js';
 import { setModelBeta } from './beta.js';
 import { engineUnsupported, TrainingEngine } from './engine/engine.js';
+import { ADAM } from './engine/program.js';
 import { vconBeta, type VconShape } from './vcon.js';
 
 export interface TrainOptions {
@@ -178,7 +179,7 @@ interface Stepper {
 async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer, rows: number, settings: RunSettings): Promise<Stepper> {
   const choice = settings.engine ?? runDefaults.engine ?? (process.env.MAM_TRAIN_ENGINE === 'tfjs' ? 'tfjs' : 'engine');
   const variables = trainableVariables(model);
-  if (choice === 'engine' && engineUnsupported(model) === null) {
+  if (choice === 'engine' && engineUnsupported(model) === null && isDefaultAdam(optimizer)) {
     const engine = await TrainingEngine.create(model, Math.max(rows, EVAL_ROWS), settings.threads ?? defaultThreads());
     const moments = readAdamState(optimizer, variables);
     if (moments) engine.setMoments(moments);
@@ -224,6 +225,12 @@ async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer, rows:
   };
 }
 
+/** The engine's update is tfjs's Adam with its default constants (tf.train.adam(lr)). */
+function isDefaultAdam(optimizer: tf.Optimizer): boolean {
+  const c = optimizer.getConfig() as { beta1?: number; beta2?: number; epsilon?: number };
+  return optimizer.getClassName() === 'Adam' && c.beta1 === 0.9 && c.beta2 === 0.999 && Math.fround(c.epsilon ?? NaN) === ADAM.eps;
+}
+
 /** Windows the engine's buffers hold for a forward pass (validation). */
 const EVAL_ROWS = 256;
 
@@ -234,7 +241,8 @@ function readAccBeta(optimizer: tf.Optimizer): [number, number] {
 /**
  * Trains `model` in place from `state` (fresh or loaded from a checkpoint) until the epochs
  * are done, early stopping fires, or hooks.shouldStop() says so. Returns the final state.
- * The model and optimizer are up to date whenever a hook runs and when this returns.
+ * The model and optimizer are up to date when onEpoch runs and when this returns (onStep and
+ * shouldStop may see them as of the last epoch: the engine holds the weights in between).
  */
 export async function trainAutoencoder(
   model: tf.LayersModel, train: WindowSet, val: WindowSet, options: TrainOptions,

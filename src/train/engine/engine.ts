@@ -28,26 +28,39 @@ export interface AdamMoments {
   iterations: number;
 }
 
-/** Why the engine cannot train this model (null if it can): it takes PrunableDense layers with ReLU or linear activations. */
+/**
+ * Why the engine cannot train this model (null if it can): it takes a chain of trainable
+ * PrunableDense layers with ReLU or linear activations whose output is as wide as its input.
+ */
 export function engineUnsupported(model: tf.LayersModel): string | null {
   if (!kernelModule()) return `the WebAssembly kernels are unavailable (${kernelsUnavailable()})`;
   if (model.layers.length === 0) return 'the model has no layers';
+  let width: number | null = null;
   for (const layer of model.layers) {
     if (!(layer instanceof PrunableDense)) return `layer ${layer.name} is a ${layer.getClassName()}, not a MaskedDense or MamDense`;
     const activation = String(layer.getConfig().activation);
     if (activation !== 'relu' && activation !== 'linear') return `layer ${layer.name} has activation ${activation} (the engine has relu and linear)`;
+    if (!layer.trainable) return `layer ${layer.name} is frozen (not trainable)`;
+    const [inputs, outputs] = layer.kernelShape();
+    if (width !== null && inputs !== width) return `layer ${layer.name} takes ${inputs} inputs after a layer of ${width} outputs (not a chain)`;
+    width = outputs;
   }
+  const first = (model.layers[0] as PrunableDense).kernelShape()[0];
+  if (width !== first) return `the output (${width}) is not as wide as the input (${first}): not an autoencoder`;
   return null;
 }
 
 let sharedPool: ThreadPool | null = null;
 
-/** One pool per process, kept between engines (starting workers costs tens of milliseconds). */
-async function poolOf(threads: number): Promise<ThreadPool | null> {
+/**
+ * One pool per process, kept between engines (starting workers costs tens of milliseconds);
+ * the engine attached last owns it, and one that lost it goes on on the main thread alone.
+ */
+function poolOf(threads: number): ThreadPool | null {
   if (threads <= 1) return null;
-  if (sharedPool?.threads !== threads) {
-    await sharedPool?.close();
-    sharedPool = await ThreadPool.start(threads);
+  if (sharedPool?.threads !== threads || !sharedPool.usable) {
+    void sharedPool?.close();
+    sharedPool = ThreadPool.start(threads);
   }
   return sharedPool;
 }
@@ -61,9 +74,11 @@ export class TrainingEngine {
   accBeta: [number, number] = [ADAM.b1, ADAM.b2];
   iterations = 0;
 
+  private pool: ThreadPool | null = null;
+
   private constructor(
     private readonly model: tf.LayersModel, readonly plan: EnginePlan, private readonly kernels: Kernels,
-    private readonly pool: ThreadPool | null, params: SharedArrayBuffer, memory: WebAssembly.Memory,
+    params: SharedArrayBuffer, memory: WebAssembly.Memory,
   ) {
     this.f32 = new Float32Array(memory.buffer);
     this.i32 = new Int32Array(memory.buffer);
@@ -90,16 +105,19 @@ export class TrainingEngine {
     const module = kernelModule()!;
     const memory = createMemory(plan.bytes);
     const params = new SharedArrayBuffer(8 * paramSlots(shapes.length));
-    const pool = await poolOf(threads);
-    await pool?.attach(module, memory, plan, params);
-    const engine = new TrainingEngine(model, plan, instantiateKernels(module, memory), pool, params, memory);
+    const engine = new TrainingEngine(model, plan, instantiateKernels(module, memory), params, memory);
+    const pool = poolOf(threads);
+    if (pool) {
+      await pool.attach(engine, module, memory, plan, params);
+      engine.pool = pool;
+    }
     engine.readModel();
     return engine;
   }
 
-  /** The threads a command runs on. */
+  /** The threads a command runs on (1 once another engine has taken the pool). */
   get threads(): number {
-    return this.pool?.threads ?? 1;
+    return this.pool?.ownedBy(this) ? this.pool.threads : 1;
   }
 
   private view(offset: number, floats: number): Float32Array {
@@ -192,7 +210,8 @@ export class TrainingEngine {
     p[P_COMMAND] = command;
     p[P_ROWS] = rows;
     betas.forEach((beta, l) => { p[pBeta(l)] = beta; });
-    if (this.pool) this.pool.run((barrier) => runCommand(this.kernels, this.plan, p, 0, this.pool!.threads, barrier));
+    const pool = this.pool;
+    if (pool?.ownedBy(this)) pool.run((barrier) => runCommand(this.kernels, this.plan, p, 0, pool.threads, barrier));
     else runCommand(this.kernels, this.plan, p, 0, 1, () => {});
   }
 
