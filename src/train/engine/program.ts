@@ -1,9 +1,9 @@
 // What each thread runs for one command of the training engine: a training step (forward,
 // mean squared error, backward, Adam) or a forward pass. Every phase splits its outputs over
-// the threads (columns of a layer's output, of its weight gradient, of its input gradient, or
-// elements for Adam), never a sum, so each value is computed by one thread in one order: the
-// results are the same bits for any number of threads. A barrier separates phases that read
-// what another thread wrote.
+// the threads (columns of a layer's output, of its weight gradient, of its input gradient, rows
+// of a MAM layer's input gradient, or elements for Adam), never a sum, so each value is computed
+// by one thread in one order: the results are the same bits for any number of threads. A
+// barrier separates phases that read what another thread wrote.
 import { RELU_FLAG, type Kernels } from '../../wasm/kernels.js';
 import { share, type EnginePlan, type LayerPlan } from './plan.js';
 
@@ -38,7 +38,7 @@ export function runCommand(k: Kernels, plan: EnginePlan, params: Float64Array, t
   }
   if (!train) return;
   for (let l = count - 1; l >= 0; l--) {
-    backwardLayer(k, plan, l, rows, params[pBeta(l)]!, thread, threads);
+    backwardLayer(k, plan, l, rows, params[pBeta(l)]!, thread, threads, barrier);
     barrier();
   }
   for (const layer of plan.layers) adamLayer(k, layer, params, thread, threads);
@@ -64,7 +64,9 @@ function forwardLayer(k: Kernels, plan: EnginePlan, l: number, rows: number, bet
   if (lossScale) k.mseGradient(L.act, plan.input, rows, m, k0, k1, f(lossScale), flags(L.relu), L.dz, plan.squares);
 }
 
-function backwardLayer(k: Kernels, plan: EnginePlan, l: number, rows: number, beta: number, thread: number, threads: number): void {
+function backwardLayer(
+  k: Kernels, plan: EnginePlan, l: number, rows: number, beta: number, thread: number, threads: number, barrier: () => void,
+): void {
   const L = plan.layers[l]!;
   const x = input(plan, l);
   const n = L.inputs, m = L.outputs, S = L.splits;
@@ -84,20 +86,26 @@ function backwardLayer(k: Kernels, plan: EnginePlan, l: number, rows: number, be
     }
   }
   if (l === 0) return; // nothing below the first layer needs a gradient
-  // This thread's columns of the input gradient, which is the layer below's delta.
+  // The input gradient, which is the layer below's delta.
   const P = plan.layers[l - 1]!;
-  const [j0, j1] = share(n, thread, threads, 8);
-  if (j0 >= j1) return;
   if (dense) {
-    k.transpose(L.w, n, m, j0, j1, plan.transposed);
-    k.gemm(L.dz, m, 1, plan.transposed, n, P.dz, n, rows, m, j0, j1, alpha, 0, 0, P.relu && !mam ? P.act : 0, n, 0, 0);
-  } else {
-    k.zeroColumns(P.dz, rows, n, j0, j1);
+    // This thread's columns of it, from its columns of W^T.
+    const [j0, j1] = share(n, thread, threads, 8);
+    if (j0 < j1) {
+      k.transpose(L.w, n, m, j0, j1, plan.transposed);
+      k.gemm(L.dz, m, 1, plan.transposed, n, P.dz, n, rows, m, j0, j1, alpha, 0, 0, P.relu && !mam ? P.act : 0, n, 0, 0);
+    }
   }
-  if (mam) {
-    k.mamBackwardX(L.dz, L.w, L.imax, L.imin, L.counts, rows, n, m, S, j0, j1, scale, P.dz);
-    if (P.relu) k.applyGate(P.dz, P.act, rows, n, j0, j1);
-  }
+  if (!mam) return;
+  // The MAM part is a scatter along each row's selections: this thread's rows (a scan of every
+  // selection per thread would not divide the work), after the dense part's columns are done.
+  if (dense) barrier();
+  const [b0, b1] = share(rows, thread, threads, 1);
+  if (b0 >= b1) return;
+  const dx = P.dz + 4 * b0 * n;
+  if (!dense) k.zeroColumns(dx, b1 - b0, n, 0, n);
+  k.mamBackwardX(L.dz + 4 * b0 * m, L.w, L.imax + 4 * b0 * S * m, L.imin + 4 * b0 * S * m, L.counts, b1 - b0, n, m, S, 0, n, scale, dx);
+  if (P.relu) k.applyGate(dx, P.act + 4 * b0 * n, b1 - b0, n, 0, n);
 }
 
 function adamLayer(k: Kernels, L: LayerPlan, params: Float64Array, thread: number, threads: number): void {
