@@ -37,6 +37,8 @@ export interface TrainFlags extends CsvFlags {
 }
 
 const d = DEFAULT_TRAIN_OPTIONS;
+/** Synthetic traces of 60 s when no recordings are given (10 hours of ECG: README, "Quality"). */
+export const DEFAULT_SYNTH_RECORDS = 600;
 
 /** Declares the network, data and optimisation options on a command (--kind unless `kind` is false). */
 export function addTrainOptions(cmd: Command, { kind = true } = {}): Command {
@@ -61,7 +63,7 @@ export function addTrainOptions(cmd: Command, { kind = true } = {}): Command {
     .option('--normalization <how>', 'window (each window to mean 0, std 1), dataset (training mean and std) or none', 'window')
     .option('--baseline <how>', 'none, or highpass (remove baseline wander below 0.5 Hz)', 'none')
     .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
-    .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', '100')
+    .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', String(DEFAULT_SYNTH_RECORDS))
     .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
     .option('--noise-snr <dB>', 'synthetic ECG: white noise at this input SNR (default: none)');
 }
@@ -80,7 +82,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags) {
     ...(flags.latent !== undefined ? { latent: intOption('--latent', flags.latent, '32', 1) } : {}),
     ...(flags.decoder !== undefined ? { decoder: sizesOption('--decoder', flags.decoder, '512,512,256') } : {}),
   });
-  const epochs = intOption('--epochs', flags.epochs ?? String(d.epochs), '60', 1);
+  const epochs = intOption('--epochs', flags.epochs ?? String(d.epochs), String(d.epochs), 1);
   const options: TrainOptions = {
     epochs,
     batchSize: intOption('--batch-size', flags.batchSize, '64', 1),
@@ -113,7 +115,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags) {
     const noise = optionalNumber('--noise-snr', flags.noiseSnr, '35');
     source = {
       kind: 'synthetic',
-      records: intOption('--synth-records', flags.synthRecords, '100', 1),
+      records: intOption('--synth-records', flags.synthRecords, String(DEFAULT_SYNTH_RECORDS), 1),
       generator: { seconds: positive('--synth-seconds', flags.synthSeconds, '60'), seed, fs: spec.fs, ...(noise !== undefined ? { noiseSnrDb: noise } : {}) },
     };
   }

@@ -93,11 +93,13 @@ export class ThreadPool {
     const pool = new ThreadPool(threads);
     for (let t = 1; t < threads; t++) {
       const worker = new Worker(WORKER_FILE);
-      worker.unref(); // an idle pool never keeps the process alive
       // Kept for the pool's life: a worker's error reaches the next command's message.
       worker.on('message', (m: WorkerReply) => { if (m.type === 'error') pool.lastError = m.message; });
       worker.on('error', (e) => { pool.lastError = e.message; pool.broken(); });
       worker.on('exit', (code) => { pool.lastError ??= `a training thread exited (code ${code})`; pool.broken(); });
+      // An idle pool never keeps the process alive. After the first 'message' listener, which
+      // would otherwise ref the worker again.
+      worker.unref();
       pool.workers.push(worker);
     }
     return pool;
@@ -120,8 +122,10 @@ export class ThreadPool {
 
   /** Waits for a worker's `reply` (after posting `message`, if any). */
   private request(worker: Worker, message: object | null, reply: WorkerReply['type']): Promise<void> {
+    // Ref'd while a reply is awaited (else an otherwise idle process would exit under the await).
+    worker.ref();
     return new Promise<void>((resolve, reject) => {
-      const done = () => { worker.off('message', onMessage); worker.off('exit', onExit); };
+      const done = () => { worker.off('message', onMessage); worker.off('exit', onExit); worker.unref(); };
       const onMessage = (m: WorkerReply) => {
         if (m.type === 'error') { done(); reject(new PoolFailure(`training thread: ${m.message}`)); }
         else if (m.type === reply) { done(); resolve(); }
