@@ -155,52 +155,45 @@ export class TrainingEngine {
 
   /** Writes the weights back into the tfjs model's variables. */
   writeModel(): void {
-    this.plan.layers.forEach((L, i) => {
-      const weights = this.layers[i]!.trainableWeights;
-      tf.tidy(() => {
-        weights[0]!.write(tf.tensor2d(this.view(L.w, L.inputs * L.outputs).slice(), [L.inputs, L.outputs]));
-        if (L.b) weights[1]!.write(tf.tensor1d(this.view(L.b, L.outputs).slice()));
-      });
+    const views = this.perVariable('w', 'b');
+    this.model.trainableWeights.forEach((variable, i) => {
+      tf.tidy(() => { variable.write(tf.tensor(views[i]!.slice(), variable.shape as number[])); });
     });
   }
 
-  /** Adam's moments, in the order of the model's trainable variables (kernel, bias per layer). */
+  /**
+   * One array per trainable variable, in the model's order (kernel, then bias, per layer): views
+   * on the arrays at the kernel's and the bias's offsets of the given kinds.
+   */
+  private perVariable(kernel: 'w' | 'gw' | 'mw' | 'vw', bias: 'b' | 'gb' | 'mb' | 'vb'): Float32Array[] {
+    const views: Float32Array[] = [];
+    for (const L of this.plan.layers) {
+      views.push(this.view(L[kernel], L.inputs * L.outputs));
+      if (L.b) views.push(this.view(L[bias], L.outputs));
+    }
+    return views;
+  }
+
+  /** Adam's moments, in the order of the model's trainable variables (copies). */
   moments(): AdamMoments {
-    const m: Float32Array[] = [], v: Float32Array[] = [];
-    for (const L of this.plan.layers) {
-      m.push(this.view(L.mw, L.inputs * L.outputs).slice()); v.push(this.view(L.vw, L.inputs * L.outputs).slice());
-      if (L.b) { m.push(this.view(L.mb, L.outputs).slice()); v.push(this.view(L.vb, L.outputs).slice()); }
-    }
-    return { m, v, accBeta: [...this.accBeta], iterations: this.iterations };
+    const copy = (views: Float32Array[]) => views.map((v) => v.slice());
+    return { m: copy(this.perVariable('mw', 'mb')), v: copy(this.perVariable('vw', 'vb')), accBeta: [...this.accBeta], iterations: this.iterations };
   }
 
-  /** The gradients of the last step, in the order of the trainable variables (for tests and scores). */
+  /** The gradients of the last step, in the order of the trainable variables (copies; for tests and scores). */
   gradients(): Float32Array[] {
-    const g: Float32Array[] = [];
-    for (const L of this.plan.layers) {
-      g.push(this.view(L.gw, L.inputs * L.outputs).slice());
-      if (L.b) g.push(this.view(L.gb, L.outputs).slice());
-    }
-    return g;
+    return this.perVariable('gw', 'gb').map((v) => v.slice());
   }
 
-  /** The weights as the engine holds them, in the order of the trainable variables. */
+  /** The weights as the engine holds them, in the order of the trainable variables (copies). */
   weights(): Float32Array[] {
-    const w: Float32Array[] = [];
-    for (const L of this.plan.layers) {
-      w.push(this.view(L.w, L.inputs * L.outputs).slice());
-      if (L.b) w.push(this.view(L.b, L.outputs).slice());
-    }
-    return w;
+    return this.perVariable('w', 'b').map((v) => v.slice());
   }
 
   /** Restores Adam's state (as moments() gives it, or read from a tfjs optimizer). */
   setMoments(state: AdamMoments): void {
-    let i = 0;
-    for (const L of this.plan.layers) {
-      this.view(L.mw, L.inputs * L.outputs).set(state.m[i]!); this.view(L.vw, L.inputs * L.outputs).set(state.v[i]!); i++;
-      if (L.b) { this.view(L.mb, L.outputs).set(state.m[i]!); this.view(L.vb, L.outputs).set(state.v[i]!); i++; }
-    }
+    this.perVariable('mw', 'mb').forEach((view, i) => view.set(state.m[i]!));
+    this.perVariable('vw', 'vb').forEach((view, i) => view.set(state.v[i]!));
     this.accBeta = [...state.accBeta];
     this.iterations = state.iterations;
   }
