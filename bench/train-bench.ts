@@ -10,7 +10,8 @@ import { initBackend } from '../src/backend.js';
 import { buildAutoencoder, specFromPreset, type ModelKind } from '../src/model/autoencoder.js';
 import { setModelBeta } from '../src/train/beta.js';
 import { closeEnginePool, TrainingEngine } from '../src/train/engine/engine.js';
-import { DEFAULT_TRAIN_OPTIONS, trainableVariables } from '../src/train/trainer.js';
+import { trainableVariables } from '../src/train/steppers.js';
+import { DEFAULT_TRAIN_OPTIONS } from '../src/train/trainer.js';
 import { bestTorch, runTorchReference } from './torch-reference.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);

@@ -24,7 +24,9 @@ export { fitPca, pcaReconstruct, jacobiEigen, type PcaModel } from './metrics/pc
 export { createProgress, formatDuration, type Progress, type ProgressOptions, type ProgressStream } from './report/progress.js';
 export { lineChart, windowsChart, escapeXml, linearAxis, logAxis, niceStep, toPixel, type Axis, type HLine, type LineChartOptions, type Series, type Tick, type WindowPlot, type WindowsChartOptions } from './report/svg.js';
 export { PRESETS, specFromPreset, buildAutoencoder, layerNames, resolveMamLayers, type AutoencoderSpec, type ModelKind, type Preset } from './model/autoencoder.js';
-export { trainAutoencoder, initialTrainState, reconstruct, DEFAULT_TRAIN_OPTIONS, type TrainOptions, type TrainState, type EpochRecord } from './train/trainer.js';
+export { trainAutoencoder, initialTrainState, DEFAULT_TRAIN_OPTIONS, type TrainOptions, type TrainState, type EpochRecord } from './train/trainer.js';
+export { reconstruct, setRunDefaults, type RunSettings } from './train/steppers.js';
+export { TrainingEngine, engineUnsupported, closeEnginePool } from './train/engine/engine.js';
 export { startTraining, resumeTraining, type TrainConfig, type AutoencoderMetadata, type SessionUi, type TrainOutcome } from './train/session.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint.js';
 export { evaluate, evaluationData, autoencoderMetadata, type Evaluation, type EvalData } from './eval/evaluate.js';

@@ -20,7 +20,7 @@ import { DEFAULT_PRUNE_OPTIONS, layerTable, pruneModel, sparsityOf } from '../sr
 import { selectionCounts, summedKernelGradients } from '../src/prune/scores.js';
 import { pruneSaved, type PrunedMetadata } from '../src/prune/session.js';
 import { asnrOf, prepareFromSource, startTraining, type TrainConfig } from '../src/train/session.js';
-import { reconstruct } from '../src/train/trainer.js';
+import { reconstruct } from '../src/train/steppers.js';
 import { randomArray, rng } from './helpers.js';
 
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));

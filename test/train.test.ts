@@ -14,7 +14,7 @@ import { evaluate, evaluationData } from '../src/eval/evaluate.js';
 import { snrDb } from '../src/metrics/reconstruction.js';
 import { loadModel } from '../src/model/files.js';
 import { resumeTraining, startTraining, type AutoencoderMetadata, type TrainConfig } from '../src/train/session.js';
-import { setRunDefaults } from '../src/train/trainer.js';
+import { setRunDefaults } from '../src/train/steppers.js';
 
 const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'mam-train-test-'));

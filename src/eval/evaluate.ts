@@ -11,7 +11,7 @@ import type { ModelMetadata } from '../model/files.js';
 import { csvField } from '../report/csv-field.js';
 import { windowsChart } from '../report/svg.js';
 import { prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
-import { reconstruct } from '../train/trainer.js';
+import { reconstruct } from '../train/steppers.js';
 
 export interface EvalData {
   windows: WindowSet;

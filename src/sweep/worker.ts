@@ -4,7 +4,7 @@
 // training step or sweep point; if the parent goes away, it ends at once.
 import { initBackend } from '../backend.js';
 import { MamError } from '../errors.js';
-import { setRunDefaults } from '../train/trainer.js';
+import { setRunDefaults } from '../train/steppers.js';
 import { runChain, type ChainMessage, type ChainTask } from './chain.js';
 
 export interface WorkerRequest {

@@ -17,10 +17,16 @@ export type AdamInternals = {
 
 const internals = (optimizer: tf.Optimizer) => optimizer as unknown as AdamInternals;
 
+/** beta1^t and beta2^t as the optimizer holds them (float32). */
+export function readAccBeta(optimizer: tf.Optimizer): [number, number] {
+  const adam = internals(optimizer);
+  return [adam.accBeta1.dataSync()[0]!, adam.accBeta2.dataSync()[0]!];
+}
+
 /** The optimizer's state, or null while it has taken no step (tfjs makes its moments lazily). */
 export function readAdamState(optimizer: tf.Optimizer, variables: tf.Variable[]): AdamMoments | null {
   const adam = internals(optimizer);
-  const accBeta: [number, number] = [adam.accBeta1.dataSync()[0]!, adam.accBeta2.dataSync()[0]!];
+  const accBeta = readAccBeta(optimizer);
   if (adam.accumulatedFirstMoment.length === 0) return null;
   if (adam.accumulatedFirstMoment.length !== variables.length) {
     throw new Error(`the optimizer holds moments for ${adam.accumulatedFirstMoment.length} variables, the model has ${variables.length}`);

@@ -6,20 +6,16 @@
 // (seed, epoch) alone, beta from the step count alone, and the Adam moments and bias
 // corrections are saved and restored exactly.
 import * as tf from '@tensorflow/tfjs';
-
-/** What tfjs optimizers' getWeights/setWeights exchange. */
-export type NamedTensor = { name: string; tensor: tf.Tensor };
 import type { WindowSet } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
 import { seededRandom, shuffleInPlace } from '../data/random.js';
-import { availableParallelism } from 'node:os';
-import { PrunableDense } from '../layers/prunable-dense.js';
-import type { AdamInternals } from './adam-state.js';
-import { readAdamState, writeAdamState } from './adam-state.js';
+import { readAccBeta, type AdamInternals } from './adam-state.js';
 import { setModelBeta } from './beta.js';
-import { engineUnsupported, TrainingEngine } from './engine/engine.js';
-import { ADAM } from './engine/program.js';
+import { makeStepper, type RunSettings } from './steppers.js';
 import { vconBeta, type VconShape } from './vcon.js';
+
+/** What tfjs optimizers' getWeights/setWeights exchange. */
+export type NamedTensor = { name: string; tensor: tf.Tensor };
 
 export interface TrainOptions {
   epochs: number;
@@ -111,25 +107,6 @@ export function makeOptimizer(state: TrainState): tf.Optimizer {
   return tf.train.adam(state.learningRate);
 }
 
-/** Trainable variables in a fixed order: Adam keeps its moments by position, not by name. */
-export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((w) => w.read() as tf.Variable);
-}
-
-/** The model's output for every window, batched. */
-export function reconstruct(model: tf.LayersModel, set: WindowSet, batchSize = 256): Float32Array {
-  const out = new Float32Array(set.data.length);
-  for (let w = 0; w < set.count; w += batchSize) {
-    const count = Math.min(batchSize, set.count - w);
-    const y = tf.tidy(() => {
-      const x = tf.tensor2d(set.data.subarray(w * set.length, (w + count) * set.length), [count, set.length]);
-      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
-    });
-    out.set(y, w * set.length);
-  }
-  return out;
-}
-
 function mse(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
@@ -141,103 +118,6 @@ export function epochOrder(count: number, seed: number, epoch: number): Int32Arr
   const order = Int32Array.from({ length: count }, (_, i) => i);
   shuffleInPlace(order, seededRandom((seed * 7919 + epoch * 104729) | 0));
   return order;
-}
-
-/** How a run is executed; none of it changes the result. */
-export interface RunSettings {
-  /** Threads of the training engine (default: the cores available). The same bits for any count. */
-  threads?: number;
-  /** 'tfjs' trains through tfjs's autograd instead of the engine (slower; for comparisons). Default: $MAM_TRAIN_ENGINE, else the engine. */
-  engine?: 'engine' | 'tfjs';
-}
-
-const runDefaults: RunSettings = {};
-
-/**
- * Sets how runs that are not told otherwise execute (the CLI's --threads): every training in
- * this process, including pruning's fine-tuning, then uses it. Results do not depend on it.
- */
-export function setRunDefaults(settings: RunSettings): void {
-  Object.assign(runDefaults, settings);
-}
-
-/** Threads a run uses when not told: --threads, else one per core available. */
-export function defaultThreads(): number {
-  return runDefaults.threads ?? availableParallelism();
-}
-
-/** One optimizer step and a forward pass over a window set: by the engine, or by tfjs's autograd. */
-interface Stepper {
-  readonly name: string;
-  /** Trains on `rows` windows of `batch` at the MAM layers' `beta`; the loss before the step. */
-  step(batch: Float32Array, rows: number, beta: number, learningRate: number): number;
-  reconstruct(set: WindowSet, beta: number): Float32Array;
-  /** Whether the weights are all finite. */
-  finite(): boolean;
-  /** Brings the tfjs model and optimizer up to date with the training so far. */
-  sync(): Promise<void>;
-}
-
-async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer, rows: number, settings: RunSettings): Promise<Stepper> {
-  const choice = settings.engine ?? runDefaults.engine ?? (process.env.MAM_TRAIN_ENGINE === 'tfjs' ? 'tfjs' : 'engine');
-  const variables = trainableVariables(model);
-  if (choice === 'engine' && engineUnsupported(model) === null && isDefaultAdam(optimizer)) {
-    const engine = await TrainingEngine.create(model, Math.max(rows, EVAL_ROWS), settings.threads ?? defaultThreads());
-    const moments = readAdamState(optimizer, variables);
-    if (moments) engine.setMoments(moments);
-    else engine.setMoments({ ...engine.moments(), accBeta: readAccBeta(optimizer), iterations: optimizer.iterations });
-    return {
-      name: `engine, ${engine.threads} thread${engine.threads > 1 ? 's' : ''}`,
-      step: (batch, n, beta, lr) => engine.step(batch, n, beta, lr),
-      reconstruct: (set, beta) => engine.predict(set.data, set.count, beta),
-      finite: () => engine.weightsFinite(),
-      sync: async () => {
-        engine.writeModel();
-        await writeAdamState(optimizer, variables, engine.moments());
-      },
-    };
-  }
-  const pruned = model.layers.filter((l): l is PrunableDense => {
-    if (!(l instanceof PrunableDense)) return false;
-    const { kept, total } = l.maskCounts();
-    return kept < total;
-  });
-  const adam = optimizer as unknown as AdamInternals;
-  return {
-    name: 'tfjs autograd',
-    step(batch, n, beta, lr) {
-      const length = batch.length / rows;
-      setModelBeta(model, beta);
-      adam.learningRate = lr;
-      const loss = tf.tidy(() => {
-        const x = tf.tensor2d(batch.subarray(0, n * length), [n, length]);
-        const cost = optimizer.minimize(() => tf.losses.meanSquaredError(x, model.apply(x) as tf.Tensor) as tf.Scalar, true, variables);
-        return cost!.dataSync()[0]!;
-      });
-      // Adam's momentum would move pruned weights; the forward never sees them, but keep them 0.
-      for (const layer of pruned) layer.applyMask();
-      return loss;
-    },
-    reconstruct(set, beta) {
-      setModelBeta(model, beta);
-      return reconstruct(model, set);
-    },
-    finite: () => true, // a non-finite weight shows in the loss, which tfjs computes with it
-    sync: async () => {},
-  };
-}
-
-/** The engine's update is tfjs's Adam with its default constants (tf.train.adam(lr)). */
-function isDefaultAdam(optimizer: tf.Optimizer): boolean {
-  const c = optimizer.getConfig() as { beta1?: number; beta2?: number; epsilon?: number };
-  return optimizer.getClassName() === 'Adam' && c.beta1 === 0.9 && c.beta2 === 0.999 && Math.fround(c.epsilon ?? NaN) === ADAM.eps;
-}
-
-/** Windows the engine's buffers hold for a forward pass (validation). */
-const EVAL_ROWS = 256;
-
-function readAccBeta(optimizer: tf.Optimizer): [number, number] {
-  return accBeta(optimizer as unknown as AdamInternals);
 }
 
 /**
@@ -265,7 +145,7 @@ export async function trainAutoencoder(
   const stop = async () => {
     setModelBeta(model, vconBeta(state.step, vcon)); // a model saved mid-vcon says where the blend is
     await stepper.sync();
-    state.adamAccBeta = accBeta(adam);
+    state.adamAccBeta = readAccBeta(optimizer);
     return state;
   };
 
@@ -312,7 +192,7 @@ export async function trainAutoencoder(
     state.epochLossSum = 0;
     updateSchedules(state, options, record, beta, adam);
     await stepper.sync();
-    state.adamAccBeta = accBeta(adam);
+    state.adamAccBeta = readAccBeta(optimizer);
     if (state.epoch >= options.epochs) {
       state.finished = true;
       if (!state.stopKind) {
@@ -329,10 +209,6 @@ const YIELD_MS = 100;
 let lastYield = performance.now();
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => { lastYield = performance.now(); resolve(); }));
-}
-
-function accBeta(adam: AdamInternals): [number, number] {
-  return [adam.accBeta1.dataSync()[0]!, adam.accBeta2.dataSync()[0]!];
 }
 
 /**

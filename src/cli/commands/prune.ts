@@ -4,7 +4,7 @@ import type { LayerRow, PruneStepRecord } from '../../prune/pruner.js';
 import { pruneSaved } from '../../prune/session.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
-import { setRunDefaults } from '../../train/trainer.js';
+import { setRunDefaults } from '../../train/steppers.js';
 import { addThreadsOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainOutcome } from '../../train/session.js';
-import { setRunDefaults } from '../../train/trainer.js';
+import { setRunDefaults } from '../../train/steppers.js';
 import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
