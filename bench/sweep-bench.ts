@@ -1,7 +1,7 @@
 // Wall time of the default sweep with the small preset (`mam sweep --out DIR`, no other
 // option): train a MAC and a MAM model, prune each along the default grid, evaluate every
 // point. The goal is under 15 minutes on the 2-core machine. Runs the CLI as a user would, so it
-// measures everything: data, training, pruning, evaluation, files. About 6 minutes; run it alone
+// measures everything: data, training, pruning, evaluation, files. About 9 minutes; run it alone
 // with `node dist/bench/sweep-bench.js [DIR]` (DIR keeps the sweep; default: a temporary one),
 // or all benches with `npm run bench`.
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +22,10 @@ describe('mam CLI', () => {
     const r = mam(['info', '--json'], { MAM_BACKEND: 'cpu' });
     assert.equal(r.code, 0);
     assert.equal(r.stderr, '', 'no tfjs banner or warnings');
-    const out = JSON.parse(r.stdout) as { backend: string; reason: string; mamKernel: string; versions: Record<string, string> };
-    assert.deepEqual(Object.keys(out), ['backend', 'reason', 'mamKernel', 'versions']);
+    const out = JSON.parse(r.stdout) as { backend: string; reason: string; mamKernel: string; trainingEngine: { threads: number }; versions: Record<string, string> };
+    assert.deepEqual(Object.keys(out), ['backend', 'reason', 'mamKernel', 'trainingEngine', 'versions']);
     assert.equal(out.mamKernel, 'wasm-simd');
+    assert.equal(out.trainingEngine.threads, availableParallelism());
     assert.equal(out.backend, 'cpu');
     assert.equal(out.reason, 'requested by MAM_BACKEND');
     assert.equal(out.versions['tfjs-core'], '4.22.0');
@@ -43,7 +45,7 @@ describe('mam CLI', () => {
     const r = mam(['info'], { MAM_BACKEND: 'cpu' });
     assert.equal(r.code, 0);
     assert.equal(r.stderr, '');
-    assert.match(r.stdout, /^backend +cpu\nreason +requested by MAM_BACKEND\nkernel +MAM forward in wasm-simd\nversions\n/);
+    assert.match(r.stdout, /^backend +cpu\nreason +requested by MAM_BACKEND\nkernel +MAM forward in wasm-simd\ntraining WebAssembly SIMD, \d+ threads by default \(--threads\)\nversions\n/);
     assert.match(r.stdout, /^ +tfjs-core +4\.22\.0$/m);
     assert.ok(!r.stdout.includes('\x1b['), 'no ANSI escapes on a pipe');
   });
