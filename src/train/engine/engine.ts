@@ -263,9 +263,6 @@ export class TrainingEngine {
       throw new RangeError(`engine step: ${rows} rows of ${window} (given ${length} values) for buffers of ${this.plan.rows} rows`);
     }
   }
-
-  /** The shared pool stays for the next engine; closeEnginePool() ends it. */
-  dispose(): void {}
 }
 
 /** Ends the worker threads (they never keep the process alive; this frees them sooner). */
