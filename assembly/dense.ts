@@ -58,20 +58,35 @@ let eLdm: i32 = 0;
 
 /**
  * C[r, c] for r in [0, R), c in [c0, c1), summed over t in [0, T). alpha = 1 skips the scaling;
- * bias, gate, mask = 0 skip those steps; flags & 1 = ReLU.
+ * bias, gate, mask = 0 skip those steps; flags & 1 = ReLU; pack = 0 reads B in place, else a
+ * scratch of T x 32 bytes for copies of its column panels (the same results, faster for B with
+ * long rows).
  */
 export function gemm(
   a: usize, ars: i32, ats: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   R: i32, T: i32, c0: i32, c1: i32,
-  alpha: f32, bias: usize, flags: i32, gate: usize, ldg: i32, mask: usize, ldm: i32,
+  alpha: f32, bias: usize, flags: i32, gate: usize, ldg: i32, mask: usize, ldm: i32, pack: usize,
 ): void {
   eAlpha = alpha; eScale = alpha != 1; eBias = bias; eRelu = (flags & RELU) != 0;
   eGate = gate; eLdg = ldg; eMask = mask; eLdm = ldm;
   let col = c0;
   for (; col + 8 <= c1; col += 8) {
+    // The panel B[0..T, col..col+8] is read once per row tile. Rows of B far apart (a whole
+    // row of W, 2 KB, between two) fall into the same few L1 sets and evict each other, so when
+    // given a scratch (T x 32 bytes) the panel is first copied there, contiguous.
+    let pb = b, ld = ldb, at = col;
+    if (pack) {
+      for (let t = 0; t < T; t++) {
+        const src = b + ((<usize>t * <usize>ldb + <usize>col) << 2);
+        const dst = pack + (<usize>t << 5);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      }
+      pb = pack; ld = 8; at = 0;
+    }
     let r = 0;
-    for (; r + 4 <= R; r += 4) tile4x8(a, ars, ats, b, ldb, c, ldc, r, T, col);
-    for (; r < R; r++) tile1x8(a, ars, ats, b, ldb, c, ldc, r, T, col);
+    for (; r + 4 <= R; r += 4) tile4x8(a, ars, ats, pb, ld, c, ldc, r, T, col, at);
+    for (; r < R; r++) tile1x8(a, ars, ats, pb, ld, c, ldc, r, T, col, at);
   }
   for (; col + 4 <= c1; col += 4) {
     let r = 0;
@@ -87,7 +102,8 @@ export function gemm(
   return a + ((<usize>r * <usize>ars + <usize>t * <usize>ats) << 2);
 }
 
-@inline function tile4x8(a: usize, ars: i32, ats: i32, b: usize, ldb: i32, c: usize, ldc: i32, r: i32, T: i32, col: i32): void {
+// col: the output column; bc: the same column's place in b (col, or 0 in a packed panel).
+@inline function tile4x8(a: usize, ars: i32, ats: i32, b: usize, ldb: i32, c: usize, ldc: i32, r: i32, T: i32, col: i32, bc: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -95,7 +111,7 @@ export function gemm(
   let pa = aAt(a, ars, ats, r, 0);
   const rowStep = <usize>ars << 2;
   const tStep = <usize>ats << 2;
-  let pb = b + (<usize>col << 2);
+  let pb = b + (<usize>bc << 2);
   const bStep = <usize>ldb << 2;
   for (let t = 0; t < T; t++) {
     const b0 = v128.load(pb);
@@ -119,11 +135,11 @@ export function gemm(
   v128.store(pc, epilogue4(c30, r + 3, col)); v128.store(pc, epilogue4(c31, r + 3, col + 4), 16);
 }
 
-@inline function tile1x8(a: usize, ars: i32, ats: i32, b: usize, ldb: i32, c: usize, ldc: i32, r: i32, T: i32, col: i32): void {
+@inline function tile1x8(a: usize, ars: i32, ats: i32, b: usize, ldb: i32, c: usize, ldc: i32, r: i32, T: i32, col: i32, bc: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let pa = aAt(a, ars, ats, r, 0);
   const tStep = <usize>ats << 2;
-  let pb = b + (<usize>col << 2);
+  let pb = b + (<usize>bc << 2);
   const bStep = <usize>ldb << 2;
   for (let t = 0; t < T; t++) {
     const a0 = v128.load32_splat(pa);

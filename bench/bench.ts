@@ -251,7 +251,7 @@ function denseOurs(): DenseOurs {
   const module = kernelModule();
   if (!module) throw new Error('the WebAssembly kernels are unavailable');
   const { x, w, d } = denseLcgInputs({ batch: B, inputs: N, outputs: M });
-  const memory = createMemory(4 * (B * N + 3 * N * M + 2 * B * M + B * N) + 1024);
+  const memory = createMemory(4 * (B * N + 3 * N * M + 2 * B * M + B * N + 8 * Math.max(B, N, M)) + 2048);
   const k = instantiateKernels(module, memory);
   let at = HEAP_BASE;
   const put = (a: Float32Array | number): number => {
@@ -262,11 +262,12 @@ function denseOurs(): DenseOurs {
     return p;
   };
   const [px, pw, pd] = [put(x), put(w), put(d)];
-  const [pz, pg, pe, pt] = [put(B * M), put(N * M), put(B * N), put(N * M)];
-  const forward = () => k.gemm(px, N, 1, pw, M, pz, M, B, N, 0, M, 1, 0, 0, 0, 0, 0, 0);
-  const gradW = () => k.gemm(px, 1, N, pd, M, pg, M, N, B, 0, M, 1, 0, 0, 0, 0, 0, 0);
+  const [pz, pg, pe, pt, pp] = [put(B * M), put(N * M), put(B * N), put(N * M), put(8 * Math.max(B, N, M))];
+  // As the engine calls it: with a scratch for packed column panels.
+  const forward = () => k.gemm(px, N, 1, pw, M, pz, M, B, N, 0, M, 1, 0, 0, 0, 0, 0, 0, pp);
+  const gradW = () => k.gemm(px, 1, N, pd, M, pg, M, N, B, 0, M, 1, 0, 0, 0, 0, 0, 0, pp);
   const transpose = () => k.transpose(pw, N, M, 0, N, pt);
-  const gradX = () => k.gemm(pd, M, 1, pt, N, pe, N, B, M, 0, N, 1, 0, 0, 0, 0, 0, 0);
+  const gradX = () => k.gemm(pd, M, 1, pt, N, pe, N, B, M, 0, N, 1, 0, 0, 0, 0, 0, 0, pp);
   const gflops = (ms: number): number => (2 * B * N * M) / (ms * 1e6);
   const result = { forward: gflops(measure(forward)), gradW: gflops(measure(gradW)), transposeMs: measure(transpose), gradX: 0 };
   result.gradX = gflops(measure(gradX));

@@ -62,30 +62,31 @@ describe('dense kernels (WebAssembly SIMD) against a float32 reference, bit for 
   }
   for (const g of cases) {
     const label = `${g.R}x${g.T}x${g.C}${g.transposedA ? ' A^T' : ''}${g.alpha !== 1 ? ' alpha' : ''}${g.bias ? ' bias' : ''}${g.relu ? ' relu' : ''}${g.gate ? ' gate' : ''}${g.mask ? ' mask' : ''}`;
-    it(`gemm ${label}, whole and split in column ranges`, () => {
+    it(`gemm ${label}, whole and split in column ranges, B read in place or packed`, () => {
       const rand = rng(g.R * 1000 + g.T * 10 + g.C);
       const a = randomArray(rand, g.R * g.T), b = randomArray(rand, g.T * g.C);
       const bias = randomArray(rand, g.C), gate = randomArray(rand, g.R * g.C);
       const mask = Float32Array.from({ length: g.R * g.C }, () => (rand() < 0.3 ? 0 : 1));
       const want = new Float32Array(g.R * g.C);
       gemmJs(a, b, g, bias, gate, mask, 0, g.C, want);
-      for (const threads of [1, 2, 3]) {
+      for (const [threads, packed] of [[1, false], [1, true], [2, true], [3, false]] as Array<[number, boolean]>) {
         heap.reset();
         const [pa, pb, pBias, pGate, pMask] = [heap.put(a), heap.put(b), heap.put(bias), heap.put(gate), heap.put(mask)];
+        const pPack = packed ? heap.zeros(8 * g.T) : 0;
         const pc = heap.put(new Float32Array(g.R * g.C).fill(NaN));
         for (let t = 0; t < threads; t++) {
           const [c0, c1] = share(g.C, t, threads, 8);
           if (c0 >= c1) continue;
           const [ars, ats] = g.transposedA ? [1, g.R] : [g.T, 1];
           heap.k.gemm(pa, ars, ats, pb, g.C, pc, g.C, g.R, g.T, c0, c1, f(g.alpha), g.bias ? pBias : 0, g.relu ? RELU_FLAG : 0,
-            g.gate ? pGate : 0, g.C, g.mask ? pMask : 0, g.C);
+            g.gate ? pGate : 0, g.C, g.mask ? pMask : 0, g.C, pPack);
           // Only this share's columns are written: the later ones still hold NaN.
           const now = heap.read(pc, g.R * g.C);
           for (let r = 0; r < g.R; r++) for (let c = c1; c < g.C; c++) assert.ok(Number.isNaN(now[r * g.C + c]), `wrote column ${c} outside [${c0}, ${c1})`);
         }
         const got = heap.read(pc, g.R * g.C);
         const same = sameFloats(got, want);
-        assert.ok(same.equal, `threads ${threads}: element ${same.at}: ${got[same.at]} vs ${want[same.at]}`);
+        assert.ok(same.equal, `threads ${threads}${packed ? ', packed panels' : ''}: element ${same.at}: ${got[same.at]} vs ${want[same.at]}`);
       }
     });
   }

@@ -20,7 +20,7 @@ export interface Kernels {
     j0: number, j1: number, scale: number, dx: number): void;
   gemm(a: number, ars: number, ats: number, b: number, ldb: number, c: number, ldc: number,
     R: number, T: number, c0: number, c1: number,
-    alpha: number, bias: number, flags: number, gate: number, ldg: number, mask: number, ldm: number): void;
+    alpha: number, bias: number, flags: number, gate: number, ldg: number, mask: number, ldm: number, pack: number): void;
   transpose(src: number, R: number, C: number, r0: number, r1: number, dst: number): void;
   columnSums(m: number, R: number, ld: number, c0: number, c1: number, out: number): void;
   mseGradient(y: number, x: number, R: number, C: number, c0: number, c1: number, scale: number, flags: number, dy: number, sq: number): void;

@@ -101,7 +101,7 @@ export class TrainingEngine {
         pruned: kept < total,
       };
     });
-    const plan = planLayout(shapes, rows);
+    const plan = planLayout(shapes, rows, Math.max(1, threads));
     const module = kernelModule()!;
     const memory = createMemory(plan.bytes);
     const params = new SharedArrayBuffer(8 * paramSlots(shapes.length));

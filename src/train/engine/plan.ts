@@ -42,12 +42,15 @@ export interface EnginePlan {
   squares: number;
   /** W^T of the layer being back-propagated (largest inputs x outputs). */
   transposed: number;
+  /** Per thread, a scratch for the matrix product's packed column panels (packBytes each). */
+  packs: number;
+  packBytes: number;
   /** Bytes past HEAP_BASE in all. */
   bytes: number;
 }
 
-/** Lays out the arrays of a network of these layers for batches of up to `rows` windows. */
-export function planLayout(shapes: LayerShape[], rows: number): EnginePlan {
+/** Lays out the arrays of a network of these layers for batches of up to `rows` windows, on `threads` threads. */
+export function planLayout(shapes: LayerShape[], rows: number, threads: number): EnginePlan {
   let offset = HEAP_BASE;
   // 64-byte alignment: every array starts on its own cache line (and on a 16-byte SIMD boundary).
   const alloc = (floats: number): number => {
@@ -76,7 +79,10 @@ export function planLayout(shapes: LayerShape[], rows: number): EnginePlan {
   });
   const squares = alloc(shapes.at(-1)!.outputs);
   const transposed = alloc(Math.max(...shapes.map((s) => s.inputs * s.outputs)));
-  return { layers, rows, input, squares, transposed, bytes: offset - HEAP_BASE };
+  // A panel is (summed length) x 8 floats: the summed length is a layer's inputs, outputs or rows.
+  const packBytes = 32 * Math.max(rows, ...shapes.map((s) => Math.max(s.inputs, s.outputs)));
+  const packs = alloc((threads * packBytes) / 4);
+  return { layers, rows, input, squares, transposed, packs, packBytes, bytes: offset - HEAP_BASE };
 }
 
 /**

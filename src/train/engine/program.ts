@@ -45,6 +45,8 @@ export function runCommand(k: Kernels, plan: EnginePlan, params: Float64Array, t
 }
 
 const input = (plan: EnginePlan, l: number): number => (l === 0 ? plan.input : plan.layers[l - 1]!.act);
+/** This thread's scratch for the matrix product's packed panels. */
+const pack = (plan: EnginePlan, thread: number): number => plan.packs + thread * plan.packBytes;
 const isMam = (layer: LayerPlan, beta: number): boolean => layer.kind === 'mam' && beta < 1;
 const flags = (relu: boolean): number => (relu ? RELU_FLAG : 0);
 
@@ -59,7 +61,7 @@ function forwardLayer(k: Kernels, plan: EnginePlan, l: number, rows: number, bet
     k.mamForward(x, L.w, L.absent ? L.mask : 0, rows, n, m, L.splits, k0, k1, L.mam, L.imax, L.imin, dense);
     k.mamCombine(L.mam, dense, L.b, L.act, rows, m, k0, k1, f(beta), f(1 - beta), flags(L.relu));
   } else {
-    k.gemm(x, n, 1, L.w, m, L.act, m, rows, n, k0, k1, 1, L.b, flags(L.relu), 0, 0, 0, 0);
+    k.gemm(x, n, 1, L.w, m, L.act, m, rows, n, k0, k1, 1, L.b, flags(L.relu), 0, 0, 0, 0, pack(plan, thread));
   }
   if (lossScale) k.mseGradient(L.act, plan.input, rows, m, k0, k1, f(lossScale), flags(L.relu), L.dz, plan.squares);
 }
@@ -78,7 +80,7 @@ function backwardLayer(
   const [k0, k1] = share(m, thread, threads, 8);
   if (k0 < k1) {
     if (L.b) k.columnSums(L.dz, rows, m, k0, k1, L.gb);
-    if (dense) k.gemm(x, 1, n, L.dz, m, L.gw, m, n, rows, k0, k1, alpha, 0, 0, 0, 0, L.pruned && !mam ? L.mask : 0, m);
+    if (dense) k.gemm(x, 1, n, L.dz, m, L.gw, m, n, rows, k0, k1, alpha, 0, 0, 0, 0, L.pruned && !mam ? L.mask : 0, m, pack(plan, thread));
     else k.zeroColumns(L.gw, n, m, k0, k1);
     if (mam) {
       k.mamBackwardW(L.dz, x, L.imax, L.imin, L.counts, rows, n, m, S, k0, k1, scale, L.gw);
@@ -93,7 +95,7 @@ function backwardLayer(
     const [j0, j1] = share(n, thread, threads, 8);
     if (j0 < j1) {
       k.transpose(L.w, n, m, j0, j1, plan.transposed);
-      k.gemm(L.dz, m, 1, plan.transposed, n, P.dz, n, rows, m, j0, j1, alpha, 0, 0, P.relu && !mam ? P.act : 0, n, 0, 0);
+      k.gemm(L.dz, m, 1, plan.transposed, n, P.dz, n, rows, m, j0, j1, alpha, 0, 0, P.relu && !mam ? P.act : 0, n, 0, 0, pack(plan, thread));
     }
   }
   if (!mam) return;
