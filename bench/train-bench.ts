@@ -72,6 +72,31 @@ console.log(`training speed: batch ${BATCH}, Adam, beta 0 (pure MAM after vcon),
 const torch = runTorchReference({ presets: [...PRESETS], kinds: KINDS, threads: threadCounts, seconds: SECONDS });
 if (!torch.available) console.log(`PyTorch comparison skipped: ${torch.reason}`);
 
+/**
+ * MAM step time over its MAC twin's, both on one thread, timed in alternating short rounds
+ * (the median of the rounds' ratios): load from elsewhere on the machine hits both alike.
+ */
+async function interleavedRatio(preset: string): Promise<number> {
+  const engines = await Promise.all(KINDS.map(async (kind) => {
+    const spec = specFromPreset(preset, { kind });
+    return { engine: await TrainingEngine.create(buildAutoencoder(spec), BATCH, 1), x: batchOf(spec.window) };
+  }));
+  const ms = (e: (typeof engines)[number]): number => {
+    let steps = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 250) { e.engine.step(e.x, BATCH, 0, 1e-3); steps++; }
+    return (performance.now() - t0) / steps;
+  };
+  for (const e of engines) ms(e); // warm-up
+  const ratios: number[] = [];
+  for (let round = 0; round < 9; round++) {
+    const mac = ms(engines[0]!);
+    ratios.push(ms(engines[1]!) / mac);
+  }
+  ratios.sort((a, b) => a - b);
+  return ratios[4]!;
+}
+
 const rows: string[] = [];
 for (const preset of PRESETS) {
   const best: Record<string, number> = {};
@@ -89,7 +114,8 @@ for (const preset of PRESETS) {
     console.log(line);
   }
   const ratio = best.mac! / best.mam!;
-  rows.push(`${preset}: MAM step / MAC step ${ratio.toFixed(2)} (goal <= ${MAM_OVER_MAC_GOAL}: ${ratio <= MAM_OVER_MAC_GOAL ? 'met' : 'NOT met'})`);
+  const interleaved = await interleavedRatio(preset);
+  rows.push(`${preset}: MAM step / MAC step ${interleaved.toFixed(2)} on one thread, interleaved rounds (goal <= ${MAM_OVER_MAC_GOAL}: ${interleaved <= MAM_OVER_MAC_GOAL ? 'met' : 'NOT met'}); ${ratio.toFixed(2)} from the best figures above`);
 }
 for (const r of rows) console.log(r);
 await closeEnginePool();
