@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_common.h"
+
 // C[r][c] = sum_i A[r][i] P[i][c], A [rows][K], P [K][N], C [rows][N]: forward is
 // (X, W) -> Z and grad X is (D, WT) -> E. Rows of C go four at a time, so that each loaded
 // row of P serves four rows of C: P (W or WT, 1 MB at the default size) is streamed from L3
@@ -90,32 +92,9 @@ __attribute__((noinline)) static void transpose(const float *restrict w, int n, 
     }
 }
 
-// The input: the 32-bit LCG of fill_input() in mam_ref.c, seeded 12345, mapped exactly to
-// float32 in [-1, 1). One stream fills X (B*n, row-major), then W (n*m), then D (B*m), with
-// no zeroed entries. native-dense.ts (denseLcgInputs) rebuilds it identically.
-static uint32_t lcg_state;
-static float lcg_next(void) {
-  lcg_state = lcg_state * 1664525u + 1013904223u;
-  return (float)((double)(lcg_state >> 8) / 16777216.0 * 2.0 - 1.0);
-}
-
-static uint32_t fnv1a(const float *data, size_t words) {
-  uint32_t h = 2166136261u;
-  const uint32_t *p = (const uint32_t *)data;
-  for (size_t i = 0; i < words; i++) { h ^= p[i]; h *= 16777619u; }
-  return h;
-}
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double d = *(const double *)a - *(const double *)b;
-  return (d > 0) - (d < 0);
-}
+// The input: the LCG of bench_common.h seeded 12345 (as in mam_ref.c). One stream fills X
+// (B*n, row-major), then W (n*m), then D (B*m), with no zeroed entries. native-dense.ts
+// (denseLcgInputs) rebuilds it identically.
 
 typedef struct { int B, n, m; float *x, *w, *wt, *d, *z, *g, *e; } Bufs;
 static void op_forward(const Bufs *p) { product(p->x, p->w, p->B, p->n, p->m, p->z); }
@@ -151,7 +130,7 @@ static double time_ms(void (*op)(const Bufs *), const Bufs *p) {
 static void report(const char *name, void (*op)(const Bufs *), const Bufs *p, const float *out,
                    size_t words) {
   op(p);
-  const uint32_t h = fnv1a(out, words);
+  const uint32_t h = fnv1a(FNV_BASIS, out, words);
   const double ms = time_ms(op, p);
   printf("%s gflops=%.3f checksum=%08x\n", name, 2.0 * p->B * p->n * p->m / (ms * 1e6),
          (unsigned)h);

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
+
 __attribute__((noinline)) static void mam_forward(
     const float *restrict x, const float *restrict w, int B, int n, int m,
     float *restrict y, int32_t *restrict imax, int32_t *restrict imin,
@@ -44,37 +46,15 @@ __attribute__((noinline)) static void mam_forward(
   }
 }
 
-// The test input, mirrored in bench.ts: a 32-bit LCG mapped exactly to float32 in [-1, 1).
+// The test input, mirrored in bench.ts: the LCG of bench_common.h seeded 12345.
 // Every 10th kernel entry is 0 (a pruned connection) and row 1 of x is all zeros, so that
 // ties (including -0 against +0) exercise the lowest-index rule.
-static uint32_t lcg_state;
-static float lcg_next(void) {
-  lcg_state = lcg_state * 1664525u + 1013904223u;
-  return (float)((double)(lcg_state >> 8) / 16777216.0 * 2.0 - 1.0);
-}
 static void fill_input(float *x, float *w, int B, int n, int m) {
   lcg_state = 12345u;
   for (size_t i = 0; i < (size_t)B * n; i++) x[i] = lcg_next();
   for (size_t i = 0; i < (size_t)n * m; i++) w[i] = lcg_next();
   for (size_t i = 3; i < (size_t)n * m; i += 10) w[i] = 0.0f;
   if (B > 1) memset(x + n, 0, sizeof(float) * n);
-}
-
-static uint32_t fnv1a(uint32_t h, const void *data, size_t words) {
-  const uint32_t *p = data;
-  for (size_t i = 0; i < words; i++) { h ^= p[i]; h *= 16777619u; }
-  return h;
-}
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double d = *(const double *)a - *(const double *)b;
-  return (d > 0) - (d < 0);
 }
 
 int main(int argc, char **argv) {
@@ -90,7 +70,7 @@ int main(int argc, char **argv) {
 
   fill_input(x, w, B, n, m);
   mam_forward(x, w, B, n, m, y, imax, imin, mx, mn);
-  uint32_t h = 2166136261u;
+  uint32_t h = FNV_BASIS;
   h = fnv1a(h, y, (size_t)B * m);
   h = fnv1a(h, imax, (size_t)B * m);
   h = fnv1a(h, imin, (size_t)B * m);
