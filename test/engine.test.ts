@@ -11,7 +11,7 @@ import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
 import { closeEnginePool, engineUnsupported, TrainingEngine } from '../src/train/engine/engine.js';
 import { C_DONE, CONTROL_SLOTS, makeBarrier, PoolFailure, signalFailure, ThreadPool, waitFor } from '../src/train/engine/pool.js';
-import { randomArray, rng, sameFloats } from './helpers.js';
+import { layerF64, randomArray, rng, sameFloats } from './helpers.js';
 
 interface LayerSpec { units: number; mam?: boolean; splits?: number; absent?: boolean; relu?: boolean; prune?: number }
 
@@ -54,26 +54,12 @@ function lossF64(model: tf.LayersModel, params: Float64Array[], x: Float32Array,
       const [n, m] = layer.kernelShape();
       const w = params[p++]!;
       const b = layer.useBias ? params[p++]! : new Float64Array(m);
-      const mask = layer.getMask().dataSync();
-      const mam = layer instanceof MamDense && beta < 1;
-      const S = layer instanceof MamDense ? layer.splits : 1;
-      const absent = layer instanceof MamDense && layer.prunedAs === 'absent';
-      const out = new Float64Array(m);
-      for (let k = 0; k < m; k++) {
-        let dense = 0, mm = 0;
-        for (let s = 0; s < S; s++) {
-          let mx = -Infinity, mn = Infinity;
-          for (let j = Math.floor((s * n) / S); j < Math.floor(((s + 1) * n) / S); j++) {
-            const prod = a[j]! * w[j * m + k]! * mask[j * m + k]!;
-            dense += prod;
-            if (absent && mask[j * m + k] === 0) continue;
-            mx = Math.max(mx, prod); mn = Math.min(mn, prod);
-          }
-          if (mx > -Infinity) mm += mx + mn;
-        }
-        const v = (mam ? (layer instanceof MamDense && beta > 0 ? beta * dense + (1 - beta) * mm : mm) : dense) + b[k]!;
-        out[k] = String(layer.getConfig().activation) === 'relu' ? Math.max(v, 0) : v;
-      }
+      const mask = layer.getMask().dataSync() as Float32Array;
+      const args = layer instanceof MamDense
+        ? { units: m, beta, splits: layer.splits, prunedAs: layer.prunedAs }
+        : { units: m, beta: 1 }; // a dense layer is MAM's blend at beta 1
+      const out = layerF64(a, w, b, mask, args, n);
+      if (String(layer.getConfig().activation) === 'relu') out.forEach((v, k) => { out[k] = Math.max(v, 0); });
       a = out;
     }
     for (let j = 0; j < window; j++) total += (a[j]! - x[r * window + j]!) ** 2;

@@ -1,4 +1,6 @@
-// Small seeded helpers shared by the tests (no Math.random: a failing case must repeat).
+// Small seeded helpers shared by the tests (no Math.random: a failing case must repeat), and the
+// float64 reference of a MAM or dense layer that gradients are checked against.
+import type { MamDenseArgs } from '../src/layers/mam-dense.js';
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
 export function rng(seed: number): () => number {
@@ -25,4 +27,28 @@ export function sameFloats(a: ArrayLike<number>, b: ArrayLike<number>): { equal:
     if (!Object.is(a[i], b[i])) return { equal: false, at: i };
   }
   return { equal: true, at: -1 };
+}
+
+/** The layer's output in float64: beta x W + (1 - beta) MAM(x; W) + b, linear activation. */
+export function layerF64(x: Float64Array, w: Float64Array, bias: Float64Array, keep: Float32Array | null,
+  args: MamDenseArgs, n: number): Float64Array {
+  const { units: m, beta = 0, splits = 1, prunedAs = 'zero' } = args;
+  const y = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    let dense = 0, mam = 0;
+    for (let s = 0; s < splits; s++) {
+      let mx = -Infinity, mn = Infinity;
+      for (let j = Math.floor((s * n) / splits); j < Math.floor(((s + 1) * n) / splits); j++) {
+        const kept = !keep || keep[j * m + k] !== 0;
+        const p = x[j]! * w[j * m + k]! * (keep ? keep[j * m + k]! : 1);
+        dense += p;
+        if (!kept && prunedAs === 'absent') continue;
+        mx = Math.max(mx, p);
+        mn = Math.min(mn, p);
+      }
+      if (mx > -Infinity) mam += mx + mn;
+    }
+    y[k] = beta * dense + (1 - beta) * mam + bias[k]!;
+  }
+  return y;
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
-import { mamBackwardJs, mamForwardJs, sliceStart } from '../src/layers/mam-math.js';
+import { mamBackwardJs, mamForwardJs, sliceConnections } from '../src/layers/mam-math.js';
 import { ADAM } from '../src/train/engine/program.js';
 import { share } from '../src/train/engine/plan.js';
 import { createMemory, HEAP_BASE, instantiateKernels, kernelModule, RELU_FLAG, type Kernels } from '../src/wasm/kernels.js';
@@ -165,11 +165,7 @@ describe('MAM kernels of the engine against the reference (mam-math.ts), bit for
       // The tfjs graph scales dy by (1 - beta) before the MAM gradient; the kernels take the scale.
       const grads = mamBackwardJs(dy.map((v) => f(v * scale)), x, w, ref.argmax, ref.argmin, mask, { batch: B, inputs: n, outputs: m, splits: S });
       const counts = new Int32Array(S * m);
-      for (let s = 0; s < S; s++) {
-        for (let k = 0; k < m; k++) {
-          for (let j = sliceStart(s, n, S); j < sliceStart(s + 1, n, S); j++) if (!v.absent || keep[j * m + k]) counts[s * m + k]!++;
-        }
-      }
+      for (let s = 0; s < S; s++) for (let k = 0; k < m; k++) counts[s * m + k] = sliceConnections(s, k, mask, { batch: B, inputs: n, outputs: m, splits: S });
       heap.reset();
       const [px, pw, pk, pdy] = [heap.put(x), heap.put(w), heap.put(keep), heap.put(dy)];
       const [py, pd] = [heap.zeros(B * m), heap.zeros(B * m)];

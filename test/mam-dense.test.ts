@@ -7,31 +7,7 @@ import { initBackend } from '../src/backend.js';
 import { MamDense, type MamDenseArgs } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
-import { randomArray, rng, sameFloats } from './helpers.js';
-
-/** The layer's output in float64: beta x W + (1 - beta) MAM(x; W) + b, linear activation. */
-function layerF64(x: Float64Array, w: Float64Array, bias: Float64Array, keep: Float32Array | null,
-  args: MamDenseArgs, n: number): Float64Array {
-  const { units: m, beta = 0, splits = 1, prunedAs = 'zero' } = args;
-  const y = new Float64Array(m);
-  for (let k = 0; k < m; k++) {
-    let dense = 0, mam = 0;
-    for (let s = 0; s < splits; s++) {
-      let mx = -Infinity, mn = Infinity;
-      for (let j = Math.floor((s * n) / splits); j < Math.floor(((s + 1) * n) / splits); j++) {
-        const kept = !keep || keep[j * m + k] !== 0;
-        const p = x[j]! * w[j * m + k]! * (keep ? keep[j * m + k]! : 1);
-        dense += p;
-        if (!kept && prunedAs === 'absent') continue;
-        mx = Math.max(mx, p);
-        mn = Math.min(mn, p);
-      }
-      if (mx > -Infinity) mam += mx + mn;
-    }
-    y[k] = beta * dense + (1 - beta) * mam + bias[k]!;
-  }
-  return y;
-}
+import { layerF64, randomArray, rng, sameFloats } from './helpers.js';
 
 function build(args: MamDenseArgs, n: number, seed: number): MamDense {
   const layer = new MamDense({ ...args, kernelInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed }),

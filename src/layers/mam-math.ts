@@ -127,8 +127,11 @@ export function mamBackwardJs(
   return { dx, dw };
 }
 
-/** Connections of output k in slice s: its inputs, less the pruned ones in 'absent' mode. */
-function sliceConnections(s: number, k: number, keep: ArrayLike<number> | null, d: MamDims): number {
+/**
+ * Connections of output k in slice s: its inputs, less the pruned ones in 'absent' mode (keep
+ * is the mask then, null in 'zero' mode). The gradient rule needs it when max and min coincide.
+ */
+export function sliceConnections(s: number, k: number, keep: ArrayLike<number> | null, d: MamDims): number {
   const j0 = sliceStart(s, d.inputs, d.splits), j1 = sliceStart(s + 1, d.inputs, d.splits);
   if (!keep) return j1 - j0;
   let count = 0;

@@ -12,7 +12,6 @@ if (module) {
   memory = createMemory(0, 1 << 30);
   kernel = instantiateKernels(module, memory);
 }
-const heapBase = HEAP_BASE;
 
 /** Which implementation runs the MAM forward: 'wasm-simd', or 'js' with the reason. */
 export function mamKernelInfo(): { impl: 'wasm-simd' | 'js'; reason: string } {
@@ -46,13 +45,13 @@ export function mamForwardViews(
   if (B === 0) return { y: new Float32Array(0), argmax: new Int32Array(0), argmin: new Int32Array(0) };
   const k = kernel;
   // Layout: x | w | mask | y | imax | imin, each 16-byte aligned.
-  const xOff = heapBase;
+  const xOff = HEAP_BASE;
   const wOff = xOff + align16(4 * B * n);
   const maskOff = wOff + align16(4 * n * m);
   const yOff = maskOff + (keep ? align16(4 * n * m) : 0);
   const imaxOff = yOff + align16(4 * B * m);
   const iminOff = imaxOff + align16(4 * B * S * m);
-  ensureMemory(memory!, iminOff + 4 * B * S * m - heapBase);
+  ensureMemory(memory!, iminOff + 4 * B * S * m - HEAP_BASE);
   const buf = memory!.buffer;
   new Float32Array(buf, xOff, B * n).set(x);
   new Float32Array(buf, wOff, n * m).set(w);

@@ -71,8 +71,12 @@ export async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer
   if (choice === 'engine' && engineUnsupported(model) === null && isDefaultAdam(optimizer)) {
     const engine = await TrainingEngine.create(model, Math.max(rows, EVAL_ROWS), settings.threads ?? defaultThreads());
     const moments = readAdamState(optimizer, variables);
-    if (moments) engine.setMoments(moments);
-    else engine.setMoments({ ...engine.moments(), accBeta: readAccBeta(optimizer), iterations: optimizer.iterations });
+    if (moments) {
+      engine.setMoments(moments);
+    } else { // no step taken yet: the engine's moments are zero, as tfjs would make them
+      engine.accBeta = readAccBeta(optimizer);
+      engine.iterations = optimizer.iterations;
+    }
     return {
       name: `engine, ${engine.threads} thread${engine.threads > 1 ? 's' : ''}`,
       step: (batch, n, beta, lr) => engine.step(batch, n, beta, lr),

@@ -39,7 +39,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   epochs: 120,
   batchSize: 64,
   learningRate: 3e-3,
-  vconEpochs: 30,
+  vconEpochs: 60,
   vconShape: 'linear',
   plateauFactor: 0.3,
   plateauPatience: 3,
@@ -202,7 +202,7 @@ export async function trainAutoencoder(
     }
     await hooks.onEpoch?.(state, record);
   }
-  return stop();
+  return state; // synced at the end of the last epoch
 }
 
 const YIELD_MS = 100;

@@ -10,6 +10,7 @@
 // summation order, the same for any number of threads.
 import * as tf from '@tensorflow/tfjs';
 import { MamDense } from '../../layers/mam-dense.js';
+import { sliceConnections } from '../../layers/mam-math.js';
 import { PrunableDense } from '../../layers/prunable-dense.js';
 import { instantiateKernels, createMemory, kernelModule, kernelsUnavailable, type Kernels } from '../../wasm/kernels.js';
 import { planLayout, type EnginePlan, type LayerShape } from './plan.js';
@@ -138,18 +139,13 @@ export class TrainingEngine {
     });
   }
 
-  /** Connections per MAM slice and output: the slice size, less the pruned ones when 'absent'. */
+  /** Connections per MAM slice and output (the kernels' gradient rule reads them). */
   private countConnections(L: EnginePlan['layers'][number]): void {
-    const { inputs: n, outputs: m, splits: S } = L;
-    const mask = this.view(L.mask, n * m);
-    const counts = this.i32.subarray(L.counts >> 2, (L.counts >> 2) + S * m);
-    for (let s = 0; s < S; s++) {
-      const j0 = Math.floor((s * n) / S), j1 = Math.floor(((s + 1) * n) / S);
-      for (let k = 0; k < m; k++) {
-        let c = 0;
-        for (let j = j0; j < j1; j++) if (!L.absent || mask[j * m + k] !== 0) c++;
-        counts[s * m + k] = c;
-      }
+    const d = { batch: 0, inputs: L.inputs, outputs: L.outputs, splits: L.splits };
+    const keep = L.absent ? this.view(L.mask, L.inputs * L.outputs) : null;
+    const counts = this.i32.subarray(L.counts >> 2, (L.counts >> 2) + L.splits * L.outputs);
+    for (let s = 0; s < L.splits; s++) {
+      for (let k = 0; k < L.outputs; k++) counts[s * L.outputs + k] = sliceConnections(s, k, keep, d);
     }
   }
 
