@@ -17,7 +17,8 @@ import { initBackend } from '../src/backend.js';
 import { MamDense } from '../src/layers/mam-dense.js';
 import { mamForward, mamKernelInfo } from '../src/layers/mam-wasm.js';
 import { createMemory, HEAP_BASE, instantiateKernels, kernelModule } from '../src/wasm/kernels.js';
-import { denseLcgInputs, fnv1aWords, runNativeDense, type DenseFigures } from './native-dense.js';
+import { fnv1a, FNV_BASIS, hex8, lcgFloats } from './native-common.js';
+import { denseLcgInputs, runNativeDense, type DenseFigures } from './native-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
 
@@ -85,11 +86,7 @@ const goal = (met: boolean): string => (met ? 'met' : 'NOT met');
  * kernel entry 0 and row 1 of x all zeros, to exercise ties.
  */
 function lcgInput(): { x: Float32Array; w: Float32Array } {
-  let s = 12345;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return ((s >>> 8) / 16777216) * 2 - 1;
-  };
+  const next = lcgFloats();
   const x = new Float32Array(B * N);
   const w = new Float32Array(N * M);
   for (let i = 0; i < x.length; i++) x[i] = next();
@@ -97,13 +94,6 @@ function lcgInput(): { x: Float32Array; w: Float32Array } {
   for (let i = 3; i < w.length; i += 10) w[i] = 0;
   if (B > 1) x.fill(0, N, 2 * N);
   return { x, w };
-}
-
-/** FNV-1a over 32-bit words, as fnv1a() in mam_ref.c. */
-function fnv1a(h: number, a: Float32Array | Int32Array): number {
-  const words = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 16777619) >>> 0;
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,11 +132,11 @@ function runNative(exe: string): NativeResult {
 function kernelChecksum(): string {
   const { x, w } = lcgInput();
   const r = mamForward(x, w, null, { batch: B, inputs: N, outputs: M, splits: 1 });
-  let h = 2166136261;
+  let h = FNV_BASIS;
   h = fnv1a(h, r.y);
   h = fnv1a(h, r.argmax);
   h = fnv1a(h, r.argmin);
-  return h.toString(16).padStart(8, '0');
+  return hex8(h);
 }
 
 /** ms per mamForward call, including its copies in and out of the module's memory. */
@@ -271,7 +261,7 @@ function denseOurs(): DenseOurs {
   const gflops = (ms: number): number => (2 * B * N * M) / (ms * 1e6);
   const result = { forward: gflops(measure(forward)), gradW: gflops(measure(gradW)), transposeMs: measure(transpose), gradX: 0 };
   result.gradX = gflops(measure(gradX));
-  const sum = (p: number, count: number): string => fnv1aWords(new Float32Array(memory.buffer, p, count).slice());
+  const sum = (p: number, count: number): string => hex8(fnv1a(FNV_BASIS, new Float32Array(memory.buffer, p, count).slice()));
   return { ...result, checksums: { forward: sum(pz, B * M), gradW: sum(pg, N * M), gradX: sum(pe, B * N) } };
 }
 

@@ -7,13 +7,14 @@
 //          mode; -std=c99 would turn it off): different bits, and on Zen 3 barely faster,
 //          since these loops are bound by loads and stores rather than arithmetic
 //
-// The inputs and checksum are rebuilt here (denseLcgInputs, fnv1aWords) exactly as the C
-// program makes them, for computing our kernel's checksum on the same data.
+// The inputs are rebuilt here (denseLcgInputs; the checksum is native-common.ts's fnv1a)
+// exactly as the C program makes them, for computing our kernel's checksum on the same data.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lcgFloats } from './native-common.js';
 
 const C_SOURCE = fileURLToPath(new URL('../../bench/native/dense_ref.c', import.meta.url));
 const DEFAULT_DIMS = { batch: 64, inputs: 512, outputs: 512 };
@@ -94,12 +95,9 @@ function parseOutput(out: string): DenseFigures | string {
  * filling X [B][n], then W [n][m], then D [B][m], row-major.
  */
 export function denseLcgInputs(dims: DenseDims = DEFAULT_DIMS): { x: Float32Array; w: Float32Array; d: Float32Array } {
-  let s = 12345;
+  const next = lcgFloats();
   const fill = (a: Float32Array): Float32Array => {
-    for (let i = 0; i < a.length; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      a[i] = ((s >>> 8) / 16777216) * 2 - 1;
-    }
+    for (let i = 0; i < a.length; i++) a[i] = next();
     return a;
   };
   const { batch: b, inputs: n, outputs: m } = dims;
@@ -107,12 +105,4 @@ export function denseLcgInputs(dims: DenseDims = DEFAULT_DIMS): { x: Float32Arra
   const w = fill(new Float32Array(n * m));
   const d = fill(new Float32Array(b * m));
   return { x, w, d };
-}
-
-/** FNV-1a over the array's 32-bit words, as 8 hex digits: the checksum dense_ref.c prints. */
-export function fnv1aWords(a: Float32Array): string {
-  const words = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  let h = 2166136261;
-  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 16777619) >>> 0;
-  return h.toString(16).padStart(8, '0');
 }
