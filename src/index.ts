@@ -23,7 +23,7 @@ export { snrDb, prd, prdn, windowMetrics, percentile, summarize, summarizeByReco
 export { fitPca, pcaReconstruct, jacobiEigen, type PcaModel } from './metrics/pca.js';
 export { createProgress, formatDuration, type Progress, type ProgressOptions, type ProgressStream } from './report/progress.js';
 export { lineChart, windowsChart, escapeXml, linearAxis, logAxis, niceStep, toPixel, type Axis, type HLine, type LineChartOptions, type Series, type Tick, type WindowPlot, type WindowsChartOptions } from './report/svg.js';
-export { PRESETS, specFromPreset, buildAutoencoder, layerNames, resolveMamLayers, type AutoencoderSpec, type ModelKind, type Preset } from './model/autoencoder.js';
+export { PRESETS, PAPER_PRESET, specFromPreset, buildAutoencoder, copyTrainedWeights, shapeOf, layerNames, resolveMamLayers, type AutoencoderSpec, type ModelKind, type Preset } from './model/autoencoder.js';
 export { trainAutoencoder, initialTrainState, DEFAULT_TRAIN_OPTIONS, type TrainOptions, type TrainState, type EpochRecord } from './train/trainer.js';
 export { reconstruct, setRunDefaults, type RunSettings } from './train/steppers.js';
 export { TrainingEngine, engineUnsupported, closeEnginePool } from './train/engine/engine.js';
@@ -33,9 +33,11 @@ export { evaluate, evaluationData, autoencoderMetadata, type Evaluation, type Ev
 export { sparsitySchedule, SCHEDULE_KINDS, type ScheduleKind } from './prune/schedule.js';
 export { globalCounts, layerCounts, maskWithCount, mostPrunable, pruneOrder, type LayerScores } from './prune/masks.js';
 export { scoreLayers, selectionCounts, summedKernelGradients, SCORE_KINDS, type ScoreKind } from './prune/scores.js';
-export { pruneModel, layersToPrune, layerTable, sparsityOf, DEFAULT_PRUNE_OPTIONS, type PruneOptions, type PruneScope, type PruneStepRecord, type LayerRow } from './prune/pruner.js';
+export { pruneModel, dropUnselected, layersToPrune, layerTable, sparsityOf, DEFAULT_PRUNE_OPTIONS, type PruneOptions, type PruneScope, type PruneStepRecord, type LayerRow } from './prune/pruner.js';
 export { pruneSaved, pruneLoaded, loadAutoencoder, type PruneRequest, type PruneRun, type PrunedMetadata } from './prune/session.js';
 export { runSweep, type SweepRequest, type SweepFile, type DenseSource } from './sweep/sweep.js';
+export { protocolPrune, SWEEP_PROTOCOLS, PROTOCOL_DESCRIPTIONS, type SweepProtocol } from './sweep/protocol.js';
+export { runPaper, paperMarkdown, verdicts, type PaperRequest, type PaperTable, type PaperRow } from './paper/paper.js';
 export { summarizeSweep, sweepCsv, sweepSvg, DEFAULT_GRID, DEFAULT_TARGET_DB, type SweepPoint, type SweepSummary } from './sweep/report.js';
 export { exportNetwork, toCsr, kept, type ExportNetwork, type ExportLayer, type Csr, type Activation } from './export/network.js';
 export { exportJson, EXPORT_FORMAT, EXPORT_FORMAT_VERSION } from './export/json.js';

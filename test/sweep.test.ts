@@ -17,7 +17,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function point(kind: 'mac' | 'mam', sparsity: number, asnr: number, weights = 1000): SweepPoint {
   const nonzeros = Math.round((1 - sparsity) * weights);
   return {
-    kind, sparsity, actual_sparsity: 1 - nonzeros / weights, remaining_pct: (100 * nonzeros) / weights, nonzeros, weights,
+    protocol: 'finetune', kind, sparsity, actual_sparsity: 1 - nonzeros / weights, remaining_pct: (100 * nonzeros) / weights, nonzeros, weights,
     asnr_db: asnr, prd: 1, val_asnr_db: asnr, model: `${kind}/s${sparsity}`,
   };
 }
@@ -29,12 +29,12 @@ describe('sweep report', () => {
   ];
 
   it('finds the fewest remaining weights at the target, per kind, and their ratio', () => {
-    const s = summarizeSweep(points, 32.6);
+    const s = summarizeSweep('finetune', points, 32.6);
     assert.deepEqual(s.kinds.map((k) => [k.kind, k.best?.sparsity, k.dense_asnr_db]), [['mac', 0.5, 34], ['mam', 0.8, 33.5]]);
     assert.equal(s.ratio_mac_mam, 500 / 200);
     // Within 1 dB of their own dense model: MAC needs 33 dB (0.5 has it), MAM 32.5 dB (0.8 has 32.7).
     assert.deepEqual(s.relative.map((k) => k.best?.sparsity), [0.5, 0.8]);
-    const none = summarizeSweep(points, 40);
+    const none = summarizeSweep('finetune', points, 40);
     assert.deepEqual(none.kinds.map((k) => k.best), [null, null]);
     assert.equal(none.ratio_mac_mam, null);
   });
@@ -42,8 +42,8 @@ describe('sweep report', () => {
   it('CSV rows are the points, MAC first, by sparsity; the SVG has one line per kind and the target', () => {
     const lines = sweepCsv(points).trim().split('\n');
     assert.equal(lines[0], CSV_COLUMNS.join(','));
-    assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['mac,0', 'mac,0.5', 'mac,0.9', 'mam,0', 'mam,0.5', 'mam,0.8', 'mam,0.9']);
-    const svg = sweepSvg(points, 32.6);
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(1, 3).join(',')), ['mac,0', 'mac,0.5', 'mac,0.9', 'mam,0', 'mam,0.5', 'mam,0.8', 'mam,0.9']);
+    const svg = sweepSvg('finetune', points, 32.6);
     assert.equal(svg.match(/<path class="series"/g)?.length, 2);
     assert.match(svg, /target 32\.6 dB/);
     assert.match(svg, />MAC</);
@@ -77,7 +77,7 @@ describe('mam sweep', () => {
     const csv = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     assert.equal(csv.length, file.points.length);
     csv.forEach((row, i) => CSV_COLUMNS.forEach((c, j) => assert.equal(row[j], String(file.points[i]![c]))));
-    assert.equal(readFileSync(join(out, 'sweep.svg'), 'utf8'), sweepSvg(file.points, 32.6));
+    assert.equal(readFileSync(join(out, 'sweep.svg'), 'utf8'), sweepSvg('finetune', file.points, 32.6));
     assert.deepEqual(JSON.parse(r.stdout), file.summary);
   });
 
@@ -140,7 +140,7 @@ describe('mam sweep', () => {
 
   it('refuses to resume with other pruning options, and other bad options, in one line', () => {
     for (const [args, pattern] of [
-      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/],
+      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models, pruning options or protocol \(finetune\): give the same options to resume it, or another --out$/],
       [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/],
       [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/],
       [['--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--lr', '0.1', '--out', join(dir, 'x')], /^mam: with --mac-model and --mam-model the models and their data are given: remove --lr$/],

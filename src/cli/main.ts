@@ -6,6 +6,7 @@ import { register as registerExport } from './commands/export.js';
 import { register as registerFootprint } from './commands/footprint.js';
 import { register as registerInfo } from './commands/info.js';
 import { register as registerMcu } from './commands/mcu.js';
+import { register as registerPaper } from './commands/paper.js';
 import { register as registerPrune } from './commands/prune.js';
 import { register as registerSweep } from './commands/sweep.js';
 import { register as registerSynth } from './commands/synth.js';
@@ -26,7 +27,7 @@ const program = new Command('mam')
   .showHelpAfterError();
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport, registerFootprint, registerMcu]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport, registerFootprint, registerMcu, registerPaper]) register(program);
 
 try {
   await program.parseAsync();

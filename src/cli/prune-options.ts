@@ -16,6 +16,7 @@ export interface PruneFlags {
   layers?: string;
   exclude?: string;
   fineTuneLr: string;
+  dropUnselected?: boolean;
   prunedAs?: string;
   batchSize?: string;
   seed?: string;
@@ -36,7 +37,8 @@ export function addPruneOptions(cmd: Command, { own = true } = {}): Command {
     .option('--score <score>', 'magnitude (|w|), gradient (|w dL/dw| over the validation set), or selection (how often MAM selects a connection; magnitude for MAC layers, and for each layer\'s share under --scope global)', d.score)
     .option('--layers <names>', 'prune only these layers, e.g. dec1,out (default: every MAM and MAC layer)')
     .option('--exclude <names>', 'leave these layers dense, e.g. enc1')
-    .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning', String(d.learningRate));
+    .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning', String(d.learningRate))
+    .option('--drop-unselected', 'first prune, at no cost on the training windows, the MAM connections that none of them selects as argmax or argmin');
   if (!own) return cmd;
   return cmd
     .option('--pruned-as <mode>', "pruned MAM connections: zero (a 0 product stays in the max/min) or absent (default: the model's)")
@@ -57,6 +59,11 @@ export function sparsityOption(flag: string, raw: string): number {
   return v;
 }
 
+/** A grid of sparsities ("0,0.5,0.9"), each a fraction in [0, 1), without repeats. */
+export function gridOption(flag: string, raw: string): number[] {
+  return [...new Set(raw.split(',').map((s) => sparsityOption(flag, s.trim())))];
+}
+
 /** The pruning request (everything but the sparsity) from the flags. */
 export function pruneRequest(flags: PruneFlags): Omit<PruneRequest, 'sparsity'> {
   const lr = positiveOption('--fine-tune-lr', flags.fineTuneLr, '0.003');
@@ -71,6 +78,7 @@ export function pruneRequest(flags: PruneFlags): Omit<PruneRequest, 'sparsity'> 
     exclude: names(flags.exclude),
     ...(flags.prunedAs !== undefined ? { prunedAs: choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const) } : {}),
     learningRate: lr,
+    ...(flags.dropUnselected ? { dropUnselected: true } : {}),
     ...(flags.batchSize !== undefined ? { batchSize: intOption('--batch-size', flags.batchSize, '64', 1) } : {}),
     ...(seed !== undefined ? { seed } : {}),
   };

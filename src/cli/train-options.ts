@@ -1,14 +1,15 @@
 // The options of a training run (network, data, optimisation), shared by `mam train` and
 // `mam sweep`, which trains a MAC and a MAM model with them.
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { expandCsvPaths } from '../data/csv.js';
 import { DEFAULT_SPLIT, type Normalization, type PipelineSettings } from '../data/pipeline.js';
 import { csvSource, type DataSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { PRESETS, specFromPreset, type ModelKind } from '../model/autoencoder.js';
+import type { DenseSource } from '../sweep/sweep.js';
 import type { TrainConfig } from '../train/session.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
-import { choiceOption, csvOptions, intOption, numberOption, optionalNumber, positiveOption as positive, seedOption, sizesOption, type CsvFlags } from './options.js';
+import { addCsvOptions, choiceOption, csvOptions, givenOnCommandLine, intOption, numberOption, optionalNumber, positiveOption as positive, seedOption, sizesOption, type CsvFlags } from './options.js';
 
 export interface TrainFlags extends CsvFlags {
   preset: string;
@@ -41,8 +42,8 @@ const d = DEFAULT_TRAIN_OPTIONS;
 export const DEFAULT_SYNTH_RECORDS = 600;
 
 /** Declares the network, data and optimisation options on a command (--kind unless `kind` is false). */
-export function addTrainOptions(cmd: Command, { kind = true } = {}): Command {
-  cmd.option('--preset <name>', `network and data preset: ${Object.entries(PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`, 'small');
+export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } = {}): Command {
+  cmd.option('--preset <name>', `network and data preset: ${Object.entries(PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`, preset);
   if (kind) cmd.option('--kind <kind>', 'mam: MAM layers as --mam-layers says; mac: every layer dense (the baseline)', 'mam');
   return cmd
     .option('--mam-layers <k|names>', 'which layers are MAM: the last K, or names (enc1.., latent, dec1.., out) separated by commas (default: the preset\'s)')
@@ -69,7 +70,7 @@ export function addTrainOptions(cmd: Command, { kind = true } = {}): Command {
 }
 
 /** The training configuration (network, data, pipeline, options) from the flags. */
-export async function trainConfig(csv: string[], flags: TrainFlags) {
+export async function trainConfig(csv: string[], flags: TrainFlags): Promise<TrainConfig> {
   const kind = choiceOption<ModelKind>('--kind', flags.kind, ['mam', 'mac']);
   const seed = seedOption('--seed', flags.seed);
   const spec = specFromPreset(flags.preset, {
@@ -119,7 +120,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags) {
       generator: { seconds: positive('--synth-seconds', flags.synthSeconds, '60'), seed, fs: spec.fs, ...(noise !== undefined ? { noiseSnrDb: noise } : {}) },
     };
   }
-  return { spec, source, pipeline, options } satisfies TrainConfig;
+  return { spec, source, pipeline, options };
 }
 
 function fraction(flag: string, raw: string, example: string): number {
@@ -128,3 +129,23 @@ function fraction(flag: string, raw: string, example: string): number {
   return v;
 }
 
+/** The dense models of `mam sweep` and `mam paper`: given with --mac-model and --mam-model, or trained from the training options. */
+export async function denseSources(csv: string[], flags: Omit<TrainFlags, 'kind'> & { macModel?: string; mamModel?: string }, command: Command): Promise<Record<'mac' | 'mam', DenseSource>> {
+  if ((flags.macModel === undefined) !== (flags.mamModel === undefined)) {
+    throw new MamError('--mac-model and --mam-model go together: give both trained models, or neither to train them here');
+  }
+  if (flags.macModel !== undefined && flags.mamModel !== undefined) {
+    // The training and data options would be ignored: refuse them (--pruned-as also prunes).
+    const training = new Set(addCsvOptions(addTrainOptions(new Command(), { kind: false })).options.map((o) => o.attributeName()));
+    training.delete('prunedAs');
+    const given = givenOnCommandLine(command, (name) => training.has(name));
+    if (csv.length > 0 || given.length > 0) {
+      throw new MamError(`with --mac-model and --mam-model the models and their data are given: remove ${[...(csv.length ? ['the CSV files'] : []), ...given].join(', ')}`);
+    }
+    return { mac: { dir: flags.macModel }, mam: { dir: flags.mamModel } };
+  }
+  return {
+    mac: { train: await trainConfig(csv, { ...flags, kind: 'mac' }) },
+    mam: { train: await trainConfig(csv, { ...flags, kind: 'mam' }) },
+  };
+}

@@ -6,7 +6,7 @@ import { MamError } from '../errors.js';
 import type { PrunedAs } from '../layers/mam-math.js';
 import { MamDense } from '../layers/mam-dense.js';
 import { MaskedDense } from '../layers/masked-dense.js';
-import type { PrunableDense } from '../layers/prunable-dense.js';
+import { PrunableDense } from '../layers/prunable-dense.js';
 
 export type ModelKind = 'mam' | 'mac';
 
@@ -56,7 +56,18 @@ export const PRESETS: Record<string, Preset> = {
     description: 'windows of 256 at 256 Hz, encoder 256-256-32, the MAM group\'s decoder 32-512-512-256-256, MAM in dec1',
     fs: 256, window: 256, encoder: [256], latent: 32, decoder: [512, 512, 256], mamLayers: 'dec1', splits: 1,
   },
+  // The scale at which the paper's claim can be tested: the MAM group's decoder with dec2
+  // widened to 1024, so that the dense MAC tail (3.5 MB as the C export stores it) does not fit
+  // the STM32F767ZI's 2 MB flash; MAM in its largest layer, by the pruned result (README,
+  // "The paper's claim").
+  'paper-wide': {
+    description: 'the paper preset with dec2 widened to 1024 (decoder 32-512-1024-256-256, a 3.5 MB dense tail), MAM in dec2: `mam paper` tests the claim on it',
+    fs: 256, window: 256, encoder: [256], latent: 32, decoder: [512, 1024, 256], mamLayers: 'dec2', splits: 1,
+  },
 };
+
+/** The preset `mam paper` runs by default. */
+export const PAPER_PRESET = 'paper-wide';
 
 /** Layer names in order: enc1.., latent, dec1.., out. */
 export function layerNames(spec: Pick<AutoencoderSpec, 'encoder' | 'decoder'>): string[] {
@@ -143,7 +154,7 @@ export function specFromPreset(
   over: Partial<Omit<AutoencoderSpec, 'mamLayers'>> & { mamLayers?: string | number } = {},
 ): AutoencoderSpec {
   const preset = PRESETS[presetName];
-  if (!preset) throw new MamError(`--preset ${presetName}: no such preset; choose ${Object.keys(PRESETS).join(' or ')}`);
+  if (!preset) throw new MamError(`--preset ${presetName}: no such preset; choose ${Object.keys(PRESETS).join(', ')}`);
   const { mamLayers, ...rest } = over;
   const spec: AutoencoderSpec = {
     preset: presetName,
@@ -161,4 +172,30 @@ export function specFromPreset(
   };
   spec.mamLayers = spec.kind === 'mam' ? resolveMamLayers(mamLayers ?? preset.mamLayers, spec) : [];
   return checkSpec(spec);
+}
+
+/** "window-enc..-latent-dec..-window": two models of one shape have the same layer sizes. */
+export function shapeOf(spec: Pick<AutoencoderSpec, 'window' | 'encoder' | 'latent' | 'decoder'>): string {
+  return [spec.window, ...spec.encoder, spec.latent, ...spec.decoder, spec.window].join('-');
+}
+
+/**
+ * Starts `target` from the trained weights of `source`, a model of the same shape (any kinds):
+ * kernels, biases and pruning masks, layer by layer. A MAM layer of `target` keeps its beta, so
+ * a freshly built one (beta = 1) first computes exactly what the source's MAC layer did, and
+ * vanishing contributions carry it over to MAM (the route the MAM papers take with pretrained
+ * networks).
+ */
+export function copyTrainedWeights(source: tf.LayersModel, target: tf.LayersModel): void {
+  const from = source.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
+  const to = target.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
+  const shapes = (ls: PrunableDense[]) => ls.map((l) => l.kernelShape().join('x')).join(', ');
+  if (shapes(from) !== shapes(to)) {
+    throw new MamError(`the model to start from has layers ${shapes(from)}, this network ${shapes(to)}: give the same --preset and sizes`);
+  }
+  to.forEach((layer, i) => {
+    const weights = from[i]!.getWeights(); // kernel, bias, mask: the order build() adds them in
+    layer.setWeights(weights);
+    layer.applyMask();
+  });
 }

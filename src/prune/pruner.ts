@@ -11,7 +11,7 @@ import { PrunableDense, type LayerKind } from '../layers/prunable-dense.js';
 import { setModelBeta } from '../train/beta.js';
 import { reconstruct } from '../train/steppers.js';
 import { DEFAULT_TRAIN_OPTIONS, initialTrainState, trainAutoencoder, type TrainOptions } from '../train/trainer.js';
-import { globalCounts, layerCounts, maskWithCount, mostPrunable } from './masks.js';
+import { globalCounts, layerCounts, maskWithCount, mostPrunable, pruneOrder } from './masks.js';
 import { sparsitySchedule, type ScheduleKind } from './schedule.js';
 import { scoreLayers, type ScoreKind } from './scores.js';
 
@@ -33,6 +33,11 @@ export interface PruneOptions {
   exclude: string[];
   /** How pruned MAM connections take part in the max/min; undefined: as the model has it. */
   prunedAs?: PrunedAs;
+  /**
+   * MAM's free first step: before the schedule, prune every connection of the chosen MAM
+   * layers that no training window selects as its slice's argmax or argmin.
+   */
+  dropUnselected?: boolean;
   learningRate: number;
   batchSize: number;
   seed: number;
@@ -52,6 +57,7 @@ export const DEFAULT_PRUNE_OPTIONS: Omit<PruneOptions, 'sparsity'> = {
 };
 
 export interface PruneStepRecord {
+  /** 1, 2, ...; 0 is the first step of dropUnselected (no fine-tuning). */
   step: number;
   /** The schedule's sparsity for this step, and what the masks reached. */
   target: number;
@@ -163,9 +169,23 @@ export async function pruneModel(
   const start = sparsityOf(layers);
   checkSparsity(options.sparsity, start);
   setPruningMode(model, options);
-  const targets = sparsitySchedule(options.schedule, start.sparsity, options.sparsity, options.steps);
-  const optimizer = tf.train.adam(options.learningRate); // its moments carry over from step to step
   const records: PruneStepRecord[] = [];
+  let from = start.sparsity;
+  if (options.dropUnselected) {
+    const started = performance.now();
+    const removed = dropUnselected(model, layers, train);
+    from = sparsityOf(layers).sparsity;
+    const record: PruneStepRecord = { step: 0, target: from, sparsity: from, valAsnrDb: validationAsnr(model, val, asnr), fineTuneEpochs: 0, seconds: (performance.now() - started) / 1000 };
+    hooks.log?.(`first step: ${removed} connections of the MAM layers never selected on the ${train.count} training windows pruned (sparsity ${from.toFixed(4)}), validation ASNR ${record.valAsnrDb.toFixed(2)} dB`);
+    records.push(record);
+    hooks.onStep?.(record);
+    if (from >= options.sparsity) {
+      if (from > options.sparsity) hooks.log?.(`note: the first step alone went past the target sparsity ${options.sparsity}: no further pruning`);
+      return records;
+    }
+  }
+  const targets = sparsitySchedule(options.schedule, from, options.sparsity, options.steps);
+  const optimizer = tf.train.adam(options.learningRate); // its moments carry over from step to step
   try {
     for (const [i, target] of targets.entries()) {
       const started = performance.now();
@@ -186,6 +206,29 @@ export async function pruneModel(
     optimizer.dispose();
   }
   return records;
+}
+
+/**
+ * Prunes the connections of the MAM layers among `layers` that no window of `data` selects as
+ * its slice's argmax or argmin (each neuron keeps its best one). With prunedAs 'absent' the
+ * outputs on `data` do not change at all; with 'zero' only where a 0 product would become a
+ * slice's max or min. Returns the number of connections pruned.
+ */
+export function dropUnselected(model: tf.LayersModel, layers: PrunableDense[], data: WindowSet): number {
+  const mam = layers.filter((l): l is MamDense => l instanceof MamDense);
+  if (mam.length === 0) return 0;
+  const scores = scoreLayers(model, mam, 'selection', data);
+  let removed = 0;
+  mam.forEach((layer, i) => {
+    const sc = scores[i]!;
+    const order = pruneOrder(sc); // ascending selection counts: the unselected come first
+    let unselected = 0;
+    while (unselected < order.length && sc.score[order[unselected]!] === 0) unselected++;
+    const already = sc.mask.length - layer.maskCounts().kept;
+    layer.setMask(maskWithCount(sc, already + unselected));
+    removed += unselected;
+  });
+  return removed;
 }
 
 function setMasks(

@@ -1,7 +1,7 @@
 // One kind's half of a sweep (it runs in its own process, see worker.ts): the dense model
 // (given, or trained here), then the grid's sparsities in ascending order, each pruned from
-// the nearest sparser-or-equal point already saved, evaluated on the test split and saved, so
-// that an interrupted sweep resumes from its last point.
+// where its protocol says (the dense model, or the nearest point below it already saved),
+// evaluated on the test split and saved, so that an interrupted sweep resumes from its last point.
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { evaluate } from '../eval/evaluate.js';
@@ -10,14 +10,16 @@ import { loadModel, saveModel } from '../model/files.js';
 import { layersToPrune, sparsityOf, validationAsnr } from '../prune/pruner.js';
 import { loadAutoencoder, pruneLoaded, withModelDefaults, type PruneRequest } from '../prune/session.js';
 import { asnrOf, prepareFromSource, resumeTraining, startTraining, type TrainConfig } from '../train/session.js';
+import { startingPoint, type SweepProtocol } from './protocol.js';
 import type { SweepKind, SweepPoint } from './report.js';
 
 export interface ChainTask {
   kind: SweepKind;
   /** The sweep's directory (absolute). */
   dir: string;
-  /** The dense model: a model directory, or a configuration to train one into <dir>/<kind>/dense. */
-  model: { dir: string } | { train: TrainConfig };
+  /** The dense model: a model directory, or a configuration to train one into `into` (default <dir>/<kind>/dense). */
+  model: { dir: string } | { train: TrainConfig; into?: string };
+  protocol: SweepProtocol;
   /** Sparsities to compute. */
   sparsities: number[];
   /** This kind's points already computed (the chain continues from them). */
@@ -58,7 +60,7 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
   const done = [...task.done];
   for (const sparsity of [...task.sparsities].sort((a, b) => a - b)) {
     if (io.shouldStop()) return;
-    const from = done.filter((p) => p.sparsity < sparsity).sort((a, b) => b.sparsity - a.sparsity)[0];
+    const from = startingPoint(task.protocol, sparsity, done);
     const fromDir = from ? resolve(task.dir, from.model) : denseDir;
     if (!existsSync(fromDir)) {
       throw new MamError(`the model of the ${task.kind} point at sparsity ${from!.sparsity} (${fromDir}) is missing: delete ${join(task.dir, 'sweep.json')} to start the sweep again, or restore the directory`, { file: fromDir });
@@ -86,6 +88,7 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
       };
     }
     const point: SweepPoint = {
+      protocol: task.protocol,
       kind: task.kind,
       sparsity,
       actual_sparsity: measured.sparsity,
@@ -114,7 +117,7 @@ async function denseModel(task: ChainTask, io: ChainIo, log: (t: string) => void
     (await loadModel(task.model.dir)).model.dispose(); // fails early, with the model's own error, if it is not one
     return resolve(task.model.dir);
   }
-  const dir = join(task.dir, task.kind, 'dense');
+  const dir = task.model.into ?? join(task.dir, task.kind, 'dense');
   const epochs = task.model.train.options.epochs;
   const ui = {
     log,

@@ -3,6 +3,7 @@
 // comparison at a target ASNR. Pure: no tfjs, no files.
 import { csvField } from '../report/csv-field.js';
 import { lineChart } from '../report/svg.js';
+import type { SweepProtocol } from './protocol.js';
 
 export type SweepKind = 'mac' | 'mam';
 export const SWEEP_KINDS: readonly SweepKind[] = ['mac', 'mam'];
@@ -12,6 +13,8 @@ export const DEFAULT_GRID = [0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.9
 export const DEFAULT_TARGET_DB = 32.6;
 
 export interface SweepPoint {
+  /** How the point was pruned (every point of a sweep has its sweep's). */
+  protocol: SweepProtocol;
   kind: SweepKind;
   /** The grid's sparsity, and what the masks reached (one connection per neuron always stays). */
   sparsity: number;
@@ -28,7 +31,7 @@ export interface SweepPoint {
   model: string;
 }
 
-export const CSV_COLUMNS = ['kind', 'sparsity', 'actual_sparsity', 'remaining_pct', 'nonzeros', 'weights', 'asnr_db', 'prd', 'val_asnr_db', 'model'] as const;
+export const CSV_COLUMNS = ['protocol', 'kind', 'sparsity', 'actual_sparsity', 'remaining_pct', 'nonzeros', 'weights', 'asnr_db', 'prd', 'val_asnr_db', 'model'] as const;
 
 /** Points in a fixed order: MAC first, then by sparsity. */
 export function sortPoints(points: SweepPoint[]): SweepPoint[] {
@@ -49,6 +52,7 @@ export interface KindAtTarget {
 }
 
 export interface SweepSummary {
+  protocol: SweepProtocol;
   target_db: number;
   kinds: KindAtTarget[];
   /** MAC non-zeros / MAM non-zeros at the target, when both reach it. */
@@ -71,7 +75,7 @@ function ratio(kinds: KindAtTarget[]): number | null {
 }
 
 /** Per kind, the fewest remaining weights that still reach `targetDb` (and within `dropDb` of dense). */
-export function summarizeSweep(points: SweepPoint[], targetDb: number, dropDb = 1): SweepSummary {
+export function summarizeSweep(protocol: SweepProtocol, points: SweepPoint[], targetDb: number, dropDb = 1): SweepSummary {
   const per = (threshold: (p: SweepPoint, dense: number | null) => number): KindAtTarget[] =>
     SWEEP_KINDS.filter((k) => points.some((p) => p.kind === k)).map((kind) => {
       const own = points.filter((p) => p.kind === kind);
@@ -80,11 +84,11 @@ export function summarizeSweep(points: SweepPoint[], targetDb: number, dropDb = 
     });
   const kinds = per(() => targetDb);
   const relative = per((_, dense) => (dense === null ? Infinity : dense - dropDb));
-  return { target_db: targetDb, kinds, ratio_mac_mam: ratio(kinds), drop_db: dropDb, relative, ratio_mac_mam_relative: ratio(relative) };
+  return { protocol, target_db: targetDb, kinds, ratio_mac_mam: ratio(kinds), drop_db: dropDb, relative, ratio_mac_mam_relative: ratio(relative) };
 }
 
 /** ASNR against remaining weights (%) on a log axis, falling from 100% to the right, with the target. */
-export function sweepSvg(points: SweepPoint[], targetDb: number, title = 'Test ASNR against remaining weights of the pruned layers'): string {
+export function sweepSvg(protocol: SweepProtocol, points: SweepPoint[], targetDb: number, title = `Test ASNR against remaining weights of the pruned layers (protocol ${protocol})`): string {
   const series = SWEEP_KINDS.filter((k) => points.some((p) => p.kind === k)).map((kind) => {
     const own = sortPoints(points.filter((p) => p.kind === kind));
     return { name: kind.toUpperCase(), x: own.map((p) => p.remaining_pct), y: own.map((p) => p.asnr_db), markers: true };

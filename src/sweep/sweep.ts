@@ -10,11 +10,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
-import { layerNames, type AutoencoderSpec } from '../model/autoencoder.js';
+import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
 import { checkLayerNames } from '../prune/pruner.js';
 import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
 import type { TrainConfig } from '../train/session.js';
 import { chainUnits, type ChainTask } from './chain.js';
+import { protocolPrune, type SweepProtocol } from './protocol.js';
 import { SWEEP_KINDS, sortPoints, summarizeSweep, sweepCsv, sweepSvg, type SweepKind, type SweepPoint, type SweepSummary } from './report.js';
 import type { WorkerMessage, WorkerRequest } from './worker.js';
 
@@ -24,13 +25,16 @@ export const SWEEP_SVG = 'sweep.svg';
 const FORMAT = 'mam-sweep';
 const FORMAT_VERSION = 1;
 
-export type DenseSource = { dir: string } | { train: TrainConfig };
+/** A trained model's directory, or a configuration to train one (into `into`, default <sweep>/<kind>/dense). */
+export type DenseSource = { dir: string } | { train: TrainConfig; into?: string };
 
 export interface SweepRequest {
   dir: string;
   /** Sparsities in [0, 1). */
   grid: number[];
   targetDb: number;
+  /** How the points are pruned (default 'finetune'); 'papers' overrides the schedule and fine-tuning. */
+  protocol?: SweepProtocol;
   /** The comparison "within dropDb of each kind's dense ASNR" (default 1 dB). */
   dropDb?: number;
   prune: Omit<PruneRequest, 'sparsity'>;
@@ -47,6 +51,7 @@ export interface SweepRequest {
 
 /** What decides a point's result: a resumed sweep must have the same. */
 interface SweepSettings {
+  protocol: SweepProtocol;
   prune: Omit<PruneRequest, 'sparsity'>;
   models: Record<SweepKind, DenseSource>;
 }
@@ -54,6 +59,7 @@ interface SweepSettings {
 export interface SweepFile {
   format: typeof FORMAT;
   formatVersion: number;
+  protocol: SweepProtocol;
   settings: SweepSettings;
   grid: number[];
   points: SweepPoint[];
@@ -100,30 +106,38 @@ export async function loadSweepFile(path: string, fix: string): Promise<SweepFil
     throw new MamError(`${path}: not a mam sweep: ${fix}`, { file: path });
   }
   if (file.formatVersion > FORMAT_VERSION) throw new MamError(`${path}: sweep format ${file.formatVersion} is newer than this mam reads (${FORMAT_VERSION}): upgrade mam-ecg`, { file: path });
-  return file;
+  // Sweeps made before protocols had names were all fine-tuned.
+  const protocol = file.protocol ?? 'finetune';
+  return {
+    ...file, protocol,
+    settings: { ...file.settings, protocol: file.settings?.protocol ?? protocol },
+    points: file.points.map((p) => ({ ...p, protocol: p.protocol ?? protocol })),
+  };
 }
 
 export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<SweepFile> {
   const dir = resolve(request.dir);
+  const protocol = request.protocol ?? 'finetune';
   const settings: SweepSettings = {
-    prune: request.prune,
+    protocol,
+    prune: protocolPrune(protocol, request.prune),
     models: Object.fromEntries(SWEEP_KINDS.map((k) => {
       const m = request.models[k];
-      return [k, 'dir' in m ? { dir: resolve(m.dir) } : m];
+      return [k, 'dir' in m ? { dir: resolve(m.dir) } : { ...m, ...(m.into ? { into: resolve(m.into) } : {}) }];
     })) as Record<SweepKind, DenseSource>,
   };
-  await checkModels(settings.models, request.prune);
+  await checkModels(settings.models, settings.prune);
   const previous = await readSweep(dir);
   if (previous && canonical(previous.settings) !== canonical(settings)) {
-    throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another --out`, { file: dir });
+    throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models, pruning options or protocol (${previous.settings.protocol}): give the same options to resume it, or another --out`, { file: dir });
   }
   const grid = [...new Set(request.grid)].sort((a, b) => a - b);
   const points = previous?.points ?? [];
   if (previous) ui.log(`resuming ${dir}: ${points.length} points already computed`);
 
   const file = (): SweepFile => ({
-    format: FORMAT, formatVersion: FORMAT_VERSION, settings, grid, points: sortPoints(points),
-    summary: summarizeSweep(points, request.targetDb, request.dropDb),
+    format: FORMAT, formatVersion: FORMAT_VERSION, protocol, settings, grid, points: sortPoints(points),
+    summary: summarizeSweep(protocol, points, request.targetDb, request.dropDb),
   });
   let writeError: MamError | null = null;
   let writing = Promise.resolve();
@@ -136,7 +150,7 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
         await fs.mkdir(dir, { recursive: true });
         await writeFileAtomically(join(dir, SWEEP_JSON), [`${JSON.stringify(f, null, 2)}\n`]);
         await writeFileAtomically(join(dir, SWEEP_CSV), [sweepCsv(f.points)]);
-        await writeFileAtomically(join(dir, SWEEP_SVG), [sweepSvg(f.points, request.targetDb)]);
+        await writeFileAtomically(join(dir, SWEEP_SVG), [sweepSvg(protocol, f.points, request.targetDb)]);
       } catch (e) {
         writeError = new MamError(`cannot write the sweep's files in ${dir} (${(e as Error).message}): free some space or choose another --out, then run the same command to resume`, { file: dir, cause: e });
       }
@@ -150,7 +164,7 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
   const tasks: ChainTask[] = SWEEP_KINDS.map((kind) => {
     const done = points.filter((p) => p.kind === kind);
     return {
-      kind, dir, model: settings.models[kind], prune: request.prune, done,
+      kind, dir, model: settings.models[kind], prune: settings.prune, protocol, done,
       sparsities: grid.filter((s) => !done.some((p) => p.sparsity === s)),
     };
   }).filter((t) => t.sparsities.length > 0);
@@ -167,7 +181,7 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
         point: (p) => {
           points.push(p);
           void write();
-          ui.log(`${p.kind}: sparsity ${p.sparsity} (actual ${p.actual_sparsity.toFixed(4)}, ${p.nonzeros} weights left): test ASNR ${p.asnr_db.toFixed(2)} dB`);
+          ui.log(`${p.kind} (${p.protocol}): sparsity ${p.sparsity} (actual ${p.actual_sparsity.toFixed(4)}, ${p.nonzeros} weights left): test ASNR ${p.asnr_db.toFixed(2)} dB`);
         },
         error: (message, internal) => failures.push({ message, internal }),
       });
@@ -202,9 +216,8 @@ async function checkModels(models: Record<SweepKind, DenseSource>, prune: SweepR
     }
     specs[kind] = metadata.spec;
   }
-  const shape = (s: AutoencoderSpec) => [s.window, ...s.encoder, s.latent, ...s.decoder].join('-');
-  if (shape(specs.mac) !== shape(specs.mam)) {
-    throw new MamError(`--mac-model is ${shape(specs.mac)} and --mam-model is ${shape(specs.mam)}: a sweep compares models of one shape; train them with the same --preset and sizes`);
+  if (shapeOf(specs.mac) !== shapeOf(specs.mam)) {
+    throw new MamError(`--mac-model is ${shapeOf(specs.mac)} and --mam-model is ${shapeOf(specs.mam)}: a sweep compares models of one shape; train them with the same --preset and sizes`);
   }
   checkLayerNames(layerNames(specs.mam), prune.layers, prune.exclude, "these models'");
 }

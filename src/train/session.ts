@@ -1,13 +1,15 @@
 // A whole training run, as `mam train` does it: data from the source through the pipeline, a
 // PCA baseline to give the numbers meaning, the network, the loop, a checkpoint after every
 // epoch (model, optimizer, state, history JSON and SVG), and resuming from such a checkpoint.
+import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
 import { loadRecords, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { summarize, windowMetrics } from '../metrics/reconstruction.js';
-import { buildAutoencoder, type AutoencoderSpec } from '../model/autoencoder.js';
+import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
+import { loadModel } from '../model/files.js';
 import { lineChart } from '../report/svg.js';
 import { setModelBeta } from './beta.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -21,6 +23,8 @@ export interface TrainConfig {
   source: DataSource;
   pipeline: PipelineSettings;
   options: TrainOptions;
+  /** A trained model of the same shape to start from (its weights; MAM layers blend in from them). */
+  from?: string;
 }
 
 /** What a model directory's mam.json holds for a trained autoencoder. */
@@ -29,7 +33,7 @@ export interface AutoencoderMetadata {
   spec: AutoencoderSpec;
   data: { source: DataSource; pipeline: PipelineSettings; splitBy: PreparedData['splitBy']; windows: { train: number; val: number; test: number } };
   baseline: { method: 'pca'; components: number; valAsnrDb: number; testAsnrDb: number };
-  training: { options: TrainOptions; state: TrainState };
+  training: { options: TrainOptions; state: TrainState; from?: { dir: string; kind: AutoencoderSpec['kind'] } };
 }
 
 export interface SessionUi {
@@ -77,6 +81,19 @@ export async function startTraining(config: TrainConfig, dir: string, ui: Sessio
   };
   ui.log(`baseline: PCA with ${baseline.components} components (a linear autoencoder of the same latent size): validation ASNR ${baseline.valAsnrDb.toFixed(2)} dB, test ${baseline.testAsnrDb.toFixed(2)} dB`);
   const model = buildAutoencoder(config.spec);
+  let from: { dir: string; kind: AutoencoderSpec['kind'] } | undefined;
+  if (config.from !== undefined) {
+    const source = await loadModel(config.from);
+    try {
+      copyTrainedWeights(source.model, model);
+    } finally {
+      source.model.dispose();
+    }
+    const kind = (source.metadata.spec as AutoencoderSpec | undefined)?.kind ?? 'mac';
+    from = { dir: resolve(config.from), kind };
+    const blend = config.spec.kind === 'mam' ? `; MAM layers ${config.spec.mamLayers.join(', ')} start as MAC on these weights (beta 1) and become MAM over ${config.options.vconEpochs} epochs` : '';
+    ui.log(`starting from the weights of ${config.from} (a ${kind.toUpperCase()} model)${blend}`);
+  }
   const metadata: AutoencoderMetadata = {
     kind: 'autoencoder',
     spec: config.spec,
@@ -85,7 +102,7 @@ export async function startTraining(config: TrainConfig, dir: string, ui: Sessio
       windows: { train: data.train.count, val: data.val.count, test: data.test.count },
     },
     baseline,
-    training: { options: config.options, state: initialTrainState(config.options) },
+    training: { options: config.options, state: initialTrainState(config.options), ...(from ? { from } : {}) },
   };
   return runTraining(model, data, metadata, undefined, dir, ui);
 }

@@ -58,7 +58,7 @@ interface SweepFootprints {
 async function sweepFootprints(dir: string, asnr: number | undefined, tail: number | undefined, target: Target): Promise<SweepFootprints> {
   const file = await loadSweepFile(join(dir, SWEEP_JSON), 'give the --out directory of a mam sweep');
   const level = asnr ?? file.summary.target_db;
-  const summary = summarizeSweep(file.points, level);
+  const summary = summarizeSweep(file.protocol, file.points, level);
   const kinds = [];
   for (const k of summary.kinds) {
     if (!k.best) {

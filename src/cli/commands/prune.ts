@@ -48,6 +48,7 @@ export function register(program: Command): void {
 }
 
 function stepLine(r: PruneStepRecord, steps: number): string {
+  if (r.step === 0) return `first step (unselected MAM connections): sparsity ${r.sparsity.toFixed(4)}, validation ASNR ${r.valAsnrDb.toFixed(2)} dB (${r.seconds.toFixed(1)} s)`;
   return `step ${r.step}/${steps}: target sparsity ${r.target.toFixed(4)}, actual ${r.sparsity.toFixed(4)}, validation ASNR ${r.valAsnrDb.toFixed(2)} dB (${r.fineTuneEpochs} fine-tuning epochs, ${r.seconds.toFixed(1)} s)`;
 }
 

@@ -1,18 +1,20 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
+import { PROTOCOL_DESCRIPTIONS, SWEEP_PROTOCOLS } from '../../sweep/protocol.js';
 import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
-import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG, type DenseSource } from '../../sweep/sweep.js';
+import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG } from '../../sweep/sweep.js';
 import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, threadsOption } from '../options.js';
-import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
+import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, denseSources, type TrainFlags } from '../train-options.js';
 
 interface SweepFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
   out: string;
+  protocol: string;
   grid?: string;
   target: string;
   jobs?: string;
@@ -28,6 +30,7 @@ export function register(program: Command): void {
     .description('prune a MAC and a MAM model of the same shape along a grid of sparsities and compare their test ASNR (the MAM papers\' central figure)')
     .argument('[csv...]', 'CSV files or directories to train on (default: synthetic ECG); not used with --mac-model/--mam-model')
     .requiredOption('--out <dir>', `sweep directory: ${SWEEP_JSON}, ${SWEEP_CSV}, ${SWEEP_SVG} and the models (run again to resume)`)
+    .option('--protocol <name>', `how each point is pruned: ${SWEEP_PROTOCOLS.map((p) => `${p} (${PROTOCOL_DESCRIPTIONS[p]})`).join('; ')}`, 'finetune')
     .option('--grid <sparsities>', `sparsities to prune to, e.g. 0,0.5,0.9 (default ${DEFAULT_GRID.join(',')})`)
     .option('--target <dB>', 'the ASNR to meet: the fewest remaining weights that still reach it are compared', String(DEFAULT_TARGET_DB))
     .option('--jobs <n>', 'models pruned at once (default: 2 if the machine has 2 cores, else 1)')
@@ -38,10 +41,15 @@ export function register(program: Command): void {
   addTrainOptions(cmd, { kind: false });
   addPruneOptions(cmd, { own: false });
   addCsvOptions(cmd).action(action(async (csv: string[], flags: SweepFlags, command: Command) => {
-    const grid = [...new Set((flags.grid ?? DEFAULT_GRID.join(',')).split(',').map((s) => sparsityOption('--grid', s.trim())))];
+    const grid = gridOption('--grid', flags.grid ?? DEFAULT_GRID.join(','));
     const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
     const jobs = flags.jobs === undefined ? Math.min(2, availableParallelism()) : intOption('--jobs', flags.jobs, '2', 1);
     const prunedAs = choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const);
+    const protocol = choiceOption('--protocol', flags.protocol, SWEEP_PROTOCOLS);
+    if (protocol === 'papers') {
+      const fixed = givenOnCommandLine(command, (name) => ['schedule', 'steps', 'fineTuneEpochs', 'fineTuneLr'].includes(name));
+      if (fixed.length > 0) throw new MamError(`--protocol papers prunes each point in one shot from the dense model, without fine-tuning: remove ${fixed.join(', ')} (or use --protocol finetune)`);
+    }
     const models = await denseSources(csv, flags, command);
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
@@ -54,7 +62,7 @@ export function register(program: Command): void {
     // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
     const prunedAsGiven = command.getOptionValueSource('prunedAs') === 'cli' || !('dir' in models.mam);
     const file = await runSweep({
-      dir: flags.out, grid, targetDb, jobs, models, backend: tf.getBackend(), signal: stop.signal,
+      dir: flags.out, grid, targetDb, protocol, jobs, models, backend: tf.getBackend(), signal: stop.signal,
       ...(flags.threads !== undefined ? { threads: threadsOption(flags.threads) } : {}),
       prune: { ...pruneRequest(flags), ...(prunedAsGiven ? { prunedAs } : {}) },
     }, {
@@ -71,33 +79,13 @@ export function register(program: Command): void {
   }));
 }
 
-/** The dense models: given with --mac-model and --mam-model, or trained from the training options. */
-async function denseSources(csv: string[], flags: SweepFlags, command: Command): Promise<Record<'mac' | 'mam', DenseSource>> {
-  if ((flags.macModel === undefined) !== (flags.mamModel === undefined)) {
-    throw new MamError('--mac-model and --mam-model go together: give both trained models, or neither to train them here');
-  }
-  if (flags.macModel !== undefined && flags.mamModel !== undefined) {
-    // The training and data options would be ignored: refuse them (--pruned-as also prunes).
-    const training = new Set(addCsvOptions(addTrainOptions(new Command(), { kind: false })).options.map((o) => o.attributeName()));
-    training.delete('prunedAs');
-    const given = givenOnCommandLine(command, (name) => training.has(name));
-    if (csv.length > 0 || given.length > 0) {
-      throw new MamError(`with --mac-model and --mam-model the models and their data are given: remove ${[...(csv.length ? ['the CSV files'] : []), ...given].join(', ')}`);
-    }
-    return { mac: { dir: flags.macModel }, mam: { dir: flags.mamModel } };
-  }
-  return {
-    mac: { train: await trainConfig(csv, { ...flags, kind: 'mac' }) },
-    mam: { train: await trainConfig(csv, { ...flags, kind: 'mam' }) },
-  };
-}
-
 function formatSummary(s: SweepSummary, dir: string): string {
   const pct = (k: KindAtTarget) => (k.best ? `${k.best.remaining_pct.toPrecision(3)}% (${k.best.nonzeros} weights, ${k.best.asnr_db.toFixed(2)} dB)` : 'none of its points');
   const dense = (k: KindAtTarget) => (k.dense_asnr_db === null ? '' : chalk.dim(`; dense ${k.dense_asnr_db.toFixed(2)} dB`));
   const ratio = (r: number | null) => (r === null ? 'MAC/MAM: - (both must reach it)' : `MAC/MAM: ${r.toFixed(1)}x the weights`);
   const lines = [
     `${chalk.bold(dir)}: ${SWEEP_JSON}, ${SWEEP_CSV}, ${SWEEP_SVG}`,
+    `protocol ${s.protocol}: ${PROTOCOL_DESCRIPTIONS[s.protocol]}`,
     `fewest remaining weights at ASNR >= ${s.target_db} dB:`,
     ...s.kinds.map((k) => `  ${k.kind.toUpperCase()}: ${pct(k)}${dense(k)}`),
     `  ${ratio(s.ratio_mac_mam)}`,

@@ -3,13 +3,16 @@ import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainOutcome } from '../../train/session.js';
 import { setRunDefaults } from '../../train/steppers.js';
-import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
+import { shapeOf, specFromPreset } from '../../model/autoencoder.js';
+import { loadAutoencoder } from '../../prune/session.js';
+import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, sizesOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
 
 interface TrainCommandFlags extends TrainFlags {
   out?: string;
   resume?: string;
+  from?: string;
   json?: boolean;
   threads?: string;
 }
@@ -21,6 +24,7 @@ export function register(program: Command): void {
     .argument('[csv...]', 'CSV files or directories (default: synthetic ECG)')
     .option('--out <dir>', 'model directory to write (default: models/<preset>-<kind>)')
     .option('--resume <dir>', 'continue the run saved in this directory (other model and data options are taken from it)')
+    .option('--from <dir>', 'start from the weights of this trained model (same shape; its preset and sizes are the defaults): e.g. a MAC model, its MAM layers blending in by vcon')
     .option('--json', 'print the final summary as one JSON object on stdout');
   addTrainOptions(cmd);
   addThreadsOption(cmd);
@@ -28,11 +32,38 @@ export function register(program: Command): void {
     if (flags.resume) checkResumeOptions(csv, command);
     setRunDefaults({ threads: threadsOption(flags.threads) });
     const ui = cliUi();
-    const outcome = flags.resume
-      ? await resumeTraining(flags.resume, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1))
-      : await startTraining(await trainConfig(csv, flags), flags.out ?? `models/${flags.preset}-${flags.kind}`, ui.session);
+    const config = flags.resume ? null : await trainConfig(csv, flags.from === undefined ? flags : await withShapeOf(flags.from, flags, command));
+    if (config && flags.from !== undefined) config.from = flags.from;
+    const outcome = config
+      ? await startTraining(config, flags.out ?? `models/${config.spec.preset}-${flags.kind}`, ui.session)
+      : await resumeTraining(flags.resume!, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1));
     ui.finish(outcome, flags.json === true);
   }));
+}
+
+/** With --from, the network's preset and sizes default to the source model's; they must match it. */
+async function withShapeOf(dir: string, flags: TrainCommandFlags, command: Command): Promise<TrainCommandFlags> {
+  const { model, metadata } = await loadAutoencoder(dir);
+  model.dispose();
+  const s = metadata.spec;
+  const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+  const shaped: TrainCommandFlags = {
+    ...flags,
+    ...(given('preset') ? {} : { preset: s.preset }),
+    ...(given('encoder') || given('preset') ? {} : { encoder: s.encoder.join(',') }),
+    ...(given('latent') || given('preset') ? {} : { latent: String(s.latent) }),
+    ...(given('decoder') || given('preset') ? {} : { decoder: s.decoder.join(',') }),
+  };
+  const spec = specFromPreset(shaped.preset, {
+    ...(shaped.encoder !== undefined ? { encoder: sizesOption('--encoder', shaped.encoder, '256') } : {}),
+    ...(shaped.latent !== undefined ? { latent: intOption('--latent', shaped.latent, '32', 1) } : {}),
+    ...(shaped.decoder !== undefined ? { decoder: sizesOption('--decoder', shaped.decoder, '512,512,256') } : {}),
+    kind: 'mac',
+  });
+  if (shapeOf(spec) !== shapeOf(s)) {
+    throw new MamError(`--from ${dir} is a ${shapeOf(s)} network, the options give ${shapeOf(spec)}: drop --preset and the sizes to take the model's, or give the same ones`, { file: dir });
+  }
+  return shaped;
 }
 
 /** A resumed run keeps its own settings: refuse options that would be silently ignored. */

@@ -1,0 +1,109 @@
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { MamError } from '../../errors.js';
+import { TARGETS } from '../../export/footprint.js';
+import { PAPER_PRESET } from '../../model/autoencoder.js';
+import { PAPER_JSON, PAPER_MD, paperMarkdown, runPaper, type PaperTable } from '../../paper/paper.js';
+import { createProgress, type Progress } from '../../report/progress.js';
+import { SWEEP_PROTOCOLS, type SweepProtocol } from '../../sweep/protocol.js';
+import { DEFAULT_TARGET_DB } from '../../sweep/report.js';
+import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, threadsOption } from '../options.js';
+import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
+import { action, printJson } from '../run.js';
+import { addTrainOptions, denseSources, type TrainFlags } from '../train-options.js';
+
+/** Grids measured for the `paper-wide` preset (README, "The paper's claim"). */
+export const PAPER_GRIDS: Record<SweepProtocol, number[]> = {
+  papers: [0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95],
+  finetune: [0, 0.5, 0.6, 0.7, 0.8, 0.9],
+};
+
+interface PaperFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
+  out: string;
+  target: string;
+  part: string;
+  protocols: string;
+  papersGrid?: string;
+  finetuneGrid?: string;
+  tail?: string;
+  mcu: boolean;
+  jobs?: string;
+  threads?: string;
+  macModel?: string;
+  mamModel?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('paper')
+    .description('the paper\'s claim in one run: train a MAC and a MAM model, sweep both protocols, and tabulate per kind the sparsest tail at the target ASNR, its flash and RAM, whether it fits the part, and its instructions on the emulated Cortex-M7')
+    .argument('[csv...]', 'CSV files or directories to train on (default: synthetic ECG); not used with --mac-model/--mam-model')
+    .requiredOption('--out <dir>', `directory for the models, both sweeps, the firmware builds, ${PAPER_JSON} and ${PAPER_MD} (run again to resume)`)
+    .option('--target <dB>', 'the ASNR the tails must keep', String(DEFAULT_TARGET_DB))
+    .option('--part <name>', `the microcontroller: ${Object.keys(TARGETS).join(', ')}`, 'stm32f767zi')
+    .option('--protocols <names>', `which sweeps, in order: ${SWEEP_PROTOCOLS.join(',')}`, SWEEP_PROTOCOLS.join(','))
+    .option('--papers-grid <sparsities>', `the papers protocol's grid (default ${PAPER_GRIDS.papers.join(',')})`)
+    .option('--finetune-grid <sparsities>', `the finetune protocol's grid (default ${PAPER_GRIDS.finetune.join(',')})`)
+    .option('--tail <k>', 'layers that run on the device (default: the decoder and the output layer)')
+    .option('--no-mcu', 'skip building and running the tails on the emulated Cortex-M7')
+    .option('--jobs <n>', 'models pruned at once (default: 2 if the machine has 2 cores, else 1)')
+    .option('--mac-model <dir>', 'use this trained MAC model instead of training one (with --mam-model)')
+    .option('--mam-model <dir>', 'use this trained MAM model instead of training one (with --mac-model)')
+    .option('--json', `print ${PAPER_JSON} on stdout`);
+  addThreadsOption(cmd, 'training threads of each job (default: the cores shared out between the jobs)');
+  addTrainOptions(cmd, { kind: false, preset: PAPER_PRESET });
+  addPruneOptions(cmd, { own: false });
+  addCsvOptions(cmd).action(action(async (csv: string[], flags: PaperFlags, command: Command) => {
+    const protocols = [...new Set(flags.protocols.split(',').map((p) => choiceOption('--protocols', p.trim(), SWEEP_PROTOCOLS)))];
+    const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
+    const jobs = flags.jobs === undefined ? Math.min(2, availableParallelism()) : intOption('--jobs', flags.jobs, '2', 1);
+    const prune = pruneRequest(flags);
+    const fixed = givenOnCommandLine(command, (n) => ['schedule', 'steps', 'fineTuneEpochs', 'fineTuneLr'].includes(n));
+    if (!protocols.includes('finetune') && fixed.length > 0) throw new MamError(`${fixed.join(', ')} only apply to the finetune protocol: add it to --protocols or remove them`);
+    const { layers, ...rest } = prune;
+    const models = await denseSources(csv, flags, command);
+    let progress: Progress | undefined;
+    const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
+    const stop = new AbortController();
+    process.on('SIGINT', () => {
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
+      log('stopping after the current training step or sweep point (Ctrl-C again to quit at once); run the same command to resume');
+    });
+    const table = await runPaper({
+      dir: flags.out, models, targetDb, protocols, part: flags.part, mcu: flags.mcu, jobs, backend: tf.getBackend(),
+      grids: {
+        papers: flags.papersGrid === undefined ? PAPER_GRIDS.papers : gridOption('--papers-grid', flags.papersGrid),
+        finetune: flags.finetuneGrid === undefined ? PAPER_GRIDS.finetune : gridOption('--finetune-grid', flags.finetuneGrid),
+      },
+      prune: rest,
+      ...(layers.length > 0 ? { layers: { papers: layers, finetune: layers } } : {}),
+      ...(flags.tail !== undefined ? { tail: intOption('--tail', flags.tail, '4', 1) } : {}),
+      ...(flags.threads !== undefined ? { threads: threadsOption(flags.threads) } : {}),
+      signal: stop.signal,
+    }, {
+      log,
+      sweep: (protocol) => ({
+        log,
+        start: (total) => { progress?.done(); progress = total > 0 ? createProgress({ total, label: `${protocol} sweep` }) : undefined; },
+        tick: (units) => progress?.tick(units),
+      }),
+    });
+    progress?.done();
+    progress = undefined;
+    if (!table) {
+      process.stderr.write('stopped: run the same command again to resume\n');
+      process.exitCode = 130;
+      return;
+    }
+    if (flags.json) printJson(table);
+    else process.stdout.write(formatTable(table, flags.out));
+  }));
+}
+
+function formatTable(t: PaperTable, dir: string): string {
+  return `${chalk.bold(dir)}: ${PAPER_JSON}, ${PAPER_MD} (${(t.seconds / 60).toFixed(1)} minutes this run)\n\n${paperMarkdown(t)}`;
+}

@@ -1,0 +1,262 @@
+// The paper's claim as one run (`mam paper`): a MAC and a MAM model of one shape, each swept
+// under both protocols (papers: one shot from the dense model, no fine-tuning, the MAM layers
+// alone; finetune: gradual pruning of the whole tail with fine-tuning), then, per protocol and
+// kind, the sparsest point that still reaches the target ASNR, its tail's flash and RAM as the C
+// export stores it, whether that fits the part, and its instructions per inference on the
+// emulated Cortex-M7. Every step resumes: the sweeps from their sweep.json, the rest is redone.
+import { join, resolve } from 'node:path';
+import { writeFileAtomically } from '../atomic.js';
+import { MamError } from '../errors.js';
+import { findTarget, footprint, type Target } from '../export/footprint.js';
+import { exportNetwork, kept } from '../export/network.js';
+import { buildFirmware, runFirmware } from '../mcu/session.js';
+import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
+import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
+import { PROTOCOL_DESCRIPTIONS, type SweepProtocol } from '../sweep/protocol.js';
+import { SWEEP_KINDS, type SweepKind, type SweepPoint } from '../sweep/report.js';
+import { runSweep, type DenseSource, type SweepFile, type SweepUi } from '../sweep/sweep.js';
+
+export const PAPER_JSON = 'paper.json';
+export const PAPER_MD = 'paper.md';
+
+export interface PaperRequest {
+  dir: string;
+  /** Given models, or training configurations (trained into <dir>/models/<kind>). */
+  models: Record<SweepKind, DenseSource>;
+  targetDb: number;
+  protocols: SweepProtocol[];
+  grids: Record<SweepProtocol, number[]>;
+  /** Pruning options but the layers (the protocols choose those unless `layers` is given). */
+  prune: Omit<PruneRequest, 'sparsity' | 'layers'>;
+  /** Layers to prune under each protocol (default: papers the MAM layers, finetune the tail). */
+  layers?: Partial<Record<SweepProtocol, string[]>>;
+  /** Layers that run on the device (default: the decoder and the output layer). */
+  tail?: number;
+  part: string;
+  /** Build and run each chosen tail on the emulated Cortex-M7 (needs arm-none-eabi-gcc and QEMU). */
+  mcu: boolean;
+  jobs: number;
+  backend: string;
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+export interface PaperUi {
+  log(text: string): void;
+  /** One per sweep: its progress (see SweepUi). */
+  sweep(protocol: SweepProtocol): SweepUi;
+}
+
+export interface McuFigures {
+  flash_bytes: number;
+  ram_bytes: number;
+  fits: boolean;
+  /** Means over the golden windows. */
+  instructions: number;
+  layer_instructions: Record<string, number>;
+  outputs_identical: boolean;
+}
+
+export interface TailFigures {
+  /** Kept connections of the tail's kernels, and all of them. */
+  nonzeros: number;
+  weights: number;
+  /** As `mam footprint` computes them: weights and biases; activations, input and output. */
+  flash_bytes: number;
+  ram_bytes: number;
+  fits: boolean;
+  mcu: McuFigures | null;
+}
+
+export interface PaperRow {
+  protocol: SweepProtocol;
+  kind: SweepKind;
+  /** The layers pruned under this protocol. */
+  pruned_layers: string[];
+  dense_asnr_db: number;
+  dense: TailFigures;
+  /** The sparsest point at or above the target (null when none reaches it). */
+  point: SweepPoint | null;
+  at_target: TailFigures | null;
+}
+
+export interface LayerComparison {
+  protocol: SweepProtocol;
+  layer: string;
+  mam_instructions: number;
+  mac_instructions: number;
+  /** MAM / MAC. */
+  ratio: number;
+}
+
+export interface PaperTable {
+  format: 'mam-paper';
+  formatVersion: 1;
+  target_db: number;
+  part: Target;
+  shape: string;
+  tail_layers: string[];
+  mam_layers: string[];
+  rows: PaperRow[];
+  /** Each MAM layer against the same layer of the MAC model, at the points that reach the target. */
+  mam_layer_vs_mac: LayerComparison[];
+  /** Why the emulator figures are missing, when they are. */
+  mcu_note: string | null;
+  seconds: number;
+}
+
+async function specOf(source: DenseSource): Promise<AutoencoderSpec> {
+  if ('train' in source) return source.train.spec;
+  const { model, metadata } = await loadAutoencoder(source.dir);
+  model.dispose();
+  return metadata.spec;
+}
+
+export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<PaperTable | null> {
+  const started = performance.now();
+  const dir = resolve(request.dir);
+  const part = findTarget(request.part);
+  const specs = { mac: await specOf(request.models.mac), mam: await specOf(request.models.mam) };
+  if (specs.mam.kind !== 'mam' || specs.mac.kind !== 'mac') throw new MamError('mam paper compares a MAC model with a MAM one: give --mac-model a MAC model and --mam-model a MAM one');
+  const names = layerNames(specs.mam);
+  const tail = request.tail ?? specs.mam.decoder.length + 1;
+  if (!(Number.isInteger(tail) && tail >= 1 && tail <= names.length)) throw new MamError(`--tail ${tail}: this network has ${names.length} layers; give 1 to ${names.length}`);
+  const tailLayers = names.slice(names.length - tail);
+  const outside = specs.mam.mamLayers.filter((l) => !tailLayers.includes(l));
+  if (outside.length > 0) throw new MamError(`the MAM layers ${outside.join(', ')} are not in the tail (${tailLayers.join(', ')}): the claim is about the part that runs on the device; give a longer --tail`);
+  const layersOf: Record<SweepProtocol, string[]> = {
+    papers: request.layers?.papers ?? specs.mam.mamLayers,
+    finetune: request.layers?.finetune ?? tailLayers,
+  };
+  // Both sweeps start from the same dense models: trained once, into <dir>/models.
+  const models = Object.fromEntries(SWEEP_KINDS.map((k) => {
+    const m = request.models[k];
+    return [k, 'train' in m ? { train: m.train, into: join(dir, 'models', k) } : m];
+  })) as Record<SweepKind, DenseSource>;
+
+  const sweeps: Partial<Record<SweepProtocol, SweepFile>> = {};
+  for (const protocol of request.protocols) {
+    if (request.signal?.aborted) return null;
+    ui.log(`sweep, protocol ${protocol} (${PROTOCOL_DESCRIPTIONS[protocol]}), pruning ${layersOf[protocol].join(', ')}`);
+    const file = await runSweep({
+      dir: join(dir, protocol), grid: request.grids[protocol], targetDb: request.targetDb, protocol,
+      prune: { ...request.prune, layers: layersOf[protocol] }, models, jobs: request.jobs, backend: request.backend,
+      ...(request.threads !== undefined ? { threads: request.threads } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    }, ui.sweep(protocol));
+    if (request.signal?.aborted) return null;
+    sweeps[protocol] = file;
+  }
+
+  let mcuNote: string | null = request.mcu ? null : 'not asked for (--no-mcu)';
+  const figures = async (modelDir: string, buildDir: string): Promise<TailFigures> => {
+    const { model, metadata } = await loadAutoencoder(modelDir);
+    const net = exportNetwork(model, metadata.data.pipeline, tail);
+    model.dispose();
+    const fp = footprint(net, part);
+    let mcu: McuFigures | null = null;
+    if (mcuNote === null) {
+      try {
+        await buildFirmware({ model: modelDir, out: buildDir, tail, target: request.part });
+        const run = await runFirmware(buildDir);
+        const mean = (v: number[]) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
+        mcu = {
+          flash_bytes: run.build.flashBytes, ram_bytes: run.build.ramBytes, fits: run.build.fits,
+          instructions: mean(run.instructions),
+          layer_instructions: Object.fromEntries(net.layers.map((l, i) => [l.name, mean(run.layerInstructions.map((r) => r[i]!))])),
+          outputs_identical: run.identical,
+        };
+        if (!run.withinTolerance) throw new MamError(`${buildDir}: the emulated outputs differ from the model's by ${run.worstRelativeError}`);
+      } catch (e) {
+        if (!(e instanceof MamError)) throw e;
+        mcuNote = e.message; // no toolchain, most likely: the rest of the table still stands
+        ui.log(`no emulator figures: ${e.message}`);
+      }
+    }
+    return {
+      nonzeros: net.layers.reduce((n, l) => n + kept(l), 0),
+      weights: net.layers.reduce((n, l) => n + l.inputSize * l.outputSize, 0),
+      flash_bytes: fp.flash_bytes, ram_bytes: fp.ram_bytes, fits: fp.fits, mcu,
+    };
+  };
+
+  const rows: PaperRow[] = [];
+  const denseFigures: Partial<Record<SweepKind, { asnr: number; figures: TailFigures }>> = {};
+  for (const protocol of request.protocols) {
+    const file = sweeps[protocol]!;
+    for (const kind of SWEEP_KINDS) {
+      const dense = file.points.find((p) => p.kind === kind && p.sparsity === 0);
+      if (!dense) throw new MamError(`${join(dir, protocol)}: the ${kind} sweep has no dense point: include 0 in the grid`);
+      if (!denseFigures[kind]) {
+        ui.log(`${kind}: the dense tail`);
+        const m = models[kind];
+        denseFigures[kind] = { asnr: dense.asnr_db, figures: await figures('dir' in m ? resolve(m.dir) : join(dir, 'models', kind), join(dir, 'mcu', `${kind}-dense`)) };
+      }
+      const best = file.summary.kinds.find((k) => k.kind === kind)?.best ?? null;
+      let atTarget: TailFigures | null = null;
+      if (best) {
+        ui.log(`${kind}, ${protocol}: the point at sparsity ${best.sparsity} (${best.asnr_db.toFixed(2)} dB)`);
+        atTarget = best.sparsity === 0 ? denseFigures[kind]!.figures : await figures(resolve(dir, protocol, best.model), join(dir, 'mcu', `${kind}-${protocol}-s${best.sparsity}`));
+      }
+      rows.push({ protocol, kind, pruned_layers: layersOf[protocol], dense_asnr_db: dense.asnr_db, dense: denseFigures[kind]!.figures, point: best, at_target: atTarget });
+    }
+  }
+
+  const comparisons: LayerComparison[] = [];
+  for (const protocol of request.protocols) {
+    const mac = rows.find((r) => r.protocol === protocol && r.kind === 'mac')?.at_target?.mcu;
+    const mam = rows.find((r) => r.protocol === protocol && r.kind === 'mam')?.at_target?.mcu;
+    if (!mac || !mam) continue;
+    for (const layer of specs.mam.mamLayers) {
+      const a = mam.layer_instructions[layer], b = mac.layer_instructions[layer];
+      if (a !== undefined && b !== undefined) comparisons.push({ protocol, layer, mam_instructions: a, mac_instructions: b, ratio: a / b });
+    }
+  }
+  const table: PaperTable = {
+    format: 'mam-paper', formatVersion: 1, target_db: request.targetDb, part, shape: shapeOf(specs.mam),
+    tail_layers: tailLayers, mam_layers: specs.mam.mamLayers, rows, mam_layer_vs_mac: comparisons, mcu_note: mcuNote,
+    seconds: (performance.now() - started) / 1000,
+  };
+  await writeFileAtomically(join(dir, PAPER_JSON), [`${JSON.stringify(table, null, 2)}\n`]);
+  await writeFileAtomically(join(dir, PAPER_MD), [paperMarkdown(table)]);
+  return table;
+}
+
+/** The table as Markdown (what README quotes), with the verdict per protocol. */
+export function paperMarkdown(t: PaperTable): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  const fits = (f: TailFigures) => (f.fits ? 'yes' : 'no');
+  const lines = [
+    `Network ${t.shape}; tail ${t.tail_layers.join(', ')} (MAM in ${t.mam_layers.join(', ')} of the MAM model); target ${t.target_db} dB; ${t.part.name} (${n(t.part.flashBytes)} B flash, ${n(t.part.ramBytes)} B RAM).`,
+    '',
+    '| protocol | kind | pruned layers | dense test ASNR (dB) | dense tail flash (B) | sparsest point at the target | its test ASNR (dB) | tail weights left | tail flash (B) | tail RAM (B) | fits | instructions per inference (tail) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...t.rows.map((r) => {
+      const a = r.at_target;
+      return `| ${r.protocol} | ${r.kind.toUpperCase()} | ${r.pruned_layers.join(', ')} | ${r.dense_asnr_db.toFixed(2)} | ${n(r.dense.flash_bytes)} | ${r.point ? `${r.point.sparsity}` : 'none reaches it'} | ${r.point ? r.point.asnr_db.toFixed(2) : ''} | ${a ? `${n(a.nonzeros)} of ${n(a.weights)}` : ''} | ${a ? n(a.flash_bytes) : ''} | ${a ? n(a.ram_bytes) : ''} | ${a ? fits(a) : ''} | ${a?.mcu ? n(a.mcu.instructions) : ''} |`;
+    }),
+    '',
+    ...t.mam_layer_vs_mac.map((c) => `- ${c.protocol}: layer ${c.layer} at the target, MAM ${n(c.mam_instructions)} instructions against MAC ${n(c.mac_instructions)} (${c.ratio.toFixed(2)}x)`),
+    ...verdicts(t).map((v) => `- ${v}`),
+    ...(t.mcu_note ? [`- emulator figures: ${t.mcu_note}`] : []),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Per protocol: does the MAM tail fit at the target where the MAC tail does not? */
+export function verdicts(t: PaperTable): string[] {
+  const out: string[] = [];
+  for (const protocol of [...new Set(t.rows.map((r) => r.protocol))]) {
+    const mac = t.rows.find((r) => r.protocol === protocol && r.kind === 'mac')!;
+    const mam = t.rows.find((r) => r.protocol === protocol && r.kind === 'mam')!;
+    const macFits = mac.at_target?.fits === true;
+    const mamFits = mam.at_target?.fits === true;
+    const claim = mamFits && !macFits ? 'reproduced: the MAM tail fits at the target and the MAC tail does not'
+      : mamFits && macFits ? 'not reproduced: both tails fit at the target'
+        : !mamFits && !macFits ? 'not reproduced: neither tail fits at the target'
+          : 'not reproduced: the MAC tail fits at the target and the MAM tail does not';
+    out.push(`${protocol}: ${claim}`);
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+// The two ways a sweep prunes, by name. Pure: no tfjs, no files.
+//   papers    the MAM papers' protocol: every grid point pruned from the dense model in one
+//             shot, by the score, with no fine-tuning, so the surviving weights are the dense
+//             model's bit for bit and the curve shows how prunable the trained layers are.
+//   finetune  gradual pruning with fine-tuning after each step (the schedule and epochs given),
+//             each point from the one before it: what a deployment would do.
+import { MamError } from '../errors.js';
+import type { PruneRequest } from '../prune/session.js';
+
+export type SweepProtocol = 'papers' | 'finetune';
+export const SWEEP_PROTOCOLS: readonly SweepProtocol[] = ['papers', 'finetune'];
+
+export const PROTOCOL_DESCRIPTIONS: Record<SweepProtocol, string> = {
+  papers: 'one shot from the dense model, no fine-tuning (the MAM papers\' protocol)',
+  finetune: 'gradual pruning with fine-tuning, each point from the one before',
+};
+
+/** The pruning options a protocol runs with: `papers` fixes the schedule and the fine-tuning. */
+export function protocolPrune(protocol: SweepProtocol, prune: Omit<PruneRequest, 'sparsity'>): Omit<PruneRequest, 'sparsity'> {
+  if (!SWEEP_PROTOCOLS.includes(protocol)) {
+    throw new MamError(`--protocol ${String(protocol)}: choose ${SWEEP_PROTOCOLS.join(' or ')}`);
+  }
+  return protocol === 'papers' ? { ...prune, schedule: 'oneshot', steps: 1, fineTuneEpochs: 0 } : prune;
+}
+
+/**
+ * The sparsity a grid point is pruned from: the dense model (papers), or the nearest computed
+ * point below it (finetune); null for the dense model.
+ */
+export function startingPoint<P extends { sparsity: number }>(protocol: SweepProtocol, sparsity: number, done: P[]): P | null {
+  if (protocol === 'papers') return null;
+  return done.filter((p) => p.sparsity < sparsity).sort((a, b) => b.sparsity - a.sparsity)[0] ?? null;
+}

@@ -1,0 +1,205 @@
+// The paper's claim, as far as tests reach: the two sweep protocols (papers: surviving weights
+// bit for bit the dense model's; finetune: as before), MAM's free first step (no output changes
+// on the training windows when pruned connections are absent), `mam train --from` (a MAC model
+// in a MAM layer at beta = 1 computes what the MAC model did), the paper-wide preset's tail
+// against the 2 MB flash, and `mam paper`'s table on a tiny run.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend.js';
+import { footprint, TARGETS } from '../src/export/footprint.js';
+import { exportNetwork } from '../src/export/network.js';
+import { MamDense } from '../src/layers/mam-dense.js';
+import { PrunableDense } from '../src/layers/prunable-dense.js';
+import { buildAutoencoder, copyTrainedWeights, PAPER_PRESET, specFromPreset } from '../src/model/autoencoder.js';
+import { loadModel } from '../src/model/files.js';
+import { dropUnselected, sparsityOf } from '../src/prune/pruner.js';
+import type { PaperTable } from '../src/paper/paper.js';
+import { protocolPrune, startingPoint } from '../src/sweep/protocol.js';
+import type { SweepFile } from '../src/sweep/sweep.js';
+import { prepareFromSource, startTraining } from '../src/train/session.js';
+import { reconstruct } from '../src/train/steppers.js';
+import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
+import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
+import { tinyConfig } from './fixtures.js';
+import { sameFloats } from './helpers.js';
+
+const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'mam-paper-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function mam(args: string[]) {
+  const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const TINY_TRAIN = ['--encoder', '16', '--latent', '6', '--decoder', '24,24', '--mam-layers', 'dec2', '--epochs', '3', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '12'];
+
+/** Per layer: kernel, bias and mask as float arrays. */
+async function weightsOf(modelDir: string): Promise<Map<string, Float32Array[]>> {
+  const { model } = await loadModel(modelDir);
+  const out = new Map(model.layers.map((l) => [l.name, l.getWeights().map((w) => w.dataSync() as Float32Array)]));
+  model.dispose();
+  return out;
+}
+
+describe('sweep protocols', () => {
+  it('papers fixes one shot without fine-tuning and starts every point from the dense model; finetune chains', () => {
+    const base = { ...DEFAULT_PRUNE_OPTIONS };
+    assert.deepEqual(
+      (({ schedule, steps, fineTuneEpochs }) => ({ schedule, steps, fineTuneEpochs }))(protocolPrune('papers', base)),
+      { schedule: 'oneshot', steps: 1, fineTuneEpochs: 0 },
+    );
+    assert.deepEqual(protocolPrune('finetune', base), base);
+    const done = [{ sparsity: 0 }, { sparsity: 0.5 }, { sparsity: 0.8 }];
+    assert.equal(startingPoint('papers', 0.9, done), null);
+    assert.deepEqual(startingPoint('finetune', 0.9, done), { sparsity: 0.8 });
+    assert.deepEqual(startingPoint('finetune', 0.6, done), { sparsity: 0.5 });
+  });
+
+  const out = join(dir, 'papers');
+  it('mam sweep --protocol papers: each point from the dense model, its surviving weights the dense ones bit for bit', async () => {
+    const r = mam(['sweep', ...TINY_TRAIN, '--protocol', 'papers', '--layers', 'dec2', '--grid', '0,0.5,0.9', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /protocol papers: one shot from the dense model, no fine-tuning/);
+    assert.match(r.stderr, /mam: pruning to 0\.9 from the dense model/);
+    const file = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepFile;
+    assert.equal(file.protocol, 'papers');
+    assert.equal(file.summary.protocol, 'papers');
+    assert.deepEqual(file.points.map((p) => p.protocol), Array(6).fill('papers'));
+    assert.match(readFileSync(join(out, 'sweep.csv'), 'utf8'), /^protocol,kind,/);
+    assert.match(readFileSync(join(out, 'sweep.svg'), 'utf8'), /protocol papers/);
+    assert.equal(file.settings.prune.fineTuneEpochs, 0);
+    for (const kind of ['mac', 'mam'] as const) {
+      const dense = await weightsOf(join(out, kind, 'dense'));
+      for (const s of [0.5, 0.9]) {
+        const pruned = await weightsOf(join(out, kind, `s${s}`));
+        for (const [name, [kernel, bias, mask]] of pruned) {
+          const [dk, db] = dense.get(name)!;
+          assert.ok(sameFloats(bias!, db!).equal, `${kind} ${s} ${name} bias`);
+          let kept = 0;
+          for (let i = 0; i < kernel!.length; i++) {
+            if (mask![i] === 1) { kept++; assert.ok(Object.is(kernel![i], dk![i]), `${kind} ${s} ${name}[${i}]`); }
+            else assert.ok(Object.is(kernel![i], 0), `${kind} ${s} ${name}[${i}] is +0`);
+          }
+          if (name !== 'dec2') assert.equal(kept, kernel!.length, `${name} is not pruned`);
+          else assert.equal(kept, Math.round((1 - s) * kernel!.length));
+        }
+      }
+    }
+  });
+
+  it('papers refuses the fine-tuning options; a resumed sweep must keep its protocol', () => {
+    const r = mam(['sweep', ...TINY_TRAIN, '--protocol', 'papers', '--fine-tune-epochs', '2', '--out', join(dir, 'x')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--protocol papers prunes each point in one shot .*remove --fine-tune-epochs/);
+    const other = mam(['sweep', ...TINY_TRAIN, '--layers', 'dec2', '--grid', '0,0.5,0.9', '--out', out]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /was made with other models, pruning options or protocol \(papers\)/);
+  });
+});
+
+describe('MAM\'s first step and --from, in the library', () => {
+  before(async () => { await initBackend({ backend: 'wasm' }); });
+
+  it('dropping the unselected connections changes no output on those windows (pruned as absent)', async () => {
+    const config = tinyConfig({ seed: 3, decoder: [24], mamLayers: 'dec1', epochs: 3 });
+    const trained = await startTraining({ ...config, spec: { ...config.spec, prunedAs: 'absent' } }, join(dir, 'drop'), { log: () => {} });
+    const { model } = trained;
+    const data = await prepareFromSource(config.source, config.pipeline);
+    const before = reconstruct(model, data.train);
+    const layers = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
+    const removed = dropUnselected(model, layers, data.train);
+    const mamLayer = layers.find((l) => l instanceof MamDense)!;
+    assert.ok(removed > 0, 'some connections are never selected');
+    assert.equal(sparsityOf([mamLayer]).nonzeros, 6 * 24 - removed);
+    assert.equal(sparsityOf(layers.filter((l) => l !== mamLayer)).sparsity, 0, 'MAC layers untouched');
+    const after = reconstruct(model, data.train);
+    assert.ok(sameFloats(after, before).equal, 'the same outputs, bit for bit');
+    model.dispose();
+  });
+
+  it('a MAC model copied into a MAM model (beta = 1) computes exactly what it did', () => {
+    const mac = buildAutoencoder(specFromPreset('small', { kind: 'mac', encoder: [16], latent: 6, decoder: [24], seed: 4 }));
+    const mamModel = buildAutoencoder(specFromPreset('small', { kind: 'mam', encoder: [16], latent: 6, decoder: [24], mamLayers: 'dec1,out', seed: 9 }));
+    copyTrainedWeights(mac, mamModel);
+    const x = tf.randomNormal([5, 128], 0, 1, 'float32', 7);
+    const a = (mac.predict(x) as tf.Tensor).dataSync();
+    const b = (mamModel.predict(x) as tf.Tensor).dataSync();
+    assert.ok(sameFloats(a, b).equal);
+    const other = buildAutoencoder(specFromPreset('small', { kind: 'mam', encoder: [16], latent: 6, decoder: [32], seed: 4 }));
+    assert.throws(() => copyTrainedWeights(mac, other), /has layers 128x16, 16x6, 6x24, 24x128, this network 128x16, 16x6, 6x32, 32x128: give the same --preset and sizes/);
+    tf.dispose([x, mac, mamModel, other] as unknown as tf.Tensor[]);
+  });
+
+  it('the paper-wide preset\'s dense MAC tail does not fit the STM32F767ZI\'s flash, as the C export stores it', () => {
+    const spec = specFromPreset(PAPER_PRESET, { kind: 'mac' });
+    assert.deepEqual([spec.window, ...spec.encoder, spec.latent, ...spec.decoder], [256, 256, 32, 512, 1024, 256]);
+    const model = buildAutoencoder(spec);
+    const fp = footprint(exportNetwork(model, { fs: 256, window: 256, hop: 256, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed: 1 }, 4), TARGETS.stm32f767zi!);
+    // Dense kernels and biases, float32: (32x512 + 512x1024 + 1024x256 + 256x256) + (512 + 1024 + 256 + 256).
+    assert.equal(fp.flash_bytes, 4 * (868352 + 2048));
+    assert.ok(fp.flash_bytes > 2 * 1024 * 1024);
+    assert.equal(fp.fits, false);
+    assert.deepEqual(fp.layers.map((l) => l.storage.chosen), ['dense', 'dense', 'dense', 'dense']);
+    model.dispose();
+  });
+});
+
+describe('mam train --from', () => {
+  it('starts from a MAC model of the same shape (its preset and sizes by default) and records it', () => {
+    const mac = join(dir, 'from-mac');
+    const a = mam(['train', ...TINY_TRAIN, '--kind', 'mac', '--out', mac]);
+    assert.equal(a.code, 0, a.stderr);
+    const converted = join(dir, 'from-mam');
+    const b = mam(['train', '--from', mac, '--mam-layers', 'dec2', '--epochs', '3', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '12', '--out', converted]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /starting from the weights of .*from-mac \(a MAC model\); MAM layers dec2 start as MAC on these weights \(beta 1\)/);
+    const meta = JSON.parse(readFileSync(join(converted, 'mam.json'), 'utf8'));
+    assert.equal(meta.training.from.kind, 'mac');
+    assert.deepEqual(meta.spec.decoder, [24, 24]);
+    assert.deepEqual(meta.spec.mamLayers, ['dec2']);
+    const bad = mam(['train', '--from', mac, '--decoder', '24', '--epochs', '2', '--out', join(dir, 'nope')]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--from .* is a 128-16-6-24-24-128 network, the options give 128-16-6-24-128/);
+    assert.ok(!existsSync(join(dir, 'nope')));
+  });
+});
+
+describe('mam paper', () => {
+  it('trains both kinds once, sweeps both protocols, and tabulates each kind\'s point at the target', () => {
+    const out = join(dir, 'paper');
+    const r = mam(['paper', '--preset', 'small', ...TINY_TRAIN, '--steps', '1', '--fine-tune-epochs', '1', '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5',
+      '--target', '-100', '--no-mcu', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const table = JSON.parse(r.stdout) as PaperTable;
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'paper.json'), 'utf8')), table);
+    assert.deepEqual(table.tail_layers, ['dec1', 'dec2', 'out']);
+    assert.deepEqual(table.mam_layers, ['dec2']);
+    assert.deepEqual(table.rows.map((x) => `${x.protocol} ${x.kind} ${x.pruned_layers.join('+')}`), ['papers mac dec2', 'papers mam dec2', 'finetune mac dec1+dec2+out', 'finetune mam dec1+dec2+out']);
+    // One pair of dense models for both sweeps.
+    assert.match(r.stderr, /training the dense MAC model/);
+    assert.equal(r.stderr.match(/training the dense MAM model/g)?.length, 1);
+    for (const row of table.rows) {
+      const sweep = JSON.parse(readFileSync(join(out, row.protocol, 'sweep.json'), 'utf8')) as SweepFile;
+      assert.equal(row.dense_asnr_db, sweep.points.find((p) => p.kind === row.kind && p.sparsity === 0)!.asnr_db);
+      // At -100 dB every point reaches the target: the sparsest one is chosen.
+      assert.equal(row.point!.sparsity, 0.5);
+      // dense tail: 6x24 + 24x24 + 24x128 weights, each float32, plus the biases.
+      assert.equal(row.dense.weights, 6 * 24 + 24 * 24 + 24 * 128);
+      assert.equal(row.dense.flash_bytes, 4 * (row.dense.weights + 24 + 24 + 128));
+      const pruned = row.protocol === 'papers' ? 24 * 24 : row.dense.weights;
+      assert.equal(row.at_target!.nonzeros, row.dense.weights - Math.round(0.5 * pruned));
+      assert.equal(row.dense.mcu, null);
+    }
+    assert.equal(table.mcu_note, 'not asked for (--no-mcu)');
+    const md = readFileSync(join(out, 'paper.md'), 'utf8');
+    assert.match(md, /\| papers \| MAM \| dec2 \|/);
+    assert.match(md, /- papers: not reproduced: both tails fit at the target/);
+  });
+});
