@@ -182,9 +182,13 @@ describe('mam paper', () => {
     assert.deepEqual(table.tail_layers, ['dec1', 'dec2', 'out']);
     assert.deepEqual(table.mam_layers, ['dec2']);
     assert.deepEqual(table.rows.map((x) => `${x.protocol} ${x.kind} ${x.pruned_layers.join('+')}`), ['papers mac dec2', 'papers mam dec2', 'finetune mac dec1+dec2+out', 'finetune mam dec1+dec2+out']);
-    // One pair of dense models for both sweeps.
-    assert.match(r.stderr, /training the dense MAC model/);
-    assert.equal(r.stderr.match(/training the dense MAM model/g)?.length, 1);
+    // One pair of dense models for both sweeps: MAC, then MAM from its weights.
+    assert.match(r.stderr, /training the dense MAC model, then the MAM model from its weights \(lr 0\.0003\)/);
+    assert.equal(table.mam_start, 'mac');
+    assert.equal(table.drop_unselected, true);
+    const mamMeta = JSON.parse(readFileSync(join(out, 'models', 'mam', 'mam.json'), 'utf8'));
+    assert.equal(mamMeta.training.from.dir, join(out, 'models', 'mac'));
+    assert.equal(mamMeta.training.options.learningRate, 3e-4);
     for (const row of table.rows) {
       const sweep = JSON.parse(readFileSync(join(out, row.protocol, 'sweep.json'), 'utf8')) as SweepFile;
       assert.equal(row.dense_asnr_db, sweep.points.find((p) => p.kind === row.kind && p.sparsity === 0)!.asnr_db);
@@ -198,6 +202,15 @@ describe('mam paper', () => {
       assert.equal(row.dense.mcu, null);
     }
     assert.equal(table.mcu_note, 'not asked for (--no-mcu)');
+    // The first step ran before each pruning of the MAM model (step 0 in its record).
+    const pruned = JSON.parse(readFileSync(join(out, 'papers', 'mam', 's0.5', 'mam.json'), 'utf8'));
+    assert.equal(pruned.pruning[0].steps[0].step, 0);
+    // Run again: nothing is trained or pruned again, and the table is the same.
+    const again = mam(['paper', '--preset', 'small', ...TINY_TRAIN, '--steps', '1', '--fine-tune-epochs', '1', '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5',
+      '--target', '-100', '--no-mcu', '--out', out, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /epoch \d+:|pruning to/);
+    assert.deepEqual({ ...JSON.parse(again.stdout), seconds: 0 }, { ...table, seconds: 0 });
     const md = readFileSync(join(out, 'paper.md'), 'utf8');
     assert.match(md, /\| papers \| MAM \| dec2 \|/);
     assert.match(md, /- papers: not reproduced: both tails fit at the target/);

@@ -15,6 +15,7 @@ import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
 import { PROTOCOL_DESCRIPTIONS, type SweepProtocol } from '../sweep/protocol.js';
 import { SWEEP_KINDS, type SweepKind, type SweepPoint } from '../sweep/report.js';
 import { runSweep, type DenseSource, type SweepFile, type SweepUi } from '../sweep/sweep.js';
+import { trainOrResume, type SessionUi } from '../train/session.js';
 
 export const PAPER_JSON = 'paper.json';
 export const PAPER_MD = 'paper.md';
@@ -30,6 +31,11 @@ export interface PaperRequest {
   prune: Omit<PruneRequest, 'sparsity' | 'layers'>;
   /** Layers to prune under each protocol (default: papers the MAM layers, finetune the tail). */
   layers?: Partial<Record<SweepProtocol, string[]>>;
+  /**
+   * When both models are trained here: start the MAM model from the trained MAC model's weights
+   * (`mam train --from`) at this learning rate, after the MAC model, instead of from scratch.
+   */
+  mamFromMac?: { learningRate: number };
   /** Layers that run on the device (default: the decoder and the output layer). */
   tail?: number;
   part: string;
@@ -43,6 +49,8 @@ export interface PaperRequest {
 
 export interface PaperUi {
   log(text: string): void;
+  /** The dense models trained before the sweeps (with mamFromMac). */
+  training?(kind: SweepKind): SessionUi;
   /** One per sweep: its progress (see SweepUi). */
   sweep(protocol: SweepProtocol): SweepUi;
 }
@@ -66,6 +74,8 @@ export interface TailFigures {
   ram_bytes: number;
   fits: boolean;
   mcu: McuFigures | null;
+  /** Why this tail has no emulator figures (when the others may). */
+  mcu_note?: string;
 }
 
 export interface PaperRow {
@@ -97,6 +107,10 @@ export interface PaperTable {
   shape: string;
   tail_layers: string[];
   mam_layers: string[];
+  /** How the MAM model was made: trained from the MAC model's weights, from scratch, or given. */
+  mam_start: 'mac' | 'scratch' | 'given';
+  /** Whether MAM's free first step (unselected connections) ran before each pruning. */
+  drop_unselected: boolean;
   rows: PaperRow[];
   /** Each MAM layer against the same layer of the MAC model, at the points that reach the target. */
   mam_layer_vs_mac: LayerComparison[];
@@ -129,10 +143,21 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
     finetune: request.layers?.finetune ?? tailLayers,
   };
   // Both sweeps start from the same dense models: trained once, into <dir>/models.
-  const models = Object.fromEntries(SWEEP_KINDS.map((k) => {
+  let models = Object.fromEntries(SWEEP_KINDS.map((k) => {
     const m = request.models[k];
     return [k, 'train' in m ? { train: m.train, into: join(dir, 'models', k) } : m];
   })) as Record<SweepKind, DenseSource>;
+  const { mac, mam } = request.models;
+  if (request.mamFromMac && 'train' in mac && 'train' in mam) {
+    // MAC first, then MAM from its weights: one after the other, each on all the threads.
+    const macDir = join(dir, 'models', 'mac'), mamDir = join(dir, 'models', 'mam');
+    const quiet: SessionUi = { log: ui.log, ...(request.signal ? { shouldStop: () => request.signal!.aborted } : {}) };
+    ui.log(`training the dense MAC model, then the MAM model from its weights (lr ${request.mamFromMac.learningRate})`);
+    if (!(await trainOrResume(mac.train, macDir, ui.training?.('mac') ?? quiet)).finished) return null;
+    const converted = { ...mam.train, from: macDir, options: { ...mam.train.options, learningRate: request.mamFromMac.learningRate } };
+    if (!(await trainOrResume(converted, mamDir, ui.training?.('mam') ?? quiet)).finished) return null;
+    models = { mac: { dir: macDir }, mam: { dir: mamDir } };
+  }
 
   const sweeps: Partial<Record<SweepProtocol, SweepFile>> = {};
   for (const protocol of request.protocols) {
@@ -155,6 +180,7 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
     model.dispose();
     const fp = footprint(net, part);
     let mcu: McuFigures | null = null;
+    let mcuMissing: string | undefined;
     if (mcuNote === null) {
       try {
         await buildFirmware({ model: modelDir, out: buildDir, tail, target: request.part });
@@ -169,14 +195,18 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
         if (!run.withinTolerance) throw new MamError(`${buildDir}: the emulated outputs differ from the model's by ${run.worstRelativeError}`);
       } catch (e) {
         if (!(e instanceof MamError)) throw e;
-        mcuNote = e.message; // no toolchain, most likely: the rest of the table still stands
-        ui.log(`no emulator figures: ${e.message}`);
+        mcu = null;
+        mcuMissing = e.message;
+        // Without the toolchain no build can succeed: say it once, and the rest of the table stands.
+        if (/ not found: /.test(e.message)) mcuNote = e.message;
+        ui.log(`no emulator figures for ${modelDir}: ${e.message}`);
       }
     }
     return {
       nonzeros: net.layers.reduce((n, l) => n + kept(l), 0),
       weights: net.layers.reduce((n, l) => n + l.inputSize * l.outputSize, 0),
       flash_bytes: fp.flash_bytes, ram_bytes: fp.ram_bytes, fits: fp.fits, mcu,
+      ...(mcuMissing !== undefined && mcuNote === null ? { mcu_note: mcuMissing } : {}),
     };
   };
 
@@ -214,7 +244,9 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
   }
   const table: PaperTable = {
     format: 'mam-paper', formatVersion: 1, target_db: request.targetDb, part, shape: shapeOf(specs.mam),
-    tail_layers: tailLayers, mam_layers: specs.mam.mamLayers, rows, mam_layer_vs_mac: comparisons, mcu_note: mcuNote,
+    tail_layers: tailLayers, mam_layers: specs.mam.mamLayers,
+    mam_start: 'dir' in request.models.mam ? 'given' : request.mamFromMac && 'train' in request.models.mac ? 'mac' : 'scratch',
+    drop_unselected: request.prune.dropUnselected === true, rows, mam_layer_vs_mac: comparisons, mcu_note: mcuNote,
     seconds: (performance.now() - started) / 1000,
   };
   await writeFileAtomically(join(dir, PAPER_JSON), [`${JSON.stringify(table, null, 2)}\n`]);
@@ -225,15 +257,18 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
 /** The table as Markdown (what README quotes), with the verdict per protocol. */
 export function paperMarkdown(t: PaperTable): string {
   const n = (v: number) => v.toLocaleString('en-US');
-  const fits = (f: TailFigures) => (f.fits ? 'yes' : 'no');
+  const fits = (f: TailFigures) => (fitsPart(f) ? 'yes' : 'no');
   const lines = [
-    `Network ${t.shape}; tail ${t.tail_layers.join(', ')} (MAM in ${t.mam_layers.join(', ')} of the MAM model); target ${t.target_db} dB; ${t.part.name} (${n(t.part.flashBytes)} B flash, ${n(t.part.ramBytes)} B RAM).`,
+    `Network ${t.shape}; tail ${t.tail_layers.join(', ')} (MAM in ${t.mam_layers.join(', ')} of the MAM model, ${{ mac: 'trained from the MAC model\'s weights', scratch: 'trained from scratch', given: 'given' }[t.mam_start]}); target ${t.target_db} dB; ${t.part.name} (${n(t.part.flashBytes)} B flash, ${n(t.part.ramBytes)} B RAM); ${t.drop_unselected ? 'MAM connections never selected on the training windows pruned first' : 'no first step'}.`,
     '',
-    '| protocol | kind | pruned layers | dense test ASNR (dB) | dense tail flash (B) | sparsest point at the target | its test ASNR (dB) | tail weights left | tail flash (B) | tail RAM (B) | fits | instructions per inference (tail) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| protocol | kind | pruned layers | dense test ASNR (dB) | dense tail flash (B) | sparsest point at the target | its test ASNR (dB) | tail weights left | tail flash (B) | tail RAM (B) | fits | firmware image flash / RAM (B) | instructions per inference (tail) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...t.rows.map((r) => {
       const a = r.at_target;
-      return `| ${r.protocol} | ${r.kind.toUpperCase()} | ${r.pruned_layers.join(', ')} | ${r.dense_asnr_db.toFixed(2)} | ${n(r.dense.flash_bytes)} | ${r.point ? `${r.point.sparsity}` : 'none reaches it'} | ${r.point ? r.point.asnr_db.toFixed(2) : ''} | ${a ? `${n(a.nonzeros)} of ${n(a.weights)}` : ''} | ${a ? n(a.flash_bytes) : ''} | ${a ? n(a.ram_bytes) : ''} | ${a ? fits(a) : ''} | ${a?.mcu ? n(a.mcu.instructions) : ''} |`;
+      const cells = a
+        ? [`${n(a.nonzeros)} of ${n(a.weights)}`, n(a.flash_bytes), n(a.ram_bytes), fits(a), a.mcu ? `${n(a.mcu.flash_bytes)} / ${n(a.mcu.ram_bytes)}` : '', a.mcu ? n(a.mcu.instructions) : '']
+        : ['', '', '', '', '', ''];
+      return `| ${[r.protocol, r.kind.toUpperCase(), r.pruned_layers.join(', '), r.dense_asnr_db.toFixed(2), n(r.dense.flash_bytes), r.point ? String(r.point.sparsity) : 'none reaches it', r.point ? r.point.asnr_db.toFixed(2) : '', ...cells].join(' | ')} |`;
     }),
     '',
     ...t.mam_layer_vs_mac.map((c) => `- ${c.protocol}: layer ${c.layer} at the target, MAM ${n(c.mam_instructions)} instructions against MAC ${n(c.mac_instructions)} (${c.ratio.toFixed(2)}x)`),
@@ -244,14 +279,19 @@ export function paperMarkdown(t: PaperTable): string {
   return lines.join('\n');
 }
 
+/** Whether a tail fits the part: the firmware image's sizes (code included) when it was built, else the weights'. */
+export function fitsPart(f: TailFigures): boolean {
+  return f.mcu ? f.mcu.fits : f.fits;
+}
+
 /** Per protocol: does the MAM tail fit at the target where the MAC tail does not? */
 export function verdicts(t: PaperTable): string[] {
   const out: string[] = [];
   for (const protocol of [...new Set(t.rows.map((r) => r.protocol))]) {
     const mac = t.rows.find((r) => r.protocol === protocol && r.kind === 'mac')!;
     const mam = t.rows.find((r) => r.protocol === protocol && r.kind === 'mam')!;
-    const macFits = mac.at_target?.fits === true;
-    const mamFits = mam.at_target?.fits === true;
+    const macFits = mac.at_target ? fitsPart(mac.at_target) : false;
+    const mamFits = mam.at_target ? fitsPart(mam.at_target) : false;
     const claim = mamFits && !macFits ? 'reproduced: the MAM tail fits at the target and the MAC tail does not'
       : mamFits && macFits ? 'not reproduced: both tails fit at the target'
         : !mamFits && !macFits ? 'not reproduced: neither tail fits at the target'

@@ -9,7 +9,7 @@ import { MamError } from '../errors.js';
 import { loadModel, saveModel } from '../model/files.js';
 import { layersToPrune, sparsityOf, validationAsnr } from '../prune/pruner.js';
 import { loadAutoencoder, pruneLoaded, withModelDefaults, type PruneRequest } from '../prune/session.js';
-import { asnrOf, prepareFromSource, resumeTraining, startTraining, type TrainConfig } from '../train/session.js';
+import { asnrOf, prepareFromSource, trainOrResume, type TrainConfig } from '../train/session.js';
 import { startingPoint, type SweepProtocol } from './protocol.js';
 import type { SweepKind, SweepPoint } from './report.js';
 
@@ -127,23 +127,16 @@ async function denseModel(task: ChainTask, io: ChainIo, log: (t: string) => void
       if (r.epoch % 10 === 0) log(`epoch ${r.epoch}: validation ASNR ${r.valAsnrDb.toFixed(2)} dB`);
     },
   };
-  let outcome;
-  if (existsSync(dir)) {
-    const { model, metadata } = await loadAutoencoder(dir);
-    model.dispose();
-    if (metadata.training.state.finished) {
-      io.send({ type: 'tick', units: epochs });
-      return dir;
-    }
-    io.send({ type: 'tick', units: metadata.training.state.epoch });
-    outcome = await resumeTraining(dir, ui);
+  if (!existsSync(dir)) log(`training the dense ${task.kind.toUpperCase()} model (${epochs} epochs)`);
+  const run = await trainOrResume(task.model.train, dir, ui);
+  io.send({ type: 'tick', units: run.epochsBefore });
+  if (!run.finished) return null;
+  if (run.outcome) {
+    const { state } = run.outcome;
+    io.send({ type: 'tick', units: epochs - state.epoch }); // early stopping skipped these
+    log(`trained: validation ASNR ${state.history.at(-1)!.valAsnrDb.toFixed(2)} dB after ${state.epoch} epochs`);
   } else {
-    log(`training the dense ${task.kind.toUpperCase()} model (${epochs} epochs)`);
-    outcome = await startTraining(task.model.train, dir, ui);
+    io.send({ type: 'tick', units: epochs - run.epochsBefore });
   }
-  if (!outcome.state.finished) return null;
-  io.send({ type: 'tick', units: epochs - outcome.state.epoch }); // early stopping skipped these
-  log(`trained: validation ASNR ${outcome.state.history.at(-1)!.valAsnrDb.toFixed(2)} dB after ${outcome.state.epoch} epochs`);
-  outcome.model.dispose();
   return dir;
 }

@@ -1,6 +1,7 @@
 // A whole training run, as `mam train` does it: data from the source through the pipeline, a
 // PCA baseline to give the numbers meaning, the network, the loop, a checkpoint after every
 // epoch (model, optimizer, state, history JSON and SVG), and resuming from such a checkpoint.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
@@ -105,6 +106,27 @@ export async function startTraining(config: TrainConfig, dir: string, ui: Sessio
     training: { options: config.options, state: initialTrainState(config.options), ...(from ? { from } : {}) },
   };
   return runTraining(model, data, metadata, undefined, dir, ui);
+}
+
+/**
+ * What a long pipeline (a sweep, `mam paper`) calls so that running it again continues: trains
+ * `config` into `dir`, or resumes the unfinished run there, or returns at once when it has
+ * finished. `finished` is false when `ui.shouldStop` stopped it; `epochsBefore` is where it started.
+ */
+export async function trainOrResume(config: TrainConfig, dir: string, ui: SessionUi): Promise<{ finished: boolean; epochsBefore: number; outcome: TrainOutcome | null }> {
+  if (existsSync(dir)) {
+    const { model, metadata } = await loadModel(dir);
+    model.dispose();
+    const state = (metadata.training as { state?: TrainState } | undefined)?.state;
+    if (!state) throw new MamError(`${dir} exists and is not a training run of mam train: remove it or choose another directory`, { file: dir });
+    if (state.finished) return { finished: true, epochsBefore: state.epoch, outcome: null };
+    const outcome = await resumeTraining(dir, ui);
+    outcome.model.dispose();
+    return { finished: outcome.state.finished, epochsBefore: state.epoch, outcome };
+  }
+  const outcome = await startTraining(config, dir, ui);
+  outcome.model.dispose();
+  return { finished: outcome.state.finished, epochsBefore: 0, outcome };
 }
 
 /** Continues the run saved in `dir` (optionally with more epochs). */

@@ -9,7 +9,8 @@ import { PAPER_JSON, PAPER_MD, paperMarkdown, runPaper, type PaperTable } from '
 import { createProgress, type Progress } from '../../report/progress.js';
 import { SWEEP_PROTOCOLS, type SweepProtocol } from '../../sweep/protocol.js';
 import { DEFAULT_TARGET_DB } from '../../sweep/report.js';
-import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, threadsOption } from '../options.js';
+import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, positiveOption, threadsOption } from '../options.js';
+import { setRunDefaults } from '../../train/steppers.js';
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, denseSources, type TrainFlags } from '../train-options.js';
@@ -29,6 +30,8 @@ interface PaperFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedA
   finetuneGrid?: string;
   tail?: string;
   mcu: boolean;
+  mamStart: string;
+  mamLr: string;
   jobs?: string;
   threads?: string;
   macModel?: string;
@@ -49,13 +52,15 @@ export function register(program: Command): void {
     .option('--finetune-grid <sparsities>', `the finetune protocol's grid (default ${PAPER_GRIDS.finetune.join(',')})`)
     .option('--tail <k>', 'layers that run on the device (default: the decoder and the output layer)')
     .option('--no-mcu', 'skip building and running the tails on the emulated Cortex-M7')
+    .option('--mam-start <how>', 'mac: train the MAM model from the trained MAC model\'s weights (mam train --from), after it; scratch: both at once from random weights', 'mac')
+    .option('--mam-lr <rate>', 'with --mam-start mac: the MAM model\'s learning rate', '3e-4')
     .option('--jobs <n>', 'models pruned at once (default: 2 if the machine has 2 cores, else 1)')
     .option('--mac-model <dir>', 'use this trained MAC model instead of training one (with --mam-model)')
     .option('--mam-model <dir>', 'use this trained MAM model instead of training one (with --mac-model)')
     .option('--json', `print ${PAPER_JSON} on stdout`);
   addThreadsOption(cmd, 'training threads of each job (default: the cores shared out between the jobs)');
   addTrainOptions(cmd, { kind: false, preset: PAPER_PRESET });
-  addPruneOptions(cmd, { own: false });
+  addPruneOptions(cmd, { own: false, dropUnselected: true });
   addCsvOptions(cmd).action(action(async (csv: string[], flags: PaperFlags, command: Command) => {
     const protocols = [...new Set(flags.protocols.split(',').map((p) => choiceOption('--protocols', p.trim(), SWEEP_PROTOCOLS)))];
     const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
@@ -64,7 +69,10 @@ export function register(program: Command): void {
     const fixed = givenOnCommandLine(command, (n) => ['schedule', 'steps', 'fineTuneEpochs', 'fineTuneLr'].includes(n));
     if (!protocols.includes('finetune') && fixed.length > 0) throw new MamError(`${fixed.join(', ')} only apply to the finetune protocol: add it to --protocols or remove them`);
     const { layers, ...rest } = prune;
+    setRunDefaults({ threads: threadsOption(flags.threads) }); // the trainings before the sweeps
     const models = await denseSources(csv, flags, command);
+    const mamStart = choiceOption('--mam-start', flags.mamStart, ['mac', 'scratch'] as const);
+    const mamLr = positiveOption('--mam-lr', flags.mamLr, '3e-4');
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
     const stop = new AbortController();
@@ -80,12 +88,28 @@ export function register(program: Command): void {
         finetune: flags.finetuneGrid === undefined ? PAPER_GRIDS.finetune : gridOption('--finetune-grid', flags.finetuneGrid),
       },
       prune: rest,
+      ...(mamStart === 'mac' ? { mamFromMac: { learningRate: mamLr } } : {}),
       ...(layers.length > 0 ? { layers: { papers: layers, finetune: layers } } : {}),
       ...(flags.tail !== undefined ? { tail: intOption('--tail', flags.tail, '4', 1) } : {}),
       ...(flags.threads !== undefined ? { threads: threadsOption(flags.threads) } : {}),
       signal: stop.signal,
     }, {
       log,
+      training: (kind) => {
+        progress?.done();
+        progress = undefined;
+        return {
+        log,
+        shouldStop: () => stop.signal.aborted,
+        onStep: (state, loss, totalSteps) => {
+          progress ??= createProgress({ total: totalSteps - state.step + 1, label: `training ${kind.toUpperCase()}` });
+          progress.tick(1, `epoch ${state.epoch + 1}, loss ${loss.toFixed(5)}`);
+        },
+        onEpoch: (_s, r) => {
+          if (r.epoch % 10 === 0) log(`${kind}: epoch ${r.epoch}: validation ASNR ${r.valAsnrDb.toFixed(2)} dB`);
+        },
+        };
+      },
       sweep: (protocol) => ({
         log,
         start: (total) => { progress?.done(); progress = total > 0 ? createProgress({ total, label: `${protocol} sweep` }) : undefined; },
