@@ -171,7 +171,8 @@ export async function pruneModel(
   setPruningMode(model, options);
   const records: PruneStepRecord[] = [];
   let from = start.sparsity;
-  if (options.dropUnselected) {
+  // A MAC model has nothing to drop: its pruning runs exactly as without the option.
+  if (options.dropUnselected && layers.some((l) => l instanceof MamDense)) {
     const started = performance.now();
     const removed = dropUnselected(model, layers, train);
     from = sparsityOf(layers).sparsity;
