@@ -100,7 +100,7 @@ describe('sweep protocols', () => {
     assert.match(r.stderr, /--protocol papers prunes each point in one shot .*remove --fine-tune-epochs/);
     const other = mam(['sweep', ...TINY_TRAIN, '--layers', 'dec2', '--grid', '0,0.5,0.9', '--out', out]);
     assert.equal(other.code, 1);
-    assert.match(other.stderr, /was made with other models, pruning options or protocol \(papers\)/);
+    assert.match(other.stderr, /was made with --protocol papers: give --protocol papers to resume it, or another --out/);
   });
 });
 

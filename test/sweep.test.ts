@@ -140,7 +140,7 @@ describe('mam sweep', () => {
 
   it('refuses to resume with other pruning options, and other bad options, in one line', () => {
     for (const [args, pattern] of [
-      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models, pruning options or protocol \(finetune\): give the same options to resume it, or another --out$/],
+      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/],
       [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/],
       [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/],
       [['--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--lr', '0.1', '--out', join(dir, 'x')], /^mam: with --mac-model and --mam-model the models and their data are given: remove --lr$/],

@@ -129,8 +129,14 @@ function fraction(flag: string, raw: string, example: string): number {
   return v;
 }
 
+/** The options of `mam sweep` and `mam paper` that give both models, trained before. */
+export interface GivenModelFlags {
+  macModel?: string;
+  mamModel?: string;
+}
+
 /** The dense models of `mam sweep` and `mam paper`: given with --mac-model and --mam-model, or trained from the training options. */
-export async function denseSources(csv: string[], flags: Omit<TrainFlags, 'kind'> & { macModel?: string; mamModel?: string }, command: Command): Promise<Record<'mac' | 'mam', DenseSource>> {
+export async function denseSources(csv: string[], flags: Omit<TrainFlags, 'kind'> & GivenModelFlags, command: Command): Promise<Record<'mac' | 'mam', DenseSource>> {
   if ((flags.macModel === undefined) !== (flags.mamModel === undefined)) {
     throw new MamError('--mac-model and --mam-model go together: give both trained models, or neither to train them here');
   }

@@ -4,6 +4,7 @@
 // kind, the sparsest point that still reaches the target ASNR, its tail's flash and RAM as the C
 // export stores it, whether that fits the part, and its instructions per inference on the
 // emulated Cortex-M7. Every step resumes: the sweeps from their sweep.json, the rest is redone.
+import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
@@ -55,14 +56,16 @@ export interface PaperUi {
   sweep(protocol: SweepProtocol): SweepUi;
 }
 
+/** The tail as a firmware image (`mam mcu build`) and its run on the emulator (`mam mcu run`; null when it did not run). */
 export interface McuFigures {
   flash_bytes: number;
   ram_bytes: number;
   fits: boolean;
   /** Means over the golden windows. */
-  instructions: number;
+  instructions: number | null;
   layer_instructions: Record<string, number>;
-  outputs_identical: boolean;
+  /** Outputs bit for bit the model's (they are always within the C export's tolerance). */
+  outputs_identical: boolean | null;
 }
 
 export interface TailFigures {
@@ -123,6 +126,9 @@ async function specOf(source: DenseSource): Promise<AutoencoderSpec> {
   if ('train' in source) return source.train.spec;
   const { model, metadata } = await loadAutoencoder(source.dir);
   model.dispose();
+  if (!metadata.training.state.finished) {
+    throw new MamError(`${source.dir} is an unfinished training run (epoch ${metadata.training.state.epoch} of ${metadata.training.options.epochs}): finish it with mam train --resume ${source.dir}`, { file: source.dir });
+  }
   return metadata.spec;
 }
 
@@ -131,7 +137,10 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
   const dir = resolve(request.dir);
   const part = findTarget(request.part);
   const specs = { mac: await specOf(request.models.mac), mam: await specOf(request.models.mam) };
-  if (specs.mam.kind !== 'mam' || specs.mac.kind !== 'mac') throw new MamError('mam paper compares a MAC model with a MAM one: give --mac-model a MAC model and --mam-model a MAM one');
+  for (const kind of SWEEP_KINDS) {
+    const m = request.models[kind];
+    if (specs[kind].kind !== kind) throw new MamError(`--${kind}-model ${'dir' in m ? m.dir : ''} is a ${specs[kind].kind.toUpperCase()} model: give a ${kind.toUpperCase()} one`);
+  }
   const names = layerNames(specs.mam);
   const tail = request.tail ?? specs.mam.decoder.length + 1;
   if (!(Number.isInteger(tail) && tail >= 1 && tail <= names.length)) throw new MamError(`--tail ${tail}: this network has ${names.length} layers; give 1 to ${names.length}`);
@@ -183,19 +192,18 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
     let mcuMissing: string | undefined;
     if (mcuNote === null) {
       try {
-        await buildFirmware({ model: modelDir, out: buildDir, tail, target: request.part });
+        // A build stopped or failed earlier leaves sources that buildFirmware would refuse.
+        await fs.rm(buildDir, { recursive: true, force: true });
+        const build = await buildFirmware({ model: modelDir, out: buildDir, tail, target: request.part });
+        mcu = { flash_bytes: build.flashBytes, ram_bytes: build.ramBytes, fits: build.fits, instructions: null, layer_instructions: {}, outputs_identical: null };
         const run = await runFirmware(buildDir);
+        if (!run.withinTolerance) throw new MamError(`${buildDir}: the emulated outputs differ from the model's by ${run.worstRelativeError} of the largest: rebuild with mam mcu build and check with mam mcu run`);
         const mean = (v: number[]) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
-        mcu = {
-          flash_bytes: run.build.flashBytes, ram_bytes: run.build.ramBytes, fits: run.build.fits,
-          instructions: mean(run.instructions),
-          layer_instructions: Object.fromEntries(net.layers.map((l, i) => [l.name, mean(run.layerInstructions.map((r) => r[i]!))])),
-          outputs_identical: run.identical,
-        };
-        if (!run.withinTolerance) throw new MamError(`${buildDir}: the emulated outputs differ from the model's by ${run.worstRelativeError}`);
+        mcu.instructions = mean(run.instructions);
+        mcu.layer_instructions = Object.fromEntries(net.layers.map((l, i) => [l.name, mean(run.layerInstructions.map((r) => r[i]!))]));
+        mcu.outputs_identical = run.identical;
       } catch (e) {
-        if (!(e instanceof MamError)) throw e;
-        mcu = null;
+        if (!(e instanceof MamError) || request.signal?.aborted) throw e;
         mcuMissing = e.message;
         // Without the toolchain no build can succeed: say it once, and the rest of the table stands.
         if (/ not found: /.test(e.message)) mcuNote = e.message;
@@ -226,6 +234,7 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
       let atTarget: TailFigures | null = null;
       if (best) {
         ui.log(`${kind}, ${protocol}: the point at sparsity ${best.sparsity} (${best.asnr_db.toFixed(2)} dB)`);
+        if (request.signal?.aborted) return null;
         atTarget = best.sparsity === 0 ? denseFigures[kind]!.figures : await figures(resolve(dir, protocol, best.model), join(dir, 'mcu', `${kind}-${protocol}-s${best.sparsity}`));
       }
       rows.push({ protocol, kind, pruned_layers: layersOf[protocol], dense_asnr_db: dense.asnr_db, dense: denseFigures[kind]!.figures, point: best, at_target: atTarget });
@@ -236,7 +245,7 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
   for (const protocol of request.protocols) {
     const mac = rows.find((r) => r.protocol === protocol && r.kind === 'mac')?.at_target?.mcu;
     const mam = rows.find((r) => r.protocol === protocol && r.kind === 'mam')?.at_target?.mcu;
-    if (!mac || !mam) continue;
+    if (!mac || !mam || mac.instructions === null || mam.instructions === null) continue;
     for (const layer of specs.mam.mamLayers) {
       const a = mam.layer_instructions[layer], b = mac.layer_instructions[layer];
       if (a !== undefined && b !== undefined) comparisons.push({ protocol, layer, mam_instructions: a, mac_instructions: b, ratio: a / b });
@@ -266,7 +275,7 @@ export function paperMarkdown(t: PaperTable): string {
     ...t.rows.map((r) => {
       const a = r.at_target;
       const cells = a
-        ? [`${n(a.nonzeros)} of ${n(a.weights)}`, n(a.flash_bytes), n(a.ram_bytes), fits(a), a.mcu ? `${n(a.mcu.flash_bytes)} / ${n(a.mcu.ram_bytes)}` : '', a.mcu ? n(a.mcu.instructions) : '']
+        ? [`${n(a.nonzeros)} of ${n(a.weights)}`, n(a.flash_bytes), n(a.ram_bytes), fits(a), a.mcu ? `${n(a.mcu.flash_bytes)} / ${n(a.mcu.ram_bytes)}` : '', a.mcu?.instructions != null ? n(a.mcu.instructions) : '']
         : ['', '', '', '', '', ''];
       return `| ${[r.protocol, r.kind.toUpperCase(), r.pruned_layers.join(', '), r.dense_asnr_db.toFixed(2), n(r.dense.flash_bytes), r.point ? String(r.point.sparsity) : 'none reaches it', r.point ? r.point.asnr_db.toFixed(2) : '', ...cells].join(' | ')} |`;
     }),
@@ -274,9 +283,21 @@ export function paperMarkdown(t: PaperTable): string {
     ...t.mam_layer_vs_mac.map((c) => `- ${c.protocol}: layer ${c.layer} at the target, MAM ${n(c.mam_instructions)} instructions against MAC ${n(c.mac_instructions)} (${c.ratio.toFixed(2)}x)`),
     ...verdicts(t).map((v) => `- ${v}`),
     ...(t.mcu_note ? [`- emulator figures: ${t.mcu_note}`] : []),
+    ...emulatorOutputs(t),
     '',
   ];
   return lines.join('\n');
+}
+
+/** What the emulated tails computed against the model, and why any has no figures. */
+function emulatorOutputs(t: PaperTable): string[] {
+  const tails = t.rows.flatMap((r) => [r.dense, ...(r.at_target ? [r.at_target] : [])]);
+  const ran = tails.filter((f) => f.mcu?.outputs_identical != null);
+  const notes = [...new Set(tails.flatMap((f) => (f.mcu_note ? [f.mcu_note] : [])))];
+  return [
+    ...(ran.length ? [`- emulated outputs: ${ran.every((f) => f.mcu!.outputs_identical) ? 'identical to the model\'s, bit for bit, in every tail' : 'within the C export\'s tolerance of the model\'s (not all bit for bit)'}`] : []),
+    ...notes.map((m) => `- no emulator figures for a tail: ${m}`),
+  ];
 }
 
 /** Whether a tail fits the part: the firmware image's sizes (code included) when it was built, else the weights'. */
@@ -290,8 +311,17 @@ export function verdicts(t: PaperTable): string[] {
   for (const protocol of [...new Set(t.rows.map((r) => r.protocol))]) {
     const mac = t.rows.find((r) => r.protocol === protocol && r.kind === 'mac')!;
     const mam = t.rows.find((r) => r.protocol === protocol && r.kind === 'mam')!;
-    const macFits = mac.at_target ? fitsPart(mac.at_target) : false;
-    const mamFits = mam.at_target ? fitsPart(mam.at_target) : false;
+    const reach = (r: PaperRow) => (r.at_target ? '' : `the ${r.kind.toUpperCase()} model reaches ${t.target_db} dB at no point, even dense (${r.dense_asnr_db.toFixed(2)} dB)`);
+    const unreached = [reach(mac), reach(mam)].filter(Boolean);
+    if (unreached.length > 0) {
+      out.push(`${protocol}: not testable at ${t.target_db} dB: ${unreached.join('; ')}`);
+      continue;
+    }
+    // One basis for both: the firmware images when both were built, else the weights' footprint.
+    const images = mac.at_target!.mcu !== null && mam.at_target!.mcu !== null;
+    const fitsOf = (r: PaperRow) => (images ? r.at_target!.mcu!.fits : r.at_target!.fits);
+    const macFits = fitsOf(mac);
+    const mamFits = fitsOf(mam);
     const claim = mamFits && !macFits ? 'reproduced: the MAM tail fits at the target and the MAC tail does not'
       : mamFits && macFits ? 'not reproduced: both tails fit at the target'
         : !mamFits && !macFits ? 'not reproduced: neither tail fits at the target'

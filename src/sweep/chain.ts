@@ -72,7 +72,9 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
     let measured: { weights: number; nonzeros: number; sparsity: number; test: { asnr_db: number; prd: number }; valAsnrDb: number };
     if (sparsity > 0) {
       log(`pruning to ${sparsity} from ${from ? `the ${from.sparsity} point` : 'the dense model'}`);
-      const options = withModelDefaults({ ...task.prune, sparsity }, meta);
+      // A point that went past its grid value (MAM's first step can) is where the next one
+      // starts: pruned weights do not come back, so aim at least as high.
+      const options = withModelDefaults({ ...task.prune, sparsity: Math.max(sparsity, from?.actual_sparsity ?? 0) }, meta);
       const outcome = await pruneLoaded(model, meta, data, options, {
         log,
         onEpoch: () => io.send({ type: 'tick', units: 1 }),
@@ -128,8 +130,7 @@ async function denseModel(task: ChainTask, io: ChainIo, log: (t: string) => void
     },
   };
   if (!existsSync(dir)) log(`training the dense ${task.kind.toUpperCase()} model (${epochs} epochs)`);
-  const run = await trainOrResume(task.model.train, dir, ui);
-  io.send({ type: 'tick', units: run.epochsBefore });
+  const run = await trainOrResume(task.model.train, dir, ui, (before) => io.send({ type: 'tick', units: before }));
   if (!run.finished) return null;
   if (run.outcome) {
     const { state } = run.outcome;

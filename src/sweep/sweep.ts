@@ -9,6 +9,7 @@ import { existsSync, promises as fs, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../atomic.js';
+import { canonical } from '../canonical.js';
 import { MamError } from '../errors.js';
 import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
 import { checkLayerNames } from '../prune/pruner.js';
@@ -73,12 +74,6 @@ export interface SweepUi {
   tick?(units: number): void;
 }
 
-/** JSON with object keys sorted, so two equal settings compare equal whatever their key order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v);
-}
-
 async function readSweep(dir: string): Promise<SweepFile | null> {
   const path = join(dir, SWEEP_JSON);
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
@@ -112,6 +107,7 @@ export async function loadSweepFile(path: string, fix: string): Promise<SweepFil
     ...file, protocol,
     settings: { ...file.settings, protocol: file.settings?.protocol ?? protocol },
     points: file.points.map((p) => ({ ...p, protocol: p.protocol ?? protocol })),
+    summary: { ...file.summary, protocol: file.summary?.protocol ?? protocol },
   };
 }
 
@@ -128,8 +124,11 @@ export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<Swee
   };
   await checkModels(settings.models, settings.prune);
   const previous = await readSweep(dir);
+  if (previous && previous.settings.protocol !== protocol) {
+    throw new MamError(`${join(dir, SWEEP_JSON)} was made with --protocol ${previous.settings.protocol}: give --protocol ${previous.settings.protocol} to resume it, or another --out`, { file: dir });
+  }
   if (previous && canonical(previous.settings) !== canonical(settings)) {
-    throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models, pruning options or protocol (${previous.settings.protocol}): give the same options to resume it, or another --out`, { file: dir });
+    throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another --out`, { file: dir });
   }
   const grid = [...new Set(request.grid)].sort((a, b) => a - b);
   const points = previous?.points ?? [];

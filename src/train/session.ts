@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { canonical } from '../canonical.js';
 import { prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
 import { loadRecords, type DataSource } from '../data/source.js';
@@ -87,6 +88,9 @@ export async function startTraining(config: TrainConfig, dir: string, ui: Sessio
     const source = await loadModel(config.from);
     try {
       copyTrainedWeights(source.model, model);
+    } catch (e) {
+      if (e instanceof MamError) throw new MamError(`--from ${config.from}: ${e.message}`, { file: config.from });
+      throw e;
     } finally {
       source.model.dispose();
     }
@@ -113,12 +117,27 @@ export async function startTraining(config: TrainConfig, dir: string, ui: Sessio
  * `config` into `dir`, or resumes the unfinished run there, or returns at once when it has
  * finished. `finished` is false when `ui.shouldStop` stopped it; `epochsBefore` is where it started.
  */
-export async function trainOrResume(config: TrainConfig, dir: string, ui: SessionUi): Promise<{ finished: boolean; epochsBefore: number; outcome: TrainOutcome | null }> {
+export async function trainOrResume(
+  config: TrainConfig, dir: string, ui: SessionUi, resumed?: (epochsBefore: number) => void,
+): Promise<{ finished: boolean; epochsBefore: number; outcome: TrainOutcome | null }> {
   if (existsSync(dir)) {
     const { model, metadata } = await loadModel(dir);
     model.dispose();
-    const state = (metadata.training as { state?: TrainState } | undefined)?.state;
+    const stored = metadata as unknown as Partial<AutoencoderMetadata>;
+    const state = stored.training?.state;
     if (!state) throw new MamError(`${dir} exists and is not a training run of mam train: remove it or choose another directory`, { file: dir });
+    // What decides the model must be what was asked for, or the run in `dir` is another one.
+    const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+    const differs = [
+      ...(same(stored.spec, config.spec) ? [] : ['network']),
+      ...(same(stored.data?.source, config.source) ? [] : ['data']),
+      ...(same(stored.training?.options, config.options) ? [] : ['training options']),
+      ...(stored.training?.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : ['starting weights (--from)']),
+    ];
+    if (differs.length > 0) {
+      throw new MamError(`${dir} holds a run with another ${differs.join(', ')}: give the options it was made with, or remove it (or choose another output directory) to train anew`, { file: dir });
+    }
+    resumed?.(state.epoch);
     if (state.finished) return { finished: true, epochsBefore: state.epoch, outcome: null };
     const outcome = await resumeTraining(dir, ui);
     outcome.model.dispose();

@@ -13,7 +13,7 @@ import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intO
 import { setRunDefaults } from '../../train/steppers.js';
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, denseSources, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, denseSources, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
 /** Grids measured for the `paper-wide` preset (README, "The paper's claim"). */
 export const PAPER_GRIDS: Record<SweepProtocol, number[]> = {
@@ -24,7 +24,7 @@ export const PAPER_GRIDS: Record<SweepProtocol, number[]> = {
   finetune: [0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9],
 };
 
-interface PaperFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
+interface PaperFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
   out: string;
   target: string;
   part: string;
@@ -37,8 +37,6 @@ interface PaperFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedA
   mamLr: string;
   jobs?: string;
   threads?: string;
-  macModel?: string;
-  mamModel?: string;
   json?: boolean;
 }
 
@@ -68,7 +66,9 @@ export function register(program: Command): void {
     const protocols = [...new Set(flags.protocols.split(',').map((p) => choiceOption('--protocols', p.trim(), SWEEP_PROTOCOLS)))];
     const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
     const jobs = flags.jobs === undefined ? Math.min(2, availableParallelism()) : intOption('--jobs', flags.jobs, '2', 1);
-    const prune = pruneRequest(flags);
+    const papersGrid = flags.papersGrid === undefined ? PAPER_GRIDS.papers : gridOption('--papers-grid', flags.papersGrid);
+    const finetuneGrid = flags.finetuneGrid === undefined ? PAPER_GRIDS.finetune : gridOption('--finetune-grid', flags.finetuneGrid);
+    const prune = pruneRequest({ ...flags, prunedAs: undefined });
     const fixed = givenOnCommandLine(command, (n) => ['schedule', 'steps', 'fineTuneEpochs', 'fineTuneLr'].includes(n));
     if (!protocols.includes('finetune') && fixed.length > 0) throw new MamError(`${fixed.join(', ')} only apply to the finetune protocol: add it to --protocols or remove them`);
     const { layers, ...rest } = prune;
@@ -76,6 +76,14 @@ export function register(program: Command): void {
     const models = await denseSources(csv, flags, command);
     const mamStart = choiceOption('--mam-start', flags.mamStart, ['mac', 'scratch'] as const);
     const mamLr = positiveOption('--mam-lr', flags.mamLr, '3e-4');
+    const trained = 'train' in models.mam;
+    const ignored = givenOnCommandLine(command, (n) => ['mamStart', 'mamLr'].includes(n));
+    if (!trained && ignored.length > 0) throw new MamError(`with --mac-model and --mam-model the models are given: remove ${ignored.join(', ')}`);
+    // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
+    if (command.getOptionValueSource('prunedAs') === 'cli' || trained) prune.prunedAs = choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const);
+    for (const [flag, grid] of [['--papers-grid', papersGrid], ['--finetune-grid', finetuneGrid]] as const) {
+      if (!grid.includes(0)) throw new MamError(`${flag}: include 0, the dense point the table starts from (e.g. ${flag} 0,${grid.join(',')})`);
+    }
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
     const stop = new AbortController();
@@ -86,10 +94,7 @@ export function register(program: Command): void {
     });
     const table = await runPaper({
       dir: flags.out, models, targetDb, protocols, part: flags.part, mcu: flags.mcu, jobs, backend: tf.getBackend(),
-      grids: {
-        papers: flags.papersGrid === undefined ? PAPER_GRIDS.papers : gridOption('--papers-grid', flags.papersGrid),
-        finetune: flags.finetuneGrid === undefined ? PAPER_GRIDS.finetune : gridOption('--finetune-grid', flags.finetuneGrid),
-      },
+      grids: { papers: papersGrid, finetune: finetuneGrid },
       prune: rest,
       ...(mamStart === 'mac' ? { mamFromMac: { learningRate: mamLr } } : {}),
       ...(layers.length > 0 ? { layers: { papers: layers, finetune: layers } } : {}),

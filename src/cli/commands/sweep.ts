@@ -10,17 +10,15 @@ import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG } from '../../sweep/sweep.js
 import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, threadsOption } from '../options.js';
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, denseSources, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, denseSources, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
-interface SweepFlags extends Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
+interface SweepFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
   out: string;
   protocol: string;
   grid?: string;
   target: string;
   jobs?: string;
   threads?: string;
-  macModel?: string;
-  mamModel?: string;
   json?: boolean;
 }
 
@@ -64,7 +62,7 @@ export function register(program: Command): void {
     const file = await runSweep({
       dir: flags.out, grid, targetDb, protocol, jobs, models, backend: tf.getBackend(), signal: stop.signal,
       ...(flags.threads !== undefined ? { threads: threadsOption(flags.threads) } : {}),
-      prune: { ...pruneRequest(flags), ...(prunedAsGiven ? { prunedAs } : {}) },
+      prune: { ...pruneRequest({ ...flags, prunedAs: undefined }), ...(prunedAsGiven ? { prunedAs } : {}) },
     }, {
       log,
       start: (total) => { if (total > 0) progress = createProgress({ total, label: 'sweep' }); },
