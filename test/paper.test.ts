@@ -5,7 +5,7 @@
 // against the 2 MB flash, and `mam paper`'s table on a tiny run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ import { loadModel } from '../src/model/files.js';
 import { dropUnselected, sparsityOf } from '../src/prune/pruner.js';
 import type { PaperTable } from '../src/paper/paper.js';
 import { protocolPrune, startingPoint } from '../src/sweep/protocol.js';
-import type { SweepFile } from '../src/sweep/sweep.js';
+import { loadSweepFile, type SweepFile } from '../src/sweep/sweep.js';
 import { prepareFromSource, startTraining } from '../src/train/session.js';
 import { reconstruct } from '../src/train/steppers.js';
 import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
@@ -92,6 +92,22 @@ describe('sweep protocols', () => {
         }
       }
     }
+  });
+
+  it('a sweep.json from before protocols had names loads as finetune, its points and summary too', async () => {
+    const legacy = join(dir, 'legacy');
+    mkdirSync(legacy);
+    const file = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as SweepFile & Record<string, unknown>;
+    delete (file as Partial<SweepFile>).protocol;
+    delete (file.settings as Partial<SweepFile['settings']>).protocol;
+    delete (file.summary as Partial<SweepFile['summary']>).protocol;
+    for (const p of file.points) delete (p as Partial<typeof p>).protocol;
+    writeFileSync(join(legacy, 'sweep.json'), JSON.stringify(file));
+    const loaded = await loadSweepFile(join(legacy, 'sweep.json'), 'fix');
+    assert.equal(loaded.protocol, 'finetune');
+    assert.equal(loaded.settings.protocol, 'finetune');
+    assert.equal(loaded.summary.protocol, 'finetune');
+    assert.deepEqual([...new Set(loaded.points.map((p) => p.protocol))], ['finetune']);
   });
 
   it('papers refuses the fine-tuning options; a resumed sweep must keep its protocol', () => {
@@ -211,6 +227,10 @@ describe('mam paper', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /epoch \d+:|pruning to/);
     assert.deepEqual({ ...JSON.parse(again.stdout), seconds: 0 }, { ...table, seconds: 0 });
+    // Other training options on the same directory: refused, nothing reused by mistake.
+    const other = mam(['paper', '--preset', 'small', ...TINY_TRAIN.map((a) => (a === '3' ? '4' : a)), '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5', '--no-mcu', '--out', out]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /models\/mac holds a run with another training options: give the options it was made with, or remove it/);
     const md = readFileSync(join(out, 'paper.md'), 'utf8');
     assert.match(md, /\| papers \| MAM \| dec2 \|/);
     assert.match(md, /- papers: not reproduced: both tails fit at the target/);
