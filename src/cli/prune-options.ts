@@ -28,7 +28,7 @@ const d = DEFAULT_PRUNE_OPTIONS;
  * Declares the pruning options. `mam sweep` passes own: false: it takes --pruned-as, --batch-size
  * and --seed from its training options.
  */
-export function addPruneOptions(cmd: Command, { own = true, dropUnselected = false } = {}): Command {
+export function addPruneOptions(cmd: Command, { own = true, dropUnselected = false, fineTuneLr = d.learningRate } = {}): Command {
   cmd
     .option('--schedule <kind>', 'agp (gradual, cubic: Zhu & Gupta), linear, or oneshot', d.schedule)
     .option('--steps <n>', 'pruning steps, with fine-tuning between them (oneshot: 1)', String(d.steps))
@@ -37,7 +37,7 @@ export function addPruneOptions(cmd: Command, { own = true, dropUnselected = fal
     .option('--score <score>', 'magnitude (|w|), gradient (|w dL/dw| over the validation set), or selection (how often MAM selects a connection; magnitude for MAC layers, and for each layer\'s share under --scope global)', d.score)
     .option('--layers <names>', 'prune only these layers, e.g. dec1,out (default: every MAM and MAC layer)')
     .option('--exclude <names>', 'leave these layers dense, e.g. enc1')
-    .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning', String(d.learningRate));
+    .option('--fine-tune-lr <rate>', 'Adam learning rate of the fine-tuning', String(fineTuneLr));
   // `mam paper` drops them by default (--no-drop-unselected); the others on request.
   if (dropUnselected) cmd.option('--no-drop-unselected', 'keep the MAM connections that no training window selects (default: prune them first, at no cost)');
   else cmd.option('--drop-unselected', 'first prune, at no cost on the training windows, the MAM connections that none of them selects as argmax or argmin');

@@ -5,6 +5,7 @@
 //   finetune  gradual pruning with fine-tuning after each step (the schedule and epochs given),
 //             each point from the one before it: what a deployment would do.
 import { MamError } from '../errors.js';
+import { DEFAULT_PRUNE_OPTIONS } from '../prune/pruner.js';
 import type { PruneRequest } from '../prune/session.js';
 
 export type SweepProtocol = 'papers' | 'finetune';
@@ -20,7 +21,8 @@ export function protocolPrune(protocol: SweepProtocol, prune: Omit<PruneRequest,
   if (!SWEEP_PROTOCOLS.includes(protocol)) {
     throw new MamError(`--protocol ${String(protocol)}: choose ${SWEEP_PROTOCOLS.join(' or ')}`);
   }
-  return protocol === 'papers' ? { ...prune, schedule: 'oneshot', steps: 1, fineTuneEpochs: 0 } : prune;
+  // Without fine-tuning its learning rate means nothing: fixed, so it cannot tell two sweeps apart.
+  return protocol === 'papers' ? { ...prune, schedule: 'oneshot', steps: 1, fineTuneEpochs: 0, learningRate: DEFAULT_PRUNE_OPTIONS.learningRate } : prune;
 }
 
 /**

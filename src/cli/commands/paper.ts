@@ -24,6 +24,8 @@ export const PAPER_GRIDS: Record<SweepProtocol, number[]> = {
   finetune: [0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9],
 };
 
+export const PAPER_FINE_TUNE_LR = 3e-4;
+
 interface PaperFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
   out: string;
   target: string;
@@ -61,7 +63,8 @@ export function register(program: Command): void {
     .option('--json', `print ${PAPER_JSON} on stdout`);
   addThreadsOption(cmd, 'training threads of each job (default: the cores shared out between the jobs)');
   addTrainOptions(cmd, { kind: false, preset: PAPER_PRESET });
-  addPruneOptions(cmd, { own: false, dropUnselected: true });
+  // A network trained down to lr 1e-6 loses its minimum at the training rate (README, "The paper's claim").
+  addPruneOptions(cmd, { own: false, dropUnselected: true, fineTuneLr: PAPER_FINE_TUNE_LR });
   addCsvOptions(cmd).action(action(async (csv: string[], flags: PaperFlags, command: Command) => {
     const protocols = [...new Set(flags.protocols.split(',').map((p) => choiceOption('--protocols', p.trim(), SWEEP_PROTOCOLS)))];
     const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
