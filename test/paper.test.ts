@@ -19,7 +19,7 @@ import { PrunableDense } from '../src/layers/prunable-dense.js';
 import { buildAutoencoder, copyTrainedWeights, PAPER_PRESET, specFromPreset } from '../src/model/autoencoder.js';
 import { loadModel } from '../src/model/files.js';
 import { dropUnselected, sparsityOf } from '../src/prune/pruner.js';
-import type { PaperTable } from '../src/paper/paper.js';
+import { sparsestAtTarget, type PaperTable } from '../src/paper/paper.js';
 import { protocolPrune, startingPoint } from '../src/sweep/protocol.js';
 import { loadSweepFile, type SweepFile } from '../src/sweep/sweep.js';
 import { prepareFromSource, startTraining } from '../src/train/session.js';
@@ -60,6 +60,16 @@ describe('sweep protocols', () => {
     assert.equal(startingPoint('papers', 0.9, done), null);
     assert.deepEqual(startingPoint('finetune', 0.9, done), { sparsity: 0.8 });
     assert.deepEqual(startingPoint('finetune', 0.6, done), { sparsity: 0.5 });
+  });
+
+  it('the table picks its point on the validation ASNR, not the test ASNR', () => {
+    const p = (sparsity: number, val: number, test: number) => ({
+      protocol: 'papers' as const, kind: 'mam' as const, sparsity, actual_sparsity: sparsity, remaining_pct: 100 * (1 - sparsity),
+      nonzeros: Math.round(1000 * (1 - sparsity)), weights: 1000, asnr_db: test, prd: 1, val_asnr_db: val, model: `mam/s${sparsity}`,
+    });
+    const points = [p(0, 35, 35), p(0.5, 33, 32), p(0.8, 32, 33)];
+    assert.equal(sparsestAtTarget(points, 32.6)!.sparsity, 0.5);
+    assert.equal(sparsestAtTarget(points, 36), null);
   });
 
   const out = join(dir, 'papers');

@@ -88,7 +88,7 @@ export interface PaperRow {
   pruned_layers: string[];
   dense_asnr_db: number;
   dense: TailFigures;
-  /** The sparsest point at or above the target (null when none reaches it). */
+  /** The sparsest point whose validation ASNR reaches the target (null when none does). */
   point: SweepPoint | null;
   at_target: TailFigures | null;
 }
@@ -230,7 +230,7 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
         const m = models[kind];
         denseFigures[kind] = { asnr: dense.asnr_db, figures: await figures('dir' in m ? resolve(m.dir) : join(dir, 'models', kind), join(dir, 'mcu', `${kind}-dense`)) };
       }
-      const best = file.summary.kinds.find((k) => k.kind === kind)?.best ?? null;
+      const best = sparsestAtTarget(file.points.filter((p) => p.kind === kind), request.targetDb);
       let atTarget: TailFigures | null = null;
       if (best) {
         ui.log(`${kind}, ${protocol}: the point at sparsity ${best.sparsity} (${best.asnr_db.toFixed(2)} dB)`);
@@ -263,6 +263,15 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
   return table;
 }
 
+/**
+ * The point with the fewest kept weights whose validation ASNR reaches the target (the choice is
+ * made on validation windows; the table reports its test ASNR), or null.
+ */
+export function sparsestAtTarget(points: SweepPoint[], targetDb: number): SweepPoint | null {
+  const ok = points.filter((p) => p.val_asnr_db >= targetDb);
+  return ok.length ? ok.reduce((a, b) => (b.nonzeros < a.nonzeros ? b : a)) : null;
+}
+
 /** The table as Markdown (what README quotes), with the verdict per protocol. */
 export function paperMarkdown(t: PaperTable): string {
   const n = (v: number) => v.toLocaleString('en-US');
@@ -270,7 +279,7 @@ export function paperMarkdown(t: PaperTable): string {
   const lines = [
     `Network ${t.shape}; tail ${t.tail_layers.join(', ')} (MAM in ${t.mam_layers.join(', ')} of the MAM model, ${{ mac: 'trained from the MAC model\'s weights', scratch: 'trained from scratch', given: 'given' }[t.mam_start]}); target ${t.target_db} dB; ${t.part.name} (${n(t.part.flashBytes)} B flash, ${n(t.part.ramBytes)} B RAM); ${t.drop_unselected ? 'MAM connections never selected on the training windows pruned first' : 'no first step'}.`,
     '',
-    '| protocol | kind | pruned layers | dense test ASNR (dB) | dense tail flash (B) | sparsest point at the target | its test ASNR (dB) | tail weights left | tail flash (B) | tail RAM (B) | fits | firmware image flash / RAM (B) | instructions per inference (tail) |',
+    '| protocol | kind | pruned layers | dense test ASNR (dB) | dense tail flash (B) | sparsest point at the target (validation) | its test ASNR (dB) | tail weights left | tail flash (B) | tail RAM (B) | fits | firmware image flash / RAM (B) | instructions per inference (tail) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...t.rows.map((r) => {
       const a = r.at_target;
