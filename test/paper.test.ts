@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
 import { footprint, TARGETS } from '../src/export/footprint.js';
+import { exportC } from '../src/export/c.js';
 import { exportNetwork } from '../src/export/network.js';
 import { MamDense } from '../src/layers/mam-dense.js';
 import { PrunableDense } from '../src/layers/prunable-dense.js';
@@ -167,12 +168,19 @@ describe('MAM\'s first step and --from, in the library', () => {
     const spec = specFromPreset(PAPER_PRESET, { kind: 'mac' });
     assert.deepEqual([spec.window, ...spec.encoder, spec.latent, ...spec.decoder], [256, 256, 32, 512, 1024, 256]);
     const model = buildAutoencoder(spec);
-    const fp = footprint(exportNetwork(model, { fs: 256, window: 256, hop: 256, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed: 1 }, 4), TARGETS.stm32f767zi!);
+    const net = exportNetwork(model, { fs: 256, window: 256, hop: 256, baseline: 'none', normalization: { method: 'window' }, split: DEFAULT_SPLIT, seed: 1 }, 4);
+    const fp = footprint(net, TARGETS.stm32f767zi!);
     // Dense kernels and biases, float32: (32x512 + 512x1024 + 1024x256 + 256x256) + (512 + 1024 + 256 + 256).
     assert.equal(fp.flash_bytes, 4 * (868352 + 2048));
     assert.ok(fp.flash_bytes > 2 * 1024 * 1024);
     assert.equal(fp.fits, false);
     assert.deepEqual(fp.layers.map((l) => l.storage.chosen), ['dense', 'dense', 'dense', 'dense']);
+    // The C export's own arrays (kernels and biases, the golden vectors left out) add up to it.
+    const c = exportC(net, { source: 'x', goldenIn: new Float32Array(0), goldenOut: new Float32Array(0) });
+    const bytes = { float: 4, uint8_t: 1, uint16_t: 2, uint32_t: 4, int32_t: 4 } as Record<string, number>;
+    let declared = 0;
+    for (const m of c.source.matchAll(/const (float|uint8_t|uint16_t|uint32_t|int32_t) (l\d+_\w+)\[(\d+)\]/g)) declared += bytes[m[1]!]! * Number(m[3]);
+    assert.equal(declared, fp.flash_bytes);
     model.dispose();
   });
 });
