@@ -208,7 +208,7 @@ describe('mam train --from', () => {
 describe('mam paper', () => {
   it('trains both kinds once, sweeps both protocols, and tabulates each kind\'s point at the target', () => {
     const out = join(dir, 'paper');
-    const r = mam(['paper', '--preset', 'small', ...TINY_TRAIN, '--steps', '1', '--fine-tune-epochs', '1', '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5',
+    const r = mam(['paper', '--mam-start', 'mac', '--preset', 'small', ...TINY_TRAIN, '--steps', '1', '--fine-tune-epochs', '1', '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5',
       '--target', '-100', '--no-mcu', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const table = JSON.parse(r.stdout) as PaperTable;
@@ -240,13 +240,13 @@ describe('mam paper', () => {
     const pruned = JSON.parse(readFileSync(join(out, 'papers', 'mam', 's0.5', 'mam.json'), 'utf8'));
     assert.equal(pruned.pruning[0].steps[0].step, 0);
     // Run again: nothing is trained or pruned again, and the table is the same.
-    const again = mam(['paper', '--preset', 'small', ...TINY_TRAIN, '--steps', '1', '--fine-tune-epochs', '1', '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5',
+    const again = mam(['paper', '--mam-start', 'mac', '--preset', 'small', ...TINY_TRAIN, '--steps', '1', '--fine-tune-epochs', '1', '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5',
       '--target', '-100', '--no-mcu', '--out', out, '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /epoch \d+:|pruning to/);
     assert.deepEqual({ ...JSON.parse(again.stdout), seconds: 0 }, { ...table, seconds: 0 });
     // Other training options on the same directory: refused, nothing reused by mistake.
-    const other = mam(['paper', '--preset', 'small', ...TINY_TRAIN.map((a) => (a === '3' ? '4' : a)), '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5', '--no-mcu', '--out', out]);
+    const other = mam(['paper', '--mam-start', 'mac', '--preset', 'small', ...TINY_TRAIN.map((a) => (a === '3' ? '4' : a)), '--papers-grid', '0,0.5', '--finetune-grid', '0,0.5', '--no-mcu', '--out', out]);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /models\/mac holds a run with another training options: give the options it was made with, or remove it/);
     const md = readFileSync(join(out, 'paper.md'), 'utf8');
