@@ -145,6 +145,13 @@ function fromBits(hex: string): number {
   return new Float32Array(Uint32Array.of(parseInt(hex, 16)).buffer)[0]!;
 }
 
+/** Instructions per inference and per layer, each the mean over the golden windows (rounded). */
+export function meanInstructions(run: Pick<FirmwareRun, 'instructions' | 'layerInstructions'>): { inference: number; layers: number[] } {
+  const mean = (v: number[]) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
+  const layers = run.layerInstructions[0]?.map((_, i) => mean(run.layerInstructions.map((l) => l[i]!))) ?? [];
+  return { inference: mean(run.instructions), layers };
+}
+
 /** Runs a built image on QEMU (mps2-an500, instruction counting on) and checks its outputs. */
 export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<FirmwareRun> {
   const buildPath = join(dir, BUILD_JSON);

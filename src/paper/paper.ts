@@ -10,11 +10,11 @@ import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
 import { findTarget, footprint, type Target } from '../export/footprint.js';
 import { exportNetwork, kept } from '../export/network.js';
-import { buildFirmware, runFirmware } from '../mcu/session.js';
+import { buildFirmware, meanInstructions, runFirmware } from '../mcu/session.js';
 import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
 import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
 import { PROTOCOL_DESCRIPTIONS, type SweepProtocol } from '../sweep/protocol.js';
-import { SWEEP_KINDS, type SweepKind, type SweepPoint } from '../sweep/report.js';
+import { fewestWeights, SWEEP_KINDS, type SweepKind, type SweepPoint } from '../sweep/report.js';
 import { runSweep, type DenseSource, type SweepFile, type SweepUi } from '../sweep/sweep.js';
 import { trainOrResume, type SessionUi } from '../train/session.js';
 
@@ -147,6 +147,10 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
   const tailLayers = names.slice(names.length - tail);
   const outside = specs.mam.mamLayers.filter((l) => !tailLayers.includes(l));
   if (outside.length > 0) throw new MamError(`the MAM layers ${outside.join(', ')} are not in the tail (${tailLayers.join(', ')}): the claim is about the part that runs on the device; give a longer --tail`);
+  for (const protocol of request.protocols) {
+    const grid = request.grids[protocol];
+    if (!grid.includes(0)) throw new MamError(`--${protocol}-grid: include 0, the dense point the table starts from (e.g. --${protocol}-grid 0,${grid.join(',')})`);
+  }
   const layersOf: Record<SweepProtocol, string[]> = {
     papers: request.layers?.papers ?? specs.mam.mamLayers,
     finetune: request.layers?.finetune ?? tailLayers,
@@ -198,9 +202,9 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
         mcu = { flash_bytes: build.flashBytes, ram_bytes: build.ramBytes, fits: build.fits, instructions: null, layer_instructions: {}, outputs_identical: null };
         const run = await runFirmware(buildDir);
         if (!run.withinTolerance) throw new MamError(`${buildDir}: the emulated outputs differ from the model's by ${run.worstRelativeError} of the largest: rebuild with mam mcu build and check with mam mcu run`);
-        const mean = (v: number[]) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
-        mcu.instructions = mean(run.instructions);
-        mcu.layer_instructions = Object.fromEntries(net.layers.map((l, i) => [l.name, mean(run.layerInstructions.map((r) => r[i]!))]));
+        const means = meanInstructions(run);
+        mcu.instructions = means.inference;
+        mcu.layer_instructions = Object.fromEntries(net.layers.map((l, i) => [l.name, means.layers[i]!]));
         mcu.outputs_identical = run.identical;
       } catch (e) {
         if (!(e instanceof MamError) || request.signal?.aborted) throw e;
@@ -219,25 +223,24 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
   };
 
   const rows: PaperRow[] = [];
-  const denseFigures: Partial<Record<SweepKind, { asnr: number; figures: TailFigures }>> = {};
+  const denseFigures: Partial<Record<SweepKind, TailFigures>> = {};
   for (const protocol of request.protocols) {
     const file = sweeps[protocol]!;
     for (const kind of SWEEP_KINDS) {
-      const dense = file.points.find((p) => p.kind === kind && p.sparsity === 0);
-      if (!dense) throw new MamError(`${join(dir, protocol)}: the ${kind} sweep has no dense point: include 0 in the grid`);
+      const dense = file.points.find((p) => p.kind === kind && p.sparsity === 0)!; // the grids hold 0 (checked above)
       if (!denseFigures[kind]) {
         ui.log(`${kind}: the dense tail`);
         const m = models[kind];
-        denseFigures[kind] = { asnr: dense.asnr_db, figures: await figures('dir' in m ? resolve(m.dir) : join(dir, 'models', kind), join(dir, 'mcu', `${kind}-dense`)) };
+        denseFigures[kind] = await figures('dir' in m ? resolve(m.dir) : join(dir, 'models', kind), join(dir, 'mcu', `${kind}-dense`));
       }
       const best = sparsestAtTarget(file.points.filter((p) => p.kind === kind), request.targetDb);
       let atTarget: TailFigures | null = null;
       if (best) {
         ui.log(`${kind}, ${protocol}: the point at sparsity ${best.sparsity} (${best.asnr_db.toFixed(2)} dB)`);
         if (request.signal?.aborted) return null;
-        atTarget = best.sparsity === 0 ? denseFigures[kind]!.figures : await figures(resolve(dir, protocol, best.model), join(dir, 'mcu', `${kind}-${protocol}-s${best.sparsity}`));
+        atTarget = best.sparsity === 0 ? denseFigures[kind]! : await figures(resolve(dir, protocol, best.model), join(dir, 'mcu', `${kind}-${protocol}-s${best.sparsity}`));
       }
-      rows.push({ protocol, kind, pruned_layers: layersOf[protocol], dense_asnr_db: dense.asnr_db, dense: denseFigures[kind]!.figures, point: best, at_target: atTarget });
+      rows.push({ protocol, kind, pruned_layers: layersOf[protocol], dense_asnr_db: dense.asnr_db, dense: denseFigures[kind]!, point: best, at_target: atTarget });
     }
   }
 
@@ -268,8 +271,7 @@ export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<Pape
  * made on validation windows; the table reports its test ASNR), or null.
  */
 export function sparsestAtTarget(points: SweepPoint[], targetDb: number): SweepPoint | null {
-  const ok = points.filter((p) => p.val_asnr_db >= targetDb);
-  return ok.length ? ok.reduce((a, b) => (b.nonzeros < a.nonzeros ? b : a)) : null;
+  return fewestWeights(points, (p) => p.val_asnr_db >= targetDb);
 }
 
 /** The table as Markdown (what README quotes), with the verdict per protocol. */

@@ -63,8 +63,9 @@ export interface SweepSummary {
   ratio_mac_mam_relative: number | null;
 }
 
-function fewest(points: SweepPoint[], threshold: (p: SweepPoint) => number): SweepPoint | null {
-  const ok = points.filter((p) => p.asnr_db >= threshold(p));
+/** The point with the fewest kept weights among those that pass `reaches`, or null. */
+export function fewestWeights(points: SweepPoint[], reaches: (p: SweepPoint) => boolean): SweepPoint | null {
+  const ok = points.filter(reaches);
   return ok.length ? ok.reduce((a, b) => (b.nonzeros < a.nonzeros ? b : a)) : null;
 }
 
@@ -80,7 +81,7 @@ export function summarizeSweep(protocol: SweepProtocol, points: SweepPoint[], ta
     SWEEP_KINDS.filter((k) => points.some((p) => p.kind === k)).map((kind) => {
       const own = points.filter((p) => p.kind === kind);
       const dense = own.find((p) => p.sparsity === 0)?.asnr_db ?? null;
-      return { kind, best: fewest(own, (p) => threshold(p, dense)), dense_asnr_db: dense };
+      return { kind, best: fewestWeights(own, (p) => p.asnr_db >= threshold(p, dense)), dense_asnr_db: dense };
     });
   const kinds = per(() => targetDb);
   const relative = per((_, dense) => (dense === null ? Infinity : dense - dropDb));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TARGETS } from '../../export/footprint.js';
 import { STACK_BYTES } from '../../mcu/firmware.js';
-import { buildFirmware, runFirmware, type FirmwareBuild } from '../../mcu/session.js';
+import { buildFirmware, meanInstructions, runFirmware, type FirmwareBuild } from '../../mcu/session.js';
 import { intOption } from '../options.js';
 import { action, printJson } from '../run.js';
 
@@ -35,10 +35,10 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(action(async (dir: string, flags: { json?: boolean }) => {
       const r = await runFirmware(dir);
-      const mean = (v: number[]) => Math.round(v.reduce((a, b) => a + b, 0) / v.length);
-      const perLayer = r.build.layers.map((name, i) => ({ layer: name, instructions: mean(r.layerInstructions.map((l) => l[i]!)) }));
+      const means = meanInstructions(r);
+      const perLayer = r.build.layers.map((name, i) => ({ layer: name, instructions: means.layers[i]! }));
       const summary = {
-        windows: r.instructions.length, instructions_per_inference: mean(r.instructions), layers: perLayer,
+        windows: r.instructions.length, instructions_per_inference: means.inference, layers: perLayer,
         outputs_identical: r.identical, within_tolerance: r.withinTolerance, worst_relative_error: r.worstRelativeError, note: CAVEAT,
       };
       if (flags.json) printJson(summary);

@@ -85,9 +85,6 @@ export function register(program: Command): void {
     if (!trained && ignored.length > 0) throw new MamError(`with --mac-model and --mam-model the models are given: remove ${ignored.join(', ')}`);
     // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
     if (command.getOptionValueSource('prunedAs') === 'cli' || trained) prune.prunedAs = choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const);
-    for (const [flag, grid] of [['--papers-grid', papersGrid], ['--finetune-grid', finetuneGrid]] as const) {
-      if (!grid.includes(0)) throw new MamError(`${flag}: include 0, the dense point the table starts from (e.g. ${flag} 0,${grid.join(',')})`);
-    }
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
     const stop = new AbortController();

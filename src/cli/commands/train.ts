@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { MamError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
-import { resumeTraining, startTraining, type SessionUi, type TrainOutcome } from '../../train/session.js';
+import { resumeTraining, startTraining, type SessionUi, type TrainConfig, type TrainOutcome } from '../../train/session.js';
 import { setRunDefaults } from '../../train/steppers.js';
-import { shapeOf, specFromPreset } from '../../model/autoencoder.js';
+import { shapeOf } from '../../model/autoencoder.js';
 import { loadAutoencoder } from '../../prune/session.js';
-import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, sizesOption, threadsOption } from '../options.js';
+import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
 
@@ -32,8 +32,7 @@ export function register(program: Command): void {
     if (flags.resume) checkResumeOptions(csv, command);
     setRunDefaults({ threads: threadsOption(flags.threads) });
     const ui = cliUi();
-    const config = flags.resume ? null : await trainConfig(csv, flags.from === undefined ? flags : await withShapeOf(flags.from, flags, command));
-    if (config && flags.from !== undefined) config.from = flags.from;
+    const config = flags.resume ? null : flags.from === undefined ? await trainConfig(csv, flags) : await fromConfig(csv, flags.from, flags, command);
     const outcome = config
       ? await startTraining(config, flags.out ?? `models/${config.spec.preset}-${flags.kind}`, ui.session)
       : await resumeTraining(flags.resume!, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1));
@@ -42,28 +41,22 @@ export function register(program: Command): void {
 }
 
 /** With --from, the network's preset and sizes default to the source model's; they must match it. */
-async function withShapeOf(dir: string, flags: TrainCommandFlags, command: Command): Promise<TrainCommandFlags> {
+async function fromConfig(csv: string[], dir: string, flags: TrainCommandFlags, command: Command): Promise<TrainConfig> {
   const { model, metadata } = await loadAutoencoder(dir);
   model.dispose();
   const s = metadata.spec;
   const given = (name: string) => command.getOptionValueSource(name) === 'cli';
-  const shaped: TrainCommandFlags = {
+  const config = await trainConfig(csv, {
     ...flags,
     ...(given('preset') ? {} : { preset: s.preset }),
     ...(given('encoder') || given('preset') ? {} : { encoder: s.encoder.join(',') }),
     ...(given('latent') || given('preset') ? {} : { latent: String(s.latent) }),
     ...(given('decoder') || given('preset') ? {} : { decoder: s.decoder.join(',') }),
-  };
-  const spec = specFromPreset(shaped.preset, {
-    ...(shaped.encoder !== undefined ? { encoder: sizesOption('--encoder', shaped.encoder, '256') } : {}),
-    ...(shaped.latent !== undefined ? { latent: intOption('--latent', shaped.latent, '32', 1) } : {}),
-    ...(shaped.decoder !== undefined ? { decoder: sizesOption('--decoder', shaped.decoder, '512,512,256') } : {}),
-    kind: 'mac',
   });
-  if (shapeOf(spec) !== shapeOf(s)) {
-    throw new MamError(`--from ${dir} is a ${shapeOf(s)} network, the options give ${shapeOf(spec)}: drop --preset and the sizes to take the model's, or give the same ones`, { file: dir });
+  if (shapeOf(config.spec) !== shapeOf(s)) {
+    throw new MamError(`--from ${dir} is a ${shapeOf(s)} network, the options give ${shapeOf(config.spec)}: drop --preset and the sizes to take the model's, or give the same ones`, { file: dir });
   }
-  return shaped;
+  return { ...config, from: dir };
 }
 
 /** A resumed run keeps its own settings: refuse options that would be silently ignored. */
