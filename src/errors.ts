@@ -19,3 +19,11 @@ export function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split('\n', 1)[0]!.trim();
 }
+
+/**
+ * A command line that cannot work as given (a bad option value, options that exclude each
+ * other): the CLI exits with 2, the usage-error convention, instead of 1.
+ */
+export class UsageError extends MamError {
+  override name = 'UsageError';
+}

@@ -160,8 +160,8 @@ describe('mam export', () => {
     writeFileSync(file, 'x');
     for (const [args, pattern] of [
       [['--model', models.mam!, '--tail', '5', '--out', join(dir, 'x.json')], /^mam: --tail 5: this model has 4 layers \(enc1, latent, dec1, out\); give 1 to 4$/],
-      [['--model', models.mam!, '--format', 'c', '--out', file], /^mam: --out .*a-file exists and is not a directory/],
-      [['--model', models.mam!, '--out', dir], /^mam: --out .* is a directory: give a file name for the JSON export/],
+      [['--model', models.mam!, '--format', 'c', '--out', file], /^mam: .*a-file exists and is not a directory/],
+      [['--model', models.mam!, '--out', dir], /^mam: .* is a directory: give a file name for the JSON export/],
       [['--model', models.mam!, '--format', 'onnx', '--out', file], /^mam: --format must be one of json, c, got "onnx"$/],
       [['--model', models.mam!, '--check', '--out', join(dir, 'y.json')], /^mam: --check compiles the C export: give --format c$/],
       [['--model', dir, '--out', join(dir, 'z.json')], /^mam: .*mam\.json: missing: give a directory written by mam/],

@@ -10,6 +10,7 @@ import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
 import { MODEL_FORMAT_VERSION, loadModel, saveModel } from '../src/model/files.js';
+import { deadPid } from './process-helpers.js';
 
 delete process.env.MAM_BACKEND;
 
@@ -179,6 +180,15 @@ describe('loadModel errors', () => {
     await fs.cp(good, join(parent, '.model.old-x1y2'), { recursive: true });
     const dir = join(parent, 'model');
     await rejectsMam(loadModel(dir), dir, /not found, but .*\.model\.old-x1y2 is: a save was interrupted; rename it back to /);
+  });
+  it('a save killed between its two renames: the next load puts the previous model back', async () => {
+    const parent = await freshParent();
+    const aside = `.model.old-${deadPid()}-a1B2c3`;
+    await fs.cp(good, join(parent, aside), { recursive: true });
+    const dir = join(parent, 'model');
+    const { model } = await loadModel(dir);
+    model.dispose();
+    assert.deepEqual(await fs.readdir(parent), ['model']);
   });
   it('missing mam.json', async () => {
     const dir = await damaged((d) => fs.rm(join(d, 'mam.json')));

@@ -161,7 +161,7 @@ describe('mam train and mam eval', () => {
       if (!signalled && /epoch 2: loss/.test(stderr)) { signalled = true; child.kill('SIGINT'); }
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 130, stderr); // 128 + SIGINT: stopped, saved
     assert.match(stderr, /stopping after this step/);
     assert.match(stderr, /stopped: .* after \d+ epochs .*continue with: mam train --resume/);
     const state = JSON.parse(readFileSync(join(model, 'mam.json'), 'utf8')).training.state as { finished: boolean; epoch: number };

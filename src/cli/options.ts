@@ -2,7 +2,7 @@
 // it, and the CSV data options that data info, train and eval all take.
 import type { Command } from 'commander';
 import type { CsvReadOptions } from '../data/csv.js';
-import { MamError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 /** The long names (--lr, ...) of the options given on the command line whose attribute names `accept` takes. */
 export function givenOnCommandLine(command: Command, accept: (attribute: string) => boolean): string[] {
@@ -11,10 +11,10 @@ export function givenOnCommandLine(command: Command, accept: (attribute: string)
     .map((o) => o.long ?? o.flags);
 }
 
-/** A number option, or a one-line MamError naming it (Number('') is 0, so blanks are refused too). */
+/** A number option, or a one-line UsageError naming it (Number('') is 0, so blanks are refused too). */
 export function numberOption(flag: string, raw: string, example: string): number {
   const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v)) throw new MamError(`${flag} must be a number, got "${raw}"; e.g. ${flag} ${example}`);
+  if (!Number.isFinite(v)) throw new UsageError(`${flag} must be a number, got "${raw}"; e.g. ${flag} ${example}`);
   return v;
 }
 
@@ -26,28 +26,28 @@ export function optionalNumber(flag: string, raw: string | undefined, example: s
 /** A whole number >= min. */
 export function intOption(flag: string, raw: string, example: string, min = 0): number {
   const v = numberOption(flag, raw, example);
-  if (!Number.isInteger(v) || v < min) throw new MamError(`${flag} must be a whole number >= ${min}, got "${raw}"; e.g. ${flag} ${example}`);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`${flag} must be a whole number >= ${min}, got "${raw}"; e.g. ${flag} ${example}`);
   return v;
 }
 
 /** A number greater than 0. */
 export function positiveOption(flag: string, raw: string, example: string): number {
   const v = numberOption(flag, raw, example);
-  if (!(v > 0)) throw new MamError(`${flag} must be greater than 0, got "${raw}"; e.g. ${flag} ${example}`);
+  if (!(v > 0)) throw new UsageError(`${flag} must be greater than 0, got "${raw}"; e.g. ${flag} ${example}`);
   return v;
 }
 
 /** A seed: a whole number that fits 32 bits unsigned. */
 export function seedOption(flag: string, raw: string): number {
   const v = intOption(flag, raw, '1');
-  if (v > 0xffffffff) throw new MamError(`${flag} must be a whole number from 0 to 4294967295, got "${raw}"; e.g. ${flag} 1`);
+  if (v > 0xffffffff) throw new UsageError(`${flag} must be a whole number from 0 to 4294967295, got "${raw}"; e.g. ${flag} 1`);
   return v;
 }
 
 /** Two numbers LO,HI. */
 export function rangeOption(flag: string, raw: string, example: string): [number, number] {
   const parts = raw.split(',');
-  if (parts.length !== 2) throw new MamError(`${flag} must be two numbers LO,HI, got "${raw}"; e.g. ${flag} ${example}`);
+  if (parts.length !== 2) throw new UsageError(`${flag} must be two numbers LO,HI, got "${raw}"; e.g. ${flag} ${example}`);
   return [numberOption(flag, parts[0]!, example), numberOption(flag, parts[1]!, example)];
 }
 
@@ -59,7 +59,7 @@ export function sizesOption(flag: string, raw: string, example: string): number[
 
 /** One of a fixed set of words. */
 export function choiceOption<T extends string>(flag: string, raw: string, choices: readonly T[]): T {
-  if (!choices.includes(raw as T)) throw new MamError(`${flag} must be one of ${choices.join(', ')}, got "${raw}"`);
+  if (!choices.includes(raw as T)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${raw}"`);
   return raw as T;
 }
 

@@ -1,6 +1,6 @@
 // The pruning options that `mam prune` and `mam sweep` share, declared and parsed in one place.
 import type { Command } from 'commander';
-import { MamError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { DEFAULT_PRUNE_OPTIONS, type PruneScope } from '../prune/pruner.js';
 import { SCHEDULE_KINDS } from '../prune/schedule.js';
 import { SCORE_KINDS } from '../prune/scores.js';
@@ -48,15 +48,19 @@ export function addPruneOptions(cmd: Command, { own = true, dropUnselected = fal
     .option('--seed <n>', "seeds the fine-tuning batch order (default: the model's seed)");
 }
 
-function names(raw: string | undefined): string[] {
-  return raw === undefined ? [] : raw.split(',').map((s) => s.trim()).filter(Boolean);
+/** Layer names separated by commas; given but empty ("," or "dec1,,out") is refused, not read as "every layer". */
+function names(flag: string, raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const list = raw.split(',').map((s) => s.trim());
+  if (list.some((s) => s === '')) throw new UsageError(`${flag} must name layers separated by commas, got "${raw}"; e.g. ${flag} dec1,out`);
+  return list;
 }
 
-/** Sparsity as a fraction in [0, 1), or a MamError naming the flag. */
+/** Sparsity as a fraction in [0, 1), or a UsageError naming the flag. */
 export function sparsityOption(flag: string, raw: string): number {
   const v = numberOption(flag, raw, '0.9');
   if (!(v >= 0 && v < 1)) {
-    throw new MamError(`${flag} must be a fraction in [0, 1) (0.9 prunes 90% of the weights), got "${raw}"`);
+    throw new UsageError(`${flag} must be a fraction in [0, 1) (0.9 prunes 90% of the weights), got "${raw}"`);
   }
   return v;
 }
@@ -76,8 +80,8 @@ export function pruneRequest(flags: PruneFlags): Omit<PruneRequest, 'sparsity'> 
     fineTuneEpochs: intOption('--fine-tune-epochs', flags.fineTuneEpochs, '2'),
     scope: choiceOption<PruneScope>('--scope', flags.scope, ['global', 'layer']),
     score: choiceOption('--score', flags.score, SCORE_KINDS),
-    layers: names(flags.layers),
-    exclude: names(flags.exclude),
+    layers: names('--layers', flags.layers),
+    exclude: names('--exclude', flags.exclude),
     ...(flags.prunedAs !== undefined ? { prunedAs: choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const) } : {}),
     learningRate: lr,
     ...(flags.dropUnselected ? { dropUnselected: true } : {}),

@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { initBackend } from '../backend.js';
-import { MamError } from '../errors.js';
+import { MamError, UsageError } from '../errors.js';
+
+/**
+ * The exit codes (README, "Exit codes"): 0 done; 1 a data or runtime error (a MamError: bad
+ * file, impossible request); 2 a usage error (bad option, missing argument); 70 an internal
+ * error, i.e. a bug (EX_SOFTWARE of sysexits.h); 128 + the signal's number when a signal
+ * stopped the command (130 for Ctrl-C; see interrupt.ts).
+ */
+export const EXIT = { ok: 0, error: 1, usage: 2, internal: 70 } as const;
 
 /**
  * Wrap a commander action: initialise the tfjs backend from the global
@@ -24,24 +32,50 @@ export function action<Args extends unknown[]>(
 }
 
 /**
- * MamError: `mam: <message>` on stderr, exit 1. Anything else is a bug:
- * `mam: internal error: <message>`, exit 2. Stacks only with MAM_DEBUG=1.
- * exitCode (not process.exit) so pending stdout writes still flush.
+ * A MamError: `mam: <message>` on stderr, exit 1 (2 for a UsageError). Anything else is a
+ * bug: `mam: internal error: <message>`, exit 70. Stacks only with MAM_DEBUG=1. exitCode
+ * (not process.exit) so pending stdout writes still flush.
  */
 export function reportError(err: unknown): void {
   const debug = process.env.MAM_DEBUG === '1';
   if (err instanceof MamError) {
     process.stderr.write(`mam: ${err.message}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof UsageError ? EXIT.usage : EXIT.error;
   } else {
     const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`mam: internal error: ${msg}\n`);
-    process.exitCode = 2;
+    process.stderr.write(`mam: internal error: ${msg} (please report it; MAM_DEBUG=1 shows where)\n`);
+    process.exitCode = EXIT.internal;
   }
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
 }
 
-/** Machine-readable output: one JSON document on stdout. */
+/**
+ * Machine-readable output: one JSON document on stdout. Every command's JSON has snake_case
+ * keys (README, "JSON output"): the library's camelCase names are converted here, at the door.
+ */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(snakeKeys(value), null, 2)}\n`);
+}
+
+/** Keys that are camelCase identifiers become snake_case; other keys (names, paths, versions) and all values stay. */
+export function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [
+    /^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+$/.test(k) ? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : k,
+    snakeKeys(v),
+  ]));
+}
+
+/**
+ * A reader that goes away (`mam synth --out - | head -1`) closes the pipe: stop quietly, as
+ * command-line tools do, instead of dying on EPIPE with a stack trace.
+ */
+export function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
 }

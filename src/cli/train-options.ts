@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { expandCsvPaths } from '../data/csv.js';
 import { DEFAULT_SPLIT, type Normalization, type PipelineSettings } from '../data/pipeline.js';
 import { csvSource, type DataSource } from '../data/source.js';
-import { MamError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { PRESETS, specFromPreset, type ModelKind } from '../model/autoencoder.js';
 import type { DenseSource } from '../sweep/sweep.js';
 import type { TrainConfig } from '../train/session.js';
@@ -97,7 +97,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     seed,
   };
   if (options.vconEpochs >= epochs) {
-    throw new MamError(`--vcon-epochs ${options.vconEpochs} must be fewer than --epochs ${epochs}: the network has to end as pure MAM`);
+    throw new UsageError(`--vcon-epochs ${options.vconEpochs} must be fewer than --epochs ${epochs}: the network has to end as pure MAM`);
   }
   const normalization: Normalization = { method: choiceOption('--normalization', flags.normalization, ['window', 'dataset', 'none'] as const) };
   const pipeline: PipelineSettings = {
@@ -125,7 +125,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
 
 function fraction(flag: string, raw: string, example: string): number {
   const v = numberOption(flag, raw, example);
-  if (!(v > 0 && v < 1)) throw new MamError(`${flag} must be between 0 and 1 (exclusive), got "${raw}"; e.g. ${flag} ${example}`);
+  if (!(v > 0 && v < 1)) throw new UsageError(`${flag} must be between 0 and 1 (exclusive), got "${raw}"; e.g. ${flag} ${example}`);
   return v;
 }
 
@@ -138,7 +138,7 @@ export interface GivenModelFlags {
 /** The dense models of `mam sweep` and `mam paper`: given with --mac-model and --mam-model, or trained from the training options. */
 export async function denseSources(csv: string[], flags: Omit<TrainFlags, 'kind'> & GivenModelFlags, command: Command): Promise<Record<'mac' | 'mam', DenseSource>> {
   if ((flags.macModel === undefined) !== (flags.mamModel === undefined)) {
-    throw new MamError('--mac-model and --mam-model go together: give both trained models, or neither to train them here');
+    throw new UsageError('--mac-model and --mam-model go together: give both trained models, or neither to train them here');
   }
   if (flags.macModel !== undefined && flags.mamModel !== undefined) {
     // The training and data options would be ignored: refuse them (--pruned-as also prunes).
@@ -146,7 +146,7 @@ export async function denseSources(csv: string[], flags: Omit<TrainFlags, 'kind'
     training.delete('prunedAs');
     const given = givenOnCommandLine(command, (name) => training.has(name));
     if (csv.length > 0 || given.length > 0) {
-      throw new MamError(`with --mac-model and --mam-model the models and their data are given: remove ${[...(csv.length ? ['the CSV files'] : []), ...given].join(', ')}`);
+      throw new UsageError(`with --mac-model and --mam-model the models and their data are given: remove ${[...(csv.length ? ['the CSV files'] : []), ...given].join(', ')}`);
     }
     return { mac: { dir: flags.macModel }, mam: { dir: flags.mamModel } };
   }

@@ -1,8 +1,5 @@
-// Writing a command's output file: into a fresh temporary directory beside it, then renamed
-// into place, so an interrupted run never leaves a half-written file; '-' means stdout.
-import { dirname } from 'node:path';
-import { writeFileAtomically } from '../atomic.js';
-import { MamError } from '../errors.js';
+// Writing a command's output file atomically (see io/atomic.ts); '-' means stdout.
+import { writeFailure, writeFileAtomically } from '../io/atomic.js';
 
 /** Writes `chunks` to `file` atomically (or to stdout for '-'); `flag` names the option in errors. */
 export async function writeOutput(file: string, chunks: Iterable<string>, flag: string): Promise<void> {
@@ -12,15 +9,5 @@ export async function writeOutput(file: string, chunks: Iterable<string>, flag: 
     }
     return;
   }
-  try {
-    await writeFileAtomically(file, chunks);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? `folder ${dirname(file)} does not exist; create it or choose another ${flag}` :
-      code === 'EISDIR' ? `it is a folder; give a file name to ${flag}` :
-      code === 'EACCES' || code === 'EPERM' ? `permission denied; choose a writable place for ${flag}` :
-      `${(err as Error).message}; check ${flag}`;
-    throw new MamError(`cannot write ${file}: ${why}`, { file, cause: err });
-  }
+  await writeFileAtomically(file, chunks).catch((e) => { throw writeFailure(file, e, flag); });
 }

@@ -24,6 +24,15 @@ export type Normalization =
 
 export const STD_FLOOR = 1e-3;
 
+/**
+ * A window whose standard deviation is below this (mV, after resampling and baseline removal)
+ * holds no ECG: a lead off, a disconnected channel, a stuck ADC (MIT-BIH's step is 5 uV; a real
+ * ECG window, even without a beat, varies by tens of uV). Such windows are left out of training
+ * and of every metric, and counted (WindowSet.flat): normalising one would blow its noise up to
+ * unit variance, and a constant one has no SNR at all.
+ */
+export const FLAT_STD_MV = 0.01;
+
 export interface PipelineSettings {
   /** The model's sampling rate (Hz): every record is resampled to it. */
   fs: number;
@@ -49,6 +58,8 @@ export interface WindowSet {
   length: number;
   /** Where each window came from: record index and first sample (at the model's rate). */
   origin: Array<{ record: number; start: number }>;
+  /** The windows left out as flat (FLAT_STD_MV), by the same kind of origin (none when absent). */
+  flat?: Array<{ record: number; start: number }>;
 }
 
 export interface PreparedData {
@@ -133,15 +144,21 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
       });
     });
   }
+  const flat = Object.fromEntries(SPLITS.map((name) => {
+    const [kept, left] = partitionFlat(signals, parts[name], s.window);
+    parts[name] = kept;
+    return [name, left];
+  })) as Record<SplitName, Array<{ record: number; start: number }>>;
   if (parts.train.length === 0) {
-    throw new MamError(`the training split has no window of ${s.window} samples: give more data, a shorter window or a larger training fraction`);
+    const why = flat.train.length > 0 ? ` (its ${flat.train.length} windows are all flat, below ${FLAT_STD_MV} mV: no signal, or a lead off)` : '';
+    throw new MamError(`the training split has no window of ${s.window} samples${why}: give more data, a shorter window or a larger training fraction`);
   }
 
   const order = Int32Array.from(parts.train.keys());
   shuffleInPlace(order, random);
   parts.train = Array.from(order, (i) => parts.train[i]!);
 
-  const sets = Object.fromEntries(SPLITS.map((name) => [name, cutWindows(signals, parts[name], s.window)])) as Record<SplitName, WindowSet>;
+  const sets = Object.fromEntries(SPLITS.map((name) => [name, cutWindows(signals, parts[name], s.window, flat[name])])) as Record<SplitName, WindowSet>;
   if (s.normalization.method === 'dataset') {
     const { mean, std } = s.normalization.mean !== undefined && s.normalization.std !== undefined
       ? s.normalization as { mean: number; std: number }
@@ -150,6 +167,23 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
   }
   for (const name of SPLITS) normalizeWindows(sets[name], s.normalization);
   return { ...sets, settings: s, splitBy, assignment };
+}
+
+/** What the user should know about prepared data before training on it: flat windows left out, a lopsided split. */
+export function dataWarnings(data: PreparedData): string[] {
+  const notes: string[] = [];
+  const flat = { train: data.train.flat?.length ?? 0, val: data.val.flat?.length ?? 0, test: data.test.flat?.length ?? 0 };
+  if (flat.train + flat.val + flat.test > 0) {
+    notes.push(`note: ${flat.train + flat.val + flat.test} flat windows left out (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): ${flat.train} training, ${flat.val} validation, ${flat.test} test`);
+  }
+  const { train, val, test } = { train: data.train.count, val: data.val.count, test: data.test.count };
+  if (train < val || train < test) {
+    const fix = data.splitBy === 'record'
+      ? `whole records go to each split, and the training one got the least data; give more records (or records of more equal length), or at most 2 records to split each by time`
+      : 'give a larger training fraction';
+    notes.push(`warning: the split by ${data.splitBy} left ${train} training windows against ${val} validation and ${test} test: ${fix}`);
+  }
+  return notes;
 }
 
 /**
@@ -164,8 +198,9 @@ export function windowAll(records: EcgRecord[], settings: PipelineSettings): Win
     throw new MamError("data settings: 'dataset' normalisation without its stored mean and std: the model's mam.json is incomplete; train the model again");
   }
   const signals = records.map((r) => conditionRecord(r, s));
-  const origin = signals.flatMap((x, record) => windowStarts(0, x.length, s.window, s.hop).map((start) => ({ record, start })));
-  const set = cutWindows(signals, origin, s.window);
+  const all = signals.flatMap((x, record) => windowStarts(0, x.length, s.window, s.hop).map((start) => ({ record, start })));
+  const [origin, flat] = partitionFlat(signals, all, s.window);
+  const set = cutWindows(signals, origin, s.window, flat);
   normalizeWindows(set, s.normalization);
   return set;
 }
@@ -192,10 +227,29 @@ function assignRecords(lengths: number[], split: PipelineSettings['split'], rand
   return out;
 }
 
-function cutWindows(signals: Float32Array[], origin: Array<{ record: number; start: number }>, length: number): WindowSet {
+type Origin = { record: number; start: number };
+
+function cutWindows(signals: Float32Array[], origin: Origin[], length: number, flat: Origin[]): WindowSet {
   const data = new Float32Array(origin.length * length);
   origin.forEach(({ record, start }, w) => data.set(signals[record]!.subarray(start, start + length), w * length));
-  return { data, count: origin.length, length, origin };
+  return { data, count: origin.length, length, origin, flat };
+}
+
+/** The windows with signal, and those left out as flat (in order). */
+function partitionFlat(signals: Float32Array[], origins: Origin[], length: number): [Origin[], Origin[]] {
+  const kept: Origin[] = [], flat: Origin[] = [];
+  for (const o of origins) (isFlat(signals[o.record]!.subarray(o.start, o.start + length)) ? flat : kept).push(o);
+  return [kept, flat];
+}
+
+/** Standard deviation below FLAT_STD_MV (compared squared: no sqrt per window). */
+export function isFlat(window: Float32Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < window.length; i++) sum += window[i]!;
+  const mean = sum / window.length;
+  let sq = 0;
+  for (let i = 0; i < window.length; i++) sq += (window[i]! - mean) ** 2;
+  return sq / window.length < FLAT_STD_MV * FLAT_STD_MV;
 }
 
 function meanStd(x: Float32Array): { mean: number; std: number } {

@@ -1,5 +1,7 @@
 // Where a model's records come from, in a form that is stored with the model (plain JSON), so
 // that evaluation can regenerate or re-read exactly the data a model was trained on.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { MamError } from '../errors.js';
 import { readEcgFiles, type CsvReadOptions } from './csv.js';
@@ -19,16 +21,65 @@ export type DataSource =
     /** Absolute paths of the CSV files (directories already expanded by the reader). */
     files: string[];
     read: CsvReadOptions;
+    /** Size and hash of each file when the model was trained on it (models since mam 0.1 store them). */
+    fingerprints?: FileFingerprint[];
   };
+
+export interface FileFingerprint { bytes: number; sha256: string }
 
 /** A CSV source with the paths made absolute, so a stored model finds its files from anywhere. */
 export function csvSource(files: readonly string[], read: CsvReadOptions): DataSource {
   return { kind: 'csv', files: files.map((f) => resolve(f)), read };
 }
 
+/**
+ * The source with the size and SHA-256 of each of its files, as they are now: stored with a
+ * model, so that what re-reads its data later (eval of its test split, --resume, prune, sweep,
+ * the export's golden vectors) notices a file edited since, instead of silently using it.
+ */
+export async function fingerprintSource(source: DataSource): Promise<DataSource> {
+  if (source.kind !== 'csv') return source;
+  return { ...source, fingerprints: await Promise.all(source.files.map(fingerprintFile)) };
+}
+
+/** The source without its fingerprints: what decides whether two runs read the same data. */
+export function withoutFingerprints(source: DataSource): DataSource {
+  if (source.kind !== 'csv' || !source.fingerprints) return source;
+  const { fingerprints: _ignored, ...rest } = source;
+  return rest;
+}
+
+async function fingerprintFile(file: string): Promise<FileFingerprint> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message;
+    throw new MamError(`${file}: ${why}: the model's data must be where it was trained (or train again on the data where it is now)`, { file, cause: e });
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+async function checkFingerprints(files: string[], expected: FileFingerprint[]): Promise<void> {
+  for (const [i, file] of files.entries()) {
+    const was = expected[i];
+    if (!was) continue;
+    const now = await fingerprintFile(file);
+    if (now.bytes !== was.bytes || now.sha256 !== was.sha256) {
+      const what = now.bytes !== was.bytes ? `${was.bytes} bytes then, ${now.bytes} now` : `same size, SHA-256 ${was.sha256.slice(0, 12)}... then, ${now.sha256.slice(0, 12)}... now`;
+      throw new MamError(`${file} changed since the model was trained on it (${what}): restore the file the model was trained on, or train a new model on it`, { file });
+    }
+  }
+}
+
 /** The records a source describes, each with one lead in mV at its own rate. */
 export async function loadRecords(source: DataSource): Promise<EcgRecord[]> {
   if (source.kind === 'synthetic') return synthRecords({ ...source.generator, count: source.records });
+  if (source.fingerprints) await checkFingerprints(source.files, source.fingerprints);
   const records = await readEcgFiles(source.files, source.read);
   // Only the chosen lead goes on; the other leads' arrays can be freed.
   return records.map(({ name, fs, lead, signal }) => ({ name, fs, lead, signal }));

@@ -3,7 +3,7 @@
 // or on new recordings, always through the preprocessing stored with the model.
 import type * as tf from '@tensorflow/tfjs';
 import type { CsvReadOptions } from '../data/csv.js';
-import { windowAll, type WindowSet } from '../data/pipeline.js';
+import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
 import { csvSource, loadRecords } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
@@ -25,6 +25,8 @@ export interface Evaluation extends EvalData {
   perWindow: WindowMetrics;
   overall: MetricSummary;
   records: RecordSummary[];
+  /** Windows left out of every metric as flat (pipeline FLAT_STD_MV), per record index. */
+  flatByRecord: number[];
 }
 
 /** The metadata of a model directory written by mam train, or a MamError saying what it is not. */
@@ -41,7 +43,11 @@ export async function evaluationData(
 ): Promise<EvalData> {
   if (csv && csv.files.length > 0) {
     const records = await loadRecords(csvSource(csv.files, csv.read));
-    return { windows: windowAll(records, metadata.data.pipeline), recordNames: records.map((r) => r.name), split: 'all' };
+    const windows = windowAll(records, metadata.data.pipeline);
+    if (windows.count === 0) {
+      throw new MamError(`every window of ${csv.files.join(', ')} is flat (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): nothing to evaluate; check the lead and the units`, { file: csv.files[0] });
+    }
+    return { windows, recordNames: records.map((r) => r.name), split: 'all' };
   }
   const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
   if (data.test.count === 0) {
@@ -54,7 +60,9 @@ export function evaluate(model: tf.LayersModel, data: EvalData): Evaluation {
   const reconstruction = reconstruct(model, data.windows);
   const perWindow = windowMetrics(data.windows.data, reconstruction, data.windows.length);
   const { records, overall } = summarizeByRecord(perWindow, data.windows.origin, data.recordNames);
-  return { ...data, reconstruction, perWindow, overall, records };
+  const flatByRecord = data.recordNames.map(() => 0);
+  for (const { record } of data.windows.flat ?? []) flatByRecord[record]!++;
+  return { ...data, reconstruction, perWindow, overall, records, flatByRecord };
 }
 
 /** CSV rows record,window,sample,original,reconstruction in normalised units (float32 as written by JS). */

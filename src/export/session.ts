@@ -4,9 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomically } from '../atomic.js';
+import { writeDirAtomically, writeFailure, writeFileAtomically } from '../io/atomic.js';
+import { withOutputLock } from '../io/lock.js';
 import { MamError } from '../errors.js';
 import { loadAutoencoder } from '../prune/session.js';
 import { prepareFromSource } from '../train/session.js';
@@ -16,6 +17,8 @@ import { exportNetwork, type ExportNetwork } from './network.js';
 
 export const C_HEADER = 'mam_model.h';
 export const C_SOURCE = 'mam_model.c';
+/** The key of a JSON export in `RenderedExport.contents`. */
+export const JSON_FILE = 'model.json';
 /** Outputs of the C and of tfjs may differ by this much, relative to the window's largest output. */
 export const C_TOLERANCE = 1e-5;
 
@@ -51,45 +54,63 @@ async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, dir: str
   });
 }
 
-export async function exportModel(request: ExportRequest): Promise<ExportOutcome> {
+/** An export in memory: what `exportModel` writes, for callers that write it elsewhere (stdout, a firmware build). */
+export interface RenderedExport extends ExportOutcome {
+  /** File name -> content: one JSON file, or the C pair. */
+  contents: Record<string, string>;
+}
+
+/** Loads the model and renders the export (with golden vectors for C) without writing anything. */
+export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise<RenderedExport> {
   const { model, metadata } = await loadAutoencoder(request.model);
-  const net = exportNetwork(model, metadata.data.pipeline, request.tail);
-  if (request.format === 'json') {
-    if (existsSync(request.out) && statSync(request.out).isDirectory()) {
-      throw new MamError(`--out ${request.out} is a directory: give a file name for the JSON export, e.g. ${join(request.out, 'model.json')}`);
+  try {
+    const net = exportNetwork(model, metadata.data.pipeline, request.tail);
+    if (request.format === 'json') {
+      const text = exportJson(net, { preset: metadata.spec.preset, kind: metadata.spec.kind });
+      return { network: net, files: [], contents: { [JSON_FILE]: text } };
     }
-    await write(request.out, exportJson(net, { preset: metadata.spec.preset, kind: metadata.spec.kind }));
-    return { network: net, files: [request.out] };
-  }
-  if (existsSync(request.out) && !statSync(request.out).isDirectory()) {
-    throw new MamError(`--out ${request.out} exists and is not a directory: the C export writes ${C_HEADER} and ${C_SOURCE} into a directory`);
-  }
-  const golden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
-  const c = exportC(net, { source: request.model, ...golden });
-  await writeBoth(request.out, { [C_HEADER]: c.header, [C_SOURCE]: c.source });
-  return { network: net, files: [join(request.out, C_HEADER), join(request.out, C_SOURCE)], c, golden };
-}
-
-async function write(file: string, text: string): Promise<void> {
-  try {
-    await writeFileAtomically(file, [text]);
-  } catch (e) {
-    throw new MamError(`cannot write ${file} (${(e as Error).message}): choose another --out`, { file, cause: e });
-  }
-}
-
-/** Both files written in full beside `dir` first, then renamed in: never a new header with an old source. */
-async function writeBoth(dir: string, files: Record<string, string>): Promise<void> {
-  let tmp: string | undefined;
-  try {
-    await fs.mkdir(dir, { recursive: true });
-    tmp = await fs.mkdtemp(join(dir, '.mam-export-'));
-    for (const [name, text] of Object.entries(files)) await fs.writeFile(join(tmp, name), text);
-    for (const name of Object.keys(files)) await fs.rename(join(tmp, name), join(dir, name));
-  } catch (e) {
-    throw new MamError(`cannot write the C export into ${dir} (${(e as Error).message}): choose another --out`, { file: dir, cause: e });
+    const golden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
+    const c = exportC(net, { source: request.model, ...golden });
+    return { network: net, files: [], c, golden, contents: { [C_HEADER]: c.header, [C_SOURCE]: c.source } };
   } finally {
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+    model.dispose();
+  }
+}
+
+/**
+ * Writes the export: JSON to the file `out`; C as the directory `out` holding the pair, swapped
+ * in as one unit so that a header never sits beside the source of another export. An existing
+ * directory is replaced only when it is empty or holds nothing but a previous C export.
+ */
+export async function exportModel(request: ExportRequest): Promise<ExportOutcome> {
+  const out = resolve(request.out);
+  if (request.format === 'json' && existsSync(out) && statSync(out).isDirectory()) {
+    throw new MamError(`${request.out} is a directory: give a file name for the JSON export, e.g. ${join(request.out, 'model.json')}`, { file: request.out });
+  }
+  return withOutputLock(out, async () => {
+    if (request.format === 'c') await checkCExportDir(request.out);
+    const rendered = await renderExport(request);
+    const { contents, ...outcome } = rendered;
+    if (request.format === 'json') {
+      await writeFileAtomically(out, [contents[JSON_FILE]!]).catch((e) => { throw writeFailure(request.out, e); });
+      return { ...outcome, files: [request.out] };
+    }
+    await writeDirAtomically(out, contents).catch((e) => { throw writeFailure(request.out, e); });
+    return { ...outcome, files: [join(request.out, C_HEADER), join(request.out, C_SOURCE)] };
+  });
+}
+
+/** The files a C export directory may hold: anything else is someone's, and the swap would delete it. */
+const C_EXPORT_FILES = [C_HEADER, C_SOURCE];
+
+async function checkCExportDir(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) {
+    throw new MamError(`${dir} exists and is not a directory: the C export writes ${C_HEADER} and ${C_SOURCE} into a directory of its own`, { file: dir });
+  }
+  const foreign = (await fs.readdir(dir)).filter((n) => !C_EXPORT_FILES.includes(n));
+  if (foreign.length > 0) {
+    throw new MamError(`${dir} holds other files than a C export (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}): give a new or empty directory (mam replaces the whole directory so that ${C_HEADER} and ${C_SOURCE} always match)`, { file: dir });
   }
 }
 

@@ -6,11 +6,12 @@
 // pipeline, no flash wait states): it compares networks, it does not time them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomically } from '../atomic.js';
+import { join, resolve } from 'node:path';
+import { writeDirAtomically, writeFailure } from '../io/atomic.js';
+import { withOutputLock } from '../io/lock.js';
 import { MamError } from '../errors.js';
 import { findTarget, type Target } from '../export/footprint.js';
-import { C_SOURCE, C_TOLERANCE, exportModel } from '../export/session.js';
+import { C_SOURCE, C_TOLERANCE, renderExport, type RenderedExport } from '../export/session.js';
 import { BOARD_BYTES, INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
 
 export const ELF = 'firmware.elf';
@@ -74,43 +75,53 @@ export interface BuildRequest {
   golden?: number;
 }
 
+/**
+ * Builds the firmware image for `request.model` into the directory `request.out`: the C export,
+ * the startup code, linker script and main, compiled and sized in a fresh directory that is then
+ * swapped in whole, so `out` never holds an image beside the sources of another export (or a
+ * failed build's leftovers). An existing `out` is replaced only if it is empty or a mam mcu build.
+ */
 export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuild> {
   const target = findTarget(request.target ?? 'stm32f767zi');
   if (!tool(GCC)) throw new MamError(`${GCC} not found: ${INSTALL}`);
-  const dir = request.out;
-  if (existsSync(dir) && (!statSync(dir).isDirectory() || ((await fs.readdir(dir)).length > 0 && !existsSync(join(dir, BUILD_JSON))))) {
-    throw new MamError(`--out ${dir} exists and is not a mam mcu build directory: choose another --out (mam mcu build writes its own sources there)`, { file: dir });
-  }
-  // A failed build must not leave an older image beside the new sources.
-  for (const stale of [ELF, BUILD_JSON]) await fs.rm(join(dir, stale), { force: true });
-  const exported = await exportModel({ model: request.model, format: 'c', out: dir, tail: request.tail, golden: request.golden ?? 4 });
-  const layers = exported.network.layers;
-  try {
-    await fs.writeFile(join(dir, 'startup.c'), STARTUP_C);
-    await fs.writeFile(join(dir, 'link.ld'), LINK_LD);
-    await fs.writeFile(join(dir, 'profile.h'), PROFILE_H);
-    await fs.writeFile(join(dir, 'main.c'), mainC(layers.length));
-  } catch (e) {
-    throw new MamError(`cannot write the firmware sources into ${dir} (${(e as Error).message}): choose another --out`, { file: dir, cause: e });
-  }
   if (!existsSync(RDIMON)) throw new MamError(`newlib for arm-none-eabi (${RDIMON}) not found: ${INSTALL}`);
+  const dir = request.out;
+  return withOutputLock(dir, async () => {
+    if (existsSync(dir) && (!statSync(dir).isDirectory() || ((await fs.readdir(dir)).length > 0 && !existsSync(join(dir, BUILD_JSON))))) {
+      throw new MamError(`${dir} exists and is not a mam mcu build directory: choose another output directory (mam mcu build writes its own sources there)`, { file: dir });
+    }
+    const exported = await renderExport({ model: request.model, format: 'c', tail: request.tail, golden: request.golden ?? 4 });
+    let build: FirmwareBuild | undefined;
+    await writeDirAtomically(resolve(dir), async (work) => {
+      const sources = { ...exported.contents, 'startup.c': STARTUP_C, 'link.ld': LINK_LD, 'profile.h': PROFILE_H, 'main.c': mainC(exported.network.layers.length) };
+      for (const [name, text] of Object.entries(sources)) await fs.writeFile(join(work, name), text);
+      build = compile(work, dir, request, target, exported);
+      await fs.writeFile(join(work, BUILD_JSON), `${JSON.stringify(build, null, 2)}\n`);
+    }).catch((e) => { throw writeFailure(dir, e); });
+    return build!;
+  });
+}
+
+/** Compiles and sizes the sources in `work` (to be published as `dir`, the name errors give). */
+function compile(work: string, dir: string, request: BuildRequest, target: Target, exported: RenderedExport): FirmwareBuild {
+  const layers = exported.network.layers;
   const args = [
-    ...CPU_FLAGS, '-O2', '-std=c99', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', '-DMAM_GOLDEN', '-include', join(dir, 'profile.h'), '-I', dir,
-    '--specs=rdimon.specs', '-nostartfiles', '-T', join(dir, 'link.ld'),
-    join(dir, 'startup.c'), join(dir, 'main.c'), join(dir, C_SOURCE), '-o', join(dir, ELF),
+    ...CPU_FLAGS, '-O2', '-std=c99', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', '-DMAM_GOLDEN', '-include', join(work, 'profile.h'), '-I', work,
+    '--specs=rdimon.specs', '-nostartfiles', '-T', join(work, 'link.ld'),
+    join(work, 'startup.c'), join(work, 'main.c'), join(work, C_SOURCE), '-o', join(work, ELF),
   ];
   const cc = spawnSync(GCC, args, { encoding: 'utf8' });
   if (cc.status !== 0) {
     const lines = cc.stderr.split('\n');
     const first = lines.find((l) => /error/.test(l) && !/collect2/.test(l)) ?? lines.find((l) => /error/.test(l)) ?? lines[0];
-    throw new MamError(`${GCC} could not build ${join(dir, ELF)}: ${first}`);
+    throw new MamError(`${GCC} could not build ${join(dir, ELF)}: ${first?.split(work).join(dir)}`);
   }
-  const size = spawnSync(SIZE, ['-A', join(dir, ELF)], { encoding: 'utf8' });
+  const size = spawnSync(SIZE, ['-A', join(work, ELF)], { encoding: 'utf8' });
   if (size.status !== 0) throw new MamError(`${SIZE} failed on ${join(dir, ELF)}: ${size.stderr.trim()}`);
   const sections = parseSections(size.stdout);
   const flashBytes = sections.text + sections.rodata + sections.data;
   const ramBytes = sections.data + sections.bss + STACK_BYTES;
-  const build: FirmwareBuild = {
+  return {
     model: request.model,
     tail: request.tail ?? null,
     target,
@@ -124,8 +135,6 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
     goldenOutBits: bits(exported.golden!.goldenOut),
     outputSize: layers.at(-1)!.outputSize,
   };
-  await writeFileAtomically(join(dir, BUILD_JSON), [`${JSON.stringify(build, null, 2)}\n`]);
-  return build;
 }
 
 export interface FirmwareRun {

@@ -9,6 +9,8 @@ import { existsSync, promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MamError } from '../errors.js';
+import { restoreInterruptedSwap, writeDirAtomically } from '../io/atomic.js';
+import { withOutputLock } from '../io/lock.js';
 import '../layers/mam-dense.js'; // registers MamDense for deserialization
 import '../layers/masked-dense.js'; // registers MaskedDense
 import { PrunableDense } from '../layers/prunable-dense.js';
@@ -35,8 +37,9 @@ export interface LoadedModel {
 /**
  * Saves a model (and metadata) to `dir`: the complete new directory is written beside it and
  * renamed into place, so `dir` never holds a half-written model (a crash between moving the old
- * one aside and renaming the new one in leaves the old one as `.dir.old-*`). An existing `dir`
- * is replaced only if it is a mam model directory or empty. The optimizer and compile settings
+ * one aside and renaming the new one in leaves the old one as `.dir.old-*`, which the next load
+ * or save puts back). An existing `dir` is replaced only if it is a mam model directory or
+ * empty, and only by one run at a time (the output lock). The optimizer and compile settings
  * are not saved by tfjs: a training checkpoint passes its optimizer state (and the history,
  * plots, ...) as `extraFiles`, written in the same atomic step.
  */
@@ -45,7 +48,15 @@ export async function saveModel(
   extraFiles: Record<string, string | Uint8Array> = {},
 ): Promise<void> {
   const target = resolve(dir);
-  await checkReplaceable(target);
+  await withOutputLock(target, async () => {
+    await checkReplaceable(target);
+    await writeModelDir(model, target, metadata, extraFiles);
+  });
+}
+
+async function writeModelDir(
+  model: tf.LayersModel, target: string, metadata: Record<string, unknown>, extraFiles: Record<string, string | Uint8Array>,
+): Promise<void> {
   // Pruned entries must be exactly zero in the stored kernel, whatever the optimizer did.
   for (const layer of model.layers) if (layer instanceof PrunableDense) layer.applyMask();
 
@@ -76,8 +87,10 @@ export async function saveModel(
 /** Loads a model directory written by saveModel, checking every file first. */
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const root = resolve(dir);
+  // A save killed between its two renames left the previous model aside as .DIR.old-*: put it back.
+  if (!existsSync(root)) await restoreInterruptedSwap(root);
   if (!existsSync(root)) {
-    // A save interrupted between its two renames leaves the previous model as .DIR.old-*.
+    // One that is not provably a crashed run's (an older mam's, or a run still going) is left to the user.
     const parent = dirname(root);
     const old = existsSync(parent) ? (await fs.readdir(parent)).find((n) => n.startsWith(`.${basename(root)}.old-`)) : undefined;
     if (old) {
@@ -194,34 +207,5 @@ async function isMamMetadata(path: string): Promise<boolean> {
     return (JSON.parse(await fs.readFile(path, 'utf8')) as { format?: unknown } | null)?.format === FORMAT_NAME;
   } catch {
     return false;
-  }
-}
-
-/** Writes files into a fresh sibling directory, then swaps it in for `target`. */
-export async function writeDirAtomically(target: string, files: Record<string, string | Uint8Array>): Promise<void> {
-  await fs.mkdir(dirname(target), { recursive: true });
-  // mkdtemp picks a name nobody else holds, even for two saves in the same millisecond.
-  const tmp = await fs.mkdtemp(join(dirname(target), `.${basename(target)}.tmp-`));
-  await fs.chmod(tmp, 0o777 & ~process.umask()); // mkdtemp makes it private (0700); a model directory is not
-  const old = tmp.replace(/\.tmp-([^/]*)$/, '.old-$1');
-  try {
-    for (const [name, data] of Object.entries(files)) {
-      const handle = await fs.open(join(tmp, name), 'w');
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }
-    // rename() cannot replace a non-empty directory: move the old one aside first.
-    const hadOld = existsSync(target);
-    if (hadOld) await fs.rename(target, old);
-    await fs.rename(tmp, target);
-    if (hadOld) await fs.rm(old, { recursive: true, force: true });
-  } catch (e) {
-    if (!existsSync(target) && existsSync(old)) await fs.rename(old, target); // put the old one back
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
   }
 }

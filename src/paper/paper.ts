@@ -6,7 +6,8 @@
 // emulated Cortex-M7. Every step resumes: the sweeps from their sweep.json, the rest is redone.
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomically } from '../atomic.js';
+import { writeFileAtomically } from '../io/atomic.js';
+import { withOutputLock } from '../io/lock.js';
 import { MamError } from '../errors.js';
 import { findTarget, footprint, type Target } from '../export/footprint.js';
 import { exportNetwork, kept } from '../export/network.js';
@@ -132,7 +133,12 @@ async function specOf(source: DenseSource): Promise<AutoencoderSpec> {
   return metadata.spec;
 }
 
-export async function runPaper(request: PaperRequest, ui: PaperUi): Promise<PaperTable | null> {
+/** Runs (or resumes) the whole comparison in `request.dir`, holding its output lock throughout. */
+export function runPaper(request: PaperRequest, ui: PaperUi): Promise<PaperTable | null> {
+  return withOutputLock(request.dir, () => runLocked(request, ui));
+}
+
+async function runLocked(request: PaperRequest, ui: PaperUi): Promise<PaperTable | null> {
   const started = performance.now();
   const dir = resolve(request.dir);
   const part = findTarget(request.part);

@@ -7,6 +7,7 @@ import type { PreparedData } from '../data/pipeline.js';
 import { autoencoderMetadata, evaluate } from '../eval/evaluate.js';
 import type { MetricSummary } from '../metrics/reconstruction.js';
 import { checkReplaceable, loadModel, saveModel } from '../model/files.js';
+import { withOutputLock } from '../io/lock.js';
 import { asnrOf, prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
 import {
   checkSparsity, layerTable, layersToPrune, setPruningMode, pruneModel, sparsityOf, validationAsnr,
@@ -81,8 +82,14 @@ export function withModelDefaults(request: PruneRequest, metadata: AutoencoderMe
 }
 
 /** `mam prune`: loads `dir`, prunes, saves to `out` (which may be `dir` itself). */
-export async function pruneSaved(dir: string, out: string, request: PruneRequest, hooks: PruneHooks = {}): Promise<PruneOutcome> {
-  await checkReplaceable(resolve(out)); // before the work, not after it
+export function pruneSaved(dir: string, out: string, request: PruneRequest, hooks: PruneHooks = {}): Promise<PruneOutcome> {
+  return withOutputLock(out, async () => {
+    await checkReplaceable(resolve(out)); // before the work, not after it
+    return pruneLocked(dir, out, request, hooks);
+  });
+}
+
+async function pruneLocked(dir: string, out: string, request: PruneRequest, hooks: PruneHooks): Promise<PruneOutcome> {
   const { model, metadata } = await loadAutoencoder(dir);
   const options = withModelDefaults(request, metadata);
   if (!metadata.training.state.finished) {

@@ -8,7 +8,8 @@ import { availableParallelism } from 'node:os';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomically } from '../atomic.js';
+import { writeFileAtomically } from '../io/atomic.js';
+import { withOutputLock } from '../io/lock.js';
 import { canonical } from '../canonical.js';
 import { MamError } from '../errors.js';
 import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
@@ -111,7 +112,12 @@ export async function loadSweepFile(path: string, fix: string): Promise<SweepFil
   };
 }
 
-export async function runSweep(request: SweepRequest, ui: SweepUi): Promise<SweepFile> {
+/** Runs (or resumes) the sweep in `request.dir`, holding its output lock throughout. */
+export function runSweep(request: SweepRequest, ui: SweepUi): Promise<SweepFile> {
+  return withOutputLock(request.dir, () => runLocked(request, ui));
+}
+
+async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile> {
   const dir = resolve(request.dir);
   const protocol = request.protocol ?? 'finetune';
   const settings: SweepSettings = {

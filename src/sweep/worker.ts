@@ -1,6 +1,7 @@
 // The process one kind's chain runs in (forked by sweep.ts), so that the MAC and the MAM model
 // use a core each. It takes one task, streams log lines, progress and points to the parent,
-// and ends. Ctrl-C (SIGINT reaches the whole process group) stops it after the current
+// and ends. Ctrl-C (SIGINT reaches the whole process group; the parent passes on its SIGTERM as
+// SIGINT), SIGTERM or SIGHUP stops it after the current
 // training step or sweep point; if the parent goes away, it ends at once.
 import { initBackend } from '../backend.js';
 import { MamError } from '../errors.js';
@@ -17,7 +18,7 @@ export interface WorkerRequest {
 export type WorkerMessage = ChainMessage | { type: 'done' } | { type: 'error'; message: string; mamError: boolean };
 
 let stopRequested = false;
-process.on('SIGINT', () => { stopRequested = true; });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { stopRequested = true; });
 process.on('disconnect', () => process.exit(1));
 
 function send(message: WorkerMessage): Promise<void> {

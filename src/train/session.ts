@@ -5,13 +5,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { canonical } from '../canonical.js';
-import { prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
+import { dataWarnings, prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
-import { loadRecords, type DataSource } from '../data/source.js';
+import { fingerprintSource, loadRecords, withoutFingerprints, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { summarize, windowMetrics } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
-import { loadModel } from '../model/files.js';
+import { checkReplaceable, loadModel } from '../model/files.js';
+import { withOutputLock } from '../io/lock.js';
 import { lineChart } from '../report/svg.js';
 import { setModelBeta } from './beta.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -67,13 +68,25 @@ export async function prepareFromSource(source: DataSource, pipeline: PipelineSe
   return { ...prepareData(records, pipeline), recordNames: records.map((r) => r.name) };
 }
 
-/** Starts a new run into `dir`. */
-export async function startTraining(config: TrainConfig, dir: string, ui: SessionUi): Promise<TrainOutcome> {
-  const data = await prepareFromSource(config.source, config.pipeline);
+/**
+ * Starts a new run into `dir`, holding its output lock throughout; `dir` is checked before the
+ * data, the baseline and the first epoch, not after them.
+ */
+export function startTraining(config: TrainConfig, dir: string, ui: SessionUi): Promise<TrainOutcome> {
+  return withOutputLock(dir, async () => {
+    await checkReplaceable(resolve(dir));
+    return startLocked(config, dir, ui);
+  });
+}
+
+async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Promise<TrainOutcome> {
+  const source = await fingerprintSource(config.source);
+  const data = await prepareFromSource(source, config.pipeline);
   if (data.val.count === 0) {
     throw new MamError(`no validation windows (${data.train.count} training windows in all): give more data (more or longer recordings, or --synth-records / --synth-seconds)`);
   }
   ui.log(`data: ${data.train.count} training, ${data.val.count} validation, ${data.test.count} test windows of ${config.spec.window} samples at ${config.pipeline.fs} Hz (split by ${data.splitBy})`);
+  for (const note of dataWarnings(data)) ui.log(note);
   const pca = fitPca(data.train.data, data.train.length, config.spec.latent);
   const baseline = {
     method: 'pca' as const,
@@ -103,7 +116,7 @@ export async function startTraining(config: TrainConfig, dir: string, ui: Sessio
     kind: 'autoencoder',
     spec: config.spec,
     data: {
-      source: config.source, pipeline: data.settings, splitBy: data.splitBy,
+      source, pipeline: data.settings, splitBy: data.splitBy,
       windows: { train: data.train.count, val: data.val.count, test: data.test.count },
     },
     baseline,
@@ -130,7 +143,7 @@ export async function trainOrResume(
     const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
     const differs = [
       ...(same(stored.spec, config.spec) ? [] : ['network']),
-      ...(same(stored.data?.source, config.source) ? [] : ['data']),
+      ...(stored.data && same(withoutFingerprints(stored.data.source), withoutFingerprints(config.source)) ? [] : ['data']),
       ...(same(stored.training?.options, config.options) ? [] : ['training options']),
       ...(stored.training?.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : ['starting weights (--from)']),
     ];
@@ -148,8 +161,12 @@ export async function trainOrResume(
   return { finished: outcome.state.finished, epochsBefore: 0, outcome };
 }
 
-/** Continues the run saved in `dir` (optionally with more epochs). */
-export async function resumeTraining(dir: string, ui: SessionUi, epochs?: number): Promise<TrainOutcome> {
+/** Continues the run saved in `dir` (optionally with more epochs), holding its output lock. */
+export function resumeTraining(dir: string, ui: SessionUi, epochs?: number): Promise<TrainOutcome> {
+  return withOutputLock(dir, () => resumeLocked(dir, ui, epochs));
+}
+
+async function resumeLocked(dir: string, ui: SessionUi, epochs?: number): Promise<TrainOutcome> {
   const checkpoint = await loadCheckpoint(dir);
   const metadata = checkpoint.metadata as unknown as AutoencoderMetadata;
   const state = checkpoint.state;

@@ -1,8 +1,9 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { expandCsvPaths } from '../../data/csv.js';
-import { MamError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { autoencoderMetadata, evaluate, evaluationData, evaluationPlot, reconstructionCsv, shortName, type Evaluation } from '../../eval/evaluate.js';
+import { FLAT_STD_MV } from '../../data/pipeline.js';
 import type { MetricSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
 import { addCsvOptions, csvOptions, givenOnCommandLine, type CsvFlags } from '../options.js';
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     if (csv.length === 0) {
       // Without CSV files the model's own data are used, read as they were: refuse flags that would be ignored.
       const ignored = givenOnCommandLine(command, (name) => ['lead', 'fs', 'adcGain', 'adcZero'].includes(name));
-      if (ignored.length > 0) throw new MamError(`${ignored.join(', ')} only appl${ignored.length === 1 ? 'ies' : 'y'} to CSV files given to mam eval; without them it evaluates the model's own test split as it was read: remove ${ignored.join(', ')} or give CSV files`);
+      if (ignored.length > 0) throw new UsageError(`${ignored.join(', ')} only appl${ignored.length === 1 ? 'ies' : 'y'} to CSV files given to mam eval; without them it evaluates the model's own test split as it was read: remove ${ignored.join(', ')} or give CSV files`);
     }
     const files = csv.length > 0 ? await expandCsvPaths(csv) : [];
     // New recordings are read like the model's own (lead, ADC scaling), unless flags say
@@ -58,8 +59,14 @@ function metrics(s: MetricSummary) {
 function report(ev: Evaluation) {
   return {
     ...metrics(ev.overall),
+    flat_windows: ev.flatByRecord.reduce((a, b) => a + b, 0),
     split: ev.split,
-    records: ev.records.map((r) => ({ name: r.name, ...metrics(r.summary) })),
+    // Every record, also one whose windows were all flat (then without metrics).
+    records: ev.recordNames.flatMap((name, i) => {
+      const r = ev.records.find((x) => x.record === i);
+      if (!r && ev.flatByRecord[i] === 0) return []; // no window in this split
+      return [{ name, ...(r ? metrics(r.summary) : { windows: 0 }), flat_windows: ev.flatByRecord[i] }];
+    }),
   };
 }
 
@@ -74,5 +81,14 @@ function formatReport(ev: Evaluation, dir: string): string {
     ...ev.records.map((r) => row(shortName(r.name).slice(0, 28), r.summary)),
     chalk.bold(row('all', ev.overall)),
   ];
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n${flatNote(ev)}`;
+}
+
+/** Windows the metrics leave out because they hold no signal, per record (nothing when there are none). */
+function flatNote(ev: Evaluation): string {
+  const per = ev.recordNames.map((name, i) => ({ name, n: ev.flatByRecord[i]! })).filter((r) => r.n > 0);
+  if (per.length === 0) return '';
+  const whole = (i: number) => !ev.records.some((r) => r.record === i);
+  const list = per.map((r) => `${shortName(r.name)} ${r.n}${whole(ev.recordNames.indexOf(r.name)) ? ' (all its windows)' : ''}`).join(', ');
+  return chalk.dim(`left out as flat (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): ${list}\n`);
 }

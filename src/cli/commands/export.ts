@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MamError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { kept } from '../../export/network.js';
 import { C_TOLERANCE, checkC, exportModel } from '../../export/session.js';
 import { choiceOption, intOption } from '../options.js';
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--check', `c: compile the export with the host's C compiler (-std=c99 -Wall -Wextra -Werror) and check mam_infer against the golden vectors (tolerance ${C_TOLERANCE} relative)`)
     .action(action(async (flags: ExportFlags) => {
       const format = choiceOption('--format', flags.format, ['json', 'c'] as const);
-      if (flags.check && format !== 'c') throw new MamError('--check compiles the C export: give --format c');
+      if (flags.check && format !== 'c') throw new UsageError('--check compiles the C export: give --format c');
       const tail = flags.tail === undefined ? undefined : intOption('--tail', flags.tail, '2', 1);
       const outcome = await exportModel({ model: flags.model, format, out: flags.out, tail, golden: intOption('--golden', flags.golden, '4', 1) });
       const layers = outcome.network.layers;

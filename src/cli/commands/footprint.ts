@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { MamError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { findTarget, footprint, TARGETS, type Footprint, type Target } from '../../export/footprint.js';
 import { exportNetwork, kept } from '../../export/network.js';
 import { loadAutoencoder } from '../../prune/session.js';
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .action(action(async (flags: FootprintFlags) => {
       const target = findTarget(flags.target);
       const tail = flags.tail === undefined ? undefined : intOption('--tail', flags.tail, '2', 1);
-      if ((flags.model === undefined) === (flags.sweep === undefined)) throw new MamError('give --model DIR (one model) or --sweep DIR (the MAC and MAM points of a sweep)');
+      if ((flags.model === undefined) === (flags.sweep === undefined)) throw new UsageError('give --model DIR (one model) or --sweep DIR (the MAC and MAM points of a sweep)');
       if (flags.sweep !== undefined) {
         const asnr = flags.asnr === undefined ? undefined : numberOption('--asnr', flags.asnr, '30');
         const rows = await sweepFootprints(flags.sweep, asnr, tail, target);

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { MamError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { TARGETS } from '../../export/footprint.js';
 import { PAPER_PRESET } from '../../model/autoencoder.js';
 import { PAPER_JSON, PAPER_MD, paperMarkdown, runPaper, type PaperTable } from '../../paper/paper.js';
@@ -12,6 +12,7 @@ import { DEFAULT_TARGET_DB } from '../../sweep/report.js';
 import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, positiveOption, threadsOption } from '../options.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
+import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, denseSources, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
@@ -73,7 +74,7 @@ export function register(program: Command): void {
     const finetuneGrid = flags.finetuneGrid === undefined ? PAPER_GRIDS.finetune : gridOption('--finetune-grid', flags.finetuneGrid);
     const prune = pruneRequest({ ...flags, prunedAs: undefined });
     const fixed = givenOnCommandLine(command, (n) => ['schedule', 'steps', 'fineTuneEpochs', 'fineTuneLr'].includes(n));
-    if (!protocols.includes('finetune') && fixed.length > 0) throw new MamError(`${fixed.join(', ')} only apply to the finetune protocol: add it to --protocols or remove them`);
+    if (!protocols.includes('finetune') && fixed.length > 0) throw new UsageError(`${fixed.join(', ')} only apply to the finetune protocol: add it to --protocols or remove them`);
     const { layers, ...rest } = prune;
     setRunDefaults({ threads: threadsOption(flags.threads) }); // the trainings before the sweeps
     const models = await denseSources(csv, flags, command);
@@ -82,17 +83,12 @@ export function register(program: Command): void {
     const trained = 'train' in models.mam;
     if ('train' in models.mam) models.mam.train.options.learningRate = mamLr;
     const ignored = givenOnCommandLine(command, (n) => ['mamStart', 'mamLr'].includes(n));
-    if (!trained && ignored.length > 0) throw new MamError(`with --mac-model and --mam-model the models are given: remove ${ignored.join(', ')}`);
+    if (!trained && ignored.length > 0) throw new UsageError(`with --mac-model and --mam-model the models are given: remove ${ignored.join(', ')}`);
     // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
     if (command.getOptionValueSource('prunedAs') === 'cli' || trained) prune.prunedAs = choiceOption('--pruned-as', flags.prunedAs, ['zero', 'absent'] as const);
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
-    const stop = new AbortController();
-    process.on('SIGINT', () => {
-      if (stop.signal.aborted) process.exit(130);
-      stop.abort();
-      log('stopping after the current training step or sweep point (Ctrl-C again to quit at once); run the same command to resume');
-    });
+    const stop = onInterrupt(log, 'after the current training step or sweep point; run the same command to resume');
     const table = await runPaper({
       dir: flags.out, models, targetDb, protocols, part: flags.part, mcu: flags.mcu, jobs, backend: tf.getBackend(),
       grids: { papers: papersGrid, finetune: finetuneGrid },
@@ -109,7 +105,7 @@ export function register(program: Command): void {
         progress = undefined;
         return {
         log,
-        shouldStop: () => stop.signal.aborted,
+        shouldStop: () => stop.requested,
         onStep: (state, loss, totalSteps) => {
           progress ??= createProgress({ total: totalSteps - state.step + 1, label: `training ${kind.toUpperCase()}` });
           progress.tick(1, `epoch ${state.epoch + 1}, loss ${loss.toFixed(5)}`);
@@ -129,7 +125,7 @@ export function register(program: Command): void {
     progress = undefined;
     if (!table) {
       process.stderr.write('stopped: run the same command again to resume\n');
-      process.exitCode = 130;
+      stop.setExitCode();
       return;
     }
     if (flags.json) printJson(table);

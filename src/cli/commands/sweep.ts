@@ -2,13 +2,14 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { MamError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { PROTOCOL_DESCRIPTIONS, SWEEP_PROTOCOLS } from '../../sweep/protocol.js';
 import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
 import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG } from '../../sweep/sweep.js';
 import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, threadsOption } from '../options.js';
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
+import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, denseSources, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
@@ -46,17 +47,12 @@ export function register(program: Command): void {
     const protocol = choiceOption('--protocol', flags.protocol, SWEEP_PROTOCOLS);
     if (protocol === 'papers') {
       const fixed = givenOnCommandLine(command, (name) => ['schedule', 'steps', 'fineTuneEpochs', 'fineTuneLr'].includes(name));
-      if (fixed.length > 0) throw new MamError(`--protocol papers prunes each point in one shot from the dense model, without fine-tuning: remove ${fixed.join(', ')} (or use --protocol finetune)`);
+      if (fixed.length > 0) throw new UsageError(`--protocol papers prunes each point in one shot from the dense model, without fine-tuning: remove ${fixed.join(', ')} (or use --protocol finetune)`);
     }
     const models = await denseSources(csv, flags, command);
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
-    const stop = new AbortController();
-    process.on('SIGINT', () => {
-      if (stop.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
-      stop.abort();
-      log('stopping after the current training step or sweep point (Ctrl-C again to quit at once); run the same command to resume');
-    });
+    const stop = onInterrupt(log, 'after the current training step or sweep point; run the same command to resume');
     // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
     const prunedAsGiven = command.getOptionValueSource('prunedAs') === 'cli' || !('dir' in models.mam);
     const file = await runSweep({
@@ -73,7 +69,7 @@ export function register(program: Command): void {
     if (missing > 0) process.stderr.write(`stopped with ${missing} points to go: run the same command again to resume\n`);
     if (flags.json) printJson(file.summary);
     else process.stdout.write(formatSummary(file.summary, flags.out));
-    if (missing > 0) process.exitCode = 130;
+    if (missing > 0) stop.setExitCode();
   }));
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ECGSYN_DEFAULTS, generateEcg, resolveEcgsynOptions, type EcgsynOptions } from '../../data/ecgsyn.js';
-import { MamError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { numberOption, rangeOption } from '../options.js';
 import { action } from '../run.js';
 import { writeOutput } from '../write.js';
@@ -49,10 +49,10 @@ export function register(program: Command): void {
     .action(
       action(async (opts: SynthOpts, cmd: Command) => {
         if (opts.out === undefined || opts.out === '') {
-          throw new MamError('synth needs --out FILE (the CSV to write), or --out - for stdout');
+          throw new UsageError('synth needs --out FILE (the CSV to write), or --out - for stdout');
         }
         if (opts.hr !== undefined && cmd.getOptionValueSource('hrRange') === 'cli') {
-          throw new MamError('synth: give either --hr (a fixed mean heart rate) or --hr-range LO,HI, not both');
+          throw new UsageError('synth: give either --hr (a fixed mean heart rate) or --hr-range LO,HI, not both');
         }
         const options: EcgsynOptions = {
           seconds: numberOption('--seconds', opts.seconds, '60'),

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { MamError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainConfig, type TrainOutcome } from '../../train/session.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { shapeOf } from '../../model/autoencoder.js';
 import { loadAutoencoder } from '../../prune/session.js';
 import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
+import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
 
@@ -54,7 +55,7 @@ async function fromConfig(csv: string[], dir: string, flags: TrainCommandFlags, 
     ...(given('decoder') || given('preset') ? {} : { decoder: s.decoder.join(',') }),
   });
   if (shapeOf(config.spec) !== shapeOf(s)) {
-    throw new MamError(`--from ${dir} is a ${shapeOf(s)} network, the options give ${shapeOf(config.spec)}: drop --preset and the sizes to take the model's, or give the same ones`, { file: dir });
+    throw new UsageError(`--from ${dir} is a ${shapeOf(s)} network, the options give ${shapeOf(config.spec)}: drop --preset and the sizes to take the model's, or give the same ones`, { file: dir });
   }
   return { ...config, from: dir };
 }
@@ -64,24 +65,19 @@ function checkResumeOptions(csv: string[], command: Command): void {
   const given = givenOnCommandLine(command, (name) => !['resume', 'epochs', 'json', 'threads'].includes(name));
   if (csv.length > 0) given.unshift('CSV files');
   if (given.length > 0) {
-    throw new MamError(`--resume continues with the settings saved in the model directory; only --epochs (and --threads, which does not change the result) can change (remove ${given.join(', ')})`);
+    throw new UsageError(`--resume continues with the settings saved in the model directory; only --epochs (and --threads, which does not change the result) can change (remove ${given.join(', ')})`);
   }
 }
 
 /** Progress on stderr, one line per epoch, Ctrl-C to stop at the end of the current step. */
 function cliUi(): { session: SessionUi; finish(outcome: TrainOutcome, json: boolean): void } {
-  let stopRequested = false;
   let progress: Progress | undefined;
   const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
-  process.on('SIGINT', () => {
-    if (stopRequested) process.exit(130); // a second Ctrl-C: stop now
-    stopRequested = true;
-    log('stopping after this step (Ctrl-C again to quit at once)...');
-  });
+  const interrupt = onInterrupt(log, 'after this step');
   return {
     session: {
       log,
-      shouldStop: () => stopRequested,
+      shouldStop: () => interrupt.requested,
       onStep(state, loss, totalSteps) {
         // One bar for the whole run (from where it starts, when resumed), epoch lines above it.
         progress ??= createProgress({ total: totalSteps - state.step + 1, label: 'training' });
@@ -107,6 +103,7 @@ function cliUi(): { session: SessionUi; finish(outcome: TrainOutcome, json: bool
       const resume = state.finished ? '' : `; continue with: mam train --resume ${dir}`;
       process.stderr.write(`${state.finished ? 'done' : 'stopped'}: ${dir} after ${state.epoch} epochs (${summary.stop_reason}), validation ASNR ${last?.valAsnrDb.toFixed(2) ?? '-'} dB (PCA ${summary.pca_val_asnr_db.toFixed(2)} dB)${resume}\n`);
       if (json) printJson(summary);
+      interrupt.setExitCode();
     },
   };
 }
