@@ -1,25 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { expandCsvPaths, readEcgCsv, readEcgFiles, type CsvReadOptions } from '../src/data/csv.js';
 import { MamError } from '../src/errors.js';
+import { mam, tempDir } from './cli-helpers.js';
 import { sameFloats } from './helpers.js';
 
 // Compiled to dist/test/csv.test.js: the repository's root is two levels up, shared/ beside it.
 const ECG = process.env.MAM_ECG_DIR ?? fileURLToPath(new URL('../../../shared/ecg/', import.meta.url));
 const noEcg = existsSync(join(ECG, 'mitdb_100.csv')) ? false : `no real recordings in ${ECG}`;
-const bin = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 // fast-check: a fixed seed so a failure repeats; FC_SEED=... and FC_RUNS=... explore more.
 const FC = { seed: Number(process.env.FC_SEED ?? 20251124), numRuns: Number(process.env.FC_RUNS ?? 150) };
 
-const dir = mkdtempSync(join(tmpdir(), 'mam-csv-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mam-csv-test-');
 let fileNo = 0;
 function write(content: string | Uint8Array, name = `f${fileNo++}.csv`): string {
   const path = join(dir, name);
@@ -456,13 +453,6 @@ describe('readEcgCsv: properties', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-
-function mam(args: string[]) {
-  const env: Record<string, string | undefined> = { ...process.env, MAM_BACKEND: 'cpu' };
-  for (const k of ['MAM_DEBUG', 'FORCE_COLOR', 'NO_COLOR']) delete env[k];
-  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('mam data info', { skip: noEcg }, () => {
   const file = join(ECG, 'mitdb_100.csv');
