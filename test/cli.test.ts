@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { mam } from './cli-helpers.js';
 
-// Compiled to dist/test/cli.test.js; bin/ and package.json are at the project root.
-const bin = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
+// Compiled to dist/test/cli.test.js; package.json is at the project root.
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-function mam(args: string[], env: Record<string, string> = {}) {
-  // Start from a clean slate so the caller's MAM_BACKEND / colour settings don't leak in.
-  const base = { ...process.env };
-  for (const k of ['MAM_BACKEND', 'MAM_DEBUG', 'FORCE_COLOR', 'NO_COLOR']) delete base[k];
-  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...base, ...env }, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('mam CLI', () => {
   it('info --json with MAM_BACKEND=cpu prints exactly one JSON object and nothing else', () => {

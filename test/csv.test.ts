@@ -1,25 +1,34 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { expandCsvPaths, readEcgCsv, readEcgFiles, type CsvReadOptions } from '../src/data/csv.js';
 import { MamError } from '../src/errors.js';
+import { mam, tempDir } from './cli-helpers.js';
 import { sameFloats } from './helpers.js';
 
-// Compiled to dist/test/csv.test.js: the repository's root is two levels up, shared/ beside it.
+// The real recordings: five in ../shared/ecg/ beside the repository (or $MAM_ECG_DIR), which a
+// fresh clone may lack. The repository ships data/mitdb_100_60s.csv, the first minute of
+// mitdb_100.csv: the tests of record 100 run on that file then; the others skip.
+// Compiled to dist/test/csv.test.js: the repository's root is two levels up.
 const ECG = process.env.MAM_ECG_DIR ?? fileURLToPath(new URL('../../../shared/ecg/', import.meta.url));
-const noEcg = existsSync(join(ECG, 'mitdb_100.csv')) ? false : `no real recordings in ${ECG}`;
-const bin = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
+const MINUTE = fileURLToPath(new URL('../../data/mitdb_100_60s.csv', import.meta.url));
+const shared = existsSync(join(ECG, 'mitdb_100.csv'));
+const needsShared = shared ? false : `needs the recordings in ${ECG}, absent here (the repository has only data/mitdb_100_60s.csv)`;
+/**
+ * MIT-BIH record 100 (MLII and V5 at 360 Hz): the whole 300 s from the shared folder, else the
+ * repository's first minute, with what each holds (its last row; MLII's range and mean, 6 digits).
+ */
+const RECORD_100 = shared
+  ? { file: join(ECG, 'mitdb_100.csv'), rows: 108000, seconds: 300, duration: '300 s (5:00)', last: [-0.295, -0.225], range: '-0.695 to 1.245 mV, mean -0.321025 mV' }
+  : { file: MINUTE, rows: 21600, seconds: 60, duration: '60 s (1:00)', last: [-0.245, -0.175], range: '-0.695 to 1.05 mV, mean -0.336348 mV' };
 // fast-check: a fixed seed so a failure repeats; FC_SEED=... and FC_RUNS=... explore more.
 const FC = { seed: Number(process.env.FC_SEED ?? 20251124), numRuns: Number(process.env.FC_RUNS ?? 150) };
 
-const dir = mkdtempSync(join(tmpdir(), 'mam-csv-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mam-csv-test-');
 let fileNo = 0;
 function write(content: string | Uint8Array, name = `f${fileNo++}.csv`): string {
   const path = join(dir, name);
@@ -182,23 +191,23 @@ describe('readEcgCsv: accepted forms', () => {
   });
 });
 
-describe('readEcgCsv: the real recordings', { skip: noEcg }, () => {
+describe('readEcgCsv: the real recordings', () => {
   for (const [file, fs, rows, leads] of [
-    ['mitdb_100.csv', 360, 108000, ['MLII', 'V5']],
-    ['mitdb_108.csv', 360, 108000, ['MLII']],
-    ['mitdb_121.csv', 360, 108000, ['MLII']],
-    ['ptbdb_s0010_re.csv', 1000, 38400, ['i', 'ii', 'iii', 'avr', 'avl', 'avf', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6']],
-    ['macecgdb_test01_00s.csv', 500, 4000, ['ECG1', 'ECG2', 'ECG3', 'ECG4']],
+    [RECORD_100.file, 360, RECORD_100.rows, ['MLII', 'V5']],
+    [join(ECG, 'mitdb_108.csv'), 360, 108000, ['MLII']],
+    [join(ECG, 'mitdb_121.csv'), 360, 108000, ['MLII']],
+    [join(ECG, 'ptbdb_s0010_re.csv'), 1000, 38400, ['i', 'ii', 'iii', 'avr', 'avl', 'avf', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6']],
+    [join(ECG, 'macecgdb_test01_00s.csv'), 500, 4000, ['ECG1', 'ECG2', 'ECG3', 'ECG4']],
   ] as const) {
-    it(`${file}: ${fs} Hz from the time column, ${rows} rows, every value as in the text`, async () => {
-      const path = join(ECG, file);
-      const r = await readEcgCsv(path);
+    const skip = file === RECORD_100.file ? false : needsShared;
+    it(`${basename(file)}: ${fs} Hz from the time column, ${rows} rows, every value as in the text`, { skip }, async () => {
+      const r = await readEcgCsv(file);
       assert.equal(r.fs, fs);
       assert.equal(r.fsSource, 'time column (seconds)');
       assert.equal(r.rows, rows);
       assert.deepEqual(r.leads, leads);
       // The plainest possible reading of the same text.
-      const lines = readFileSync(path, 'utf8').trimEnd().split('\n').slice(1);
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(1);
       assert.equal(lines.length, rows);
       for (let k = 0; k < leads.length; k++) {
         const expected = lines.map((l) => Number(l.split(',')[k + 1]));
@@ -207,21 +216,22 @@ describe('readEcgCsv: the real recordings', { skip: noEcg }, () => {
     });
   }
 
-  it("the repository's data/mitdb_100_60s.csv is the first minute of mitdb_100.csv", async () => {
-    const minute = await readEcgCsv(fileURLToPath(new URL('../../data/mitdb_100_60s.csv', import.meta.url)));
+  it("the repository's data/mitdb_100_60s.csv is the first minute of mitdb_100.csv", { skip: needsShared }, async () => {
+    const minute = await readEcgCsv(MINUTE);
     assert.equal(minute.fs, 360);
     assert.equal(minute.rows, 21600);
     const whole = await readEcgCsv(join(ECG, 'mitdb_100.csv'));
     for (let k = 0; k < 2; k++) assertSignal(minute.signals[k]!, [...whole.signals[k]!.subarray(0, 21600)]);
   });
 
-  it('mitdb_100.csv: known values (first and last rows, V5 by name)', async () => {
-    const r = await readEcgCsv(join(ECG, 'mitdb_100.csv'), { lead: 'v5' });
+  it(`${basename(RECORD_100.file)}: known values (first and last rows, V5 by name)`, async () => {
+    const r = await readEcgCsv(RECORD_100.file, { lead: 'v5' });
+    const last = RECORD_100.rows - 1;
     assert.equal(r.lead, 'V5');
     assert.equal(r.signals[0]![0], Math.fround(-0.145));
     assert.equal(r.signal[0], Math.fround(-0.065));
-    assert.equal(r.signals[0]![107999], Math.fround(-0.295));
-    assert.equal(r.signal[107999], Math.fround(-0.225));
+    assert.equal(r.signals[0]![last], Math.fround(RECORD_100.last[0]!));
+    assert.equal(r.signal[last], Math.fround(RECORD_100.last[1]!));
   });
 });
 
@@ -457,15 +467,8 @@ describe('readEcgCsv: properties', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-function mam(args: string[]) {
-  const env: Record<string, string | undefined> = { ...process.env, MAM_BACKEND: 'cpu' };
-  for (const k of ['MAM_DEBUG', 'FORCE_COLOR', 'NO_COLOR']) delete env[k];
-  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-describe('mam data info', { skip: noEcg }, () => {
-  const file = join(ECG, 'mitdb_100.csv');
+describe('mam data info', () => {
+  const file = RECORD_100.file;
 
   it('prints leads, lead, rate and its source, samples, duration and range', () => {
     const r = mam(['data', 'info', file]);
@@ -476,9 +479,9 @@ describe('mam data info', { skip: noEcg }, () => {
       '  leads    MLII, V5',
       '  lead     MLII (index 0)',
       '  rate     360 Hz, from time column (seconds)',
-      '  samples  108000',
-      '  duration 300 s (5:00)',
-      '  range    -0.695 to 1.245 mV, mean -0.321025 mV',
+      `  samples  ${RECORD_100.rows}`,
+      `  duration ${RECORD_100.duration}`,
+      `  range    ${RECORD_100.range}`,
       '',
     ].join('\n'));
   });
@@ -489,7 +492,7 @@ describe('mam data info', { skip: noEcg }, () => {
     const out = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     assert.equal(out.length, 2);
     assert.deepEqual(Object.keys(out[0]!), ['file', 'leads', 'lead', 'leadIndex', 'fs', 'fsSource', 'samples', 'durationS', 'min', 'max', 'mean']);
-    assert.deepEqual([out[0]!.lead, out[0]!.leadIndex, out[0]!.fs, out[0]!.fsSource, out[0]!.samples, out[0]!.durationS], ['V5', 1, 360, '--fs', 108000, 300]);
+    assert.deepEqual([out[0]!.lead, out[0]!.leadIndex, out[0]!.fs, out[0]!.fsSource, out[0]!.samples, out[0]!.durationS], ['V5', 1, 360, '--fs', RECORD_100.rows, RECORD_100.seconds]);
   });
 
   it('an error: exit 1, one "mam:" line, nothing on stdout', () => {
@@ -499,7 +502,7 @@ describe('mam data info', { skip: noEcg }, () => {
       assert.equal(r.stdout, '');
       const lines = r.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0]!, /^mam: (.*absent\.csv: no such file|.*mitdb_100\.csv: no lead "V1"|--fs must be a number, got "fast"; e.g. --fs 360)/);
+      assert.match(lines[0]!, new RegExp(`^mam: (.*absent\\.csv: no such file|.*${basename(file).replace('.', '\\.')}: no lead "V1"|--fs must be a number, got "fast"; e\\.g\\. --fs 360)`));
     }
   });
 });

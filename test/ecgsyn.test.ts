@@ -1,16 +1,14 @@
 // ECGSYN: physiology measured on the output (beats found by an independent detector, RR
 // statistics, morphology, range, SNR, LF/HF), determinism, and `mam synth`.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { generateEcg, synthRecords, type EcgsynOptions } from '../src/data/ecgsyn.js';
 import { fft } from '../src/data/fft.js';
 import { detectRPeaks } from '../src/data/rpeaks.js';
 import { MamError } from '../src/errors.js';
+import { mamAsync, tempDir } from './cli-helpers.js';
 import { rng, sameFloats } from './helpers.js';
 
 const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
@@ -293,20 +291,9 @@ const PINNED = {
 
 // Each run loads tfjs (about half a second), so the runs go side by side.
 describe('mam synth', { concurrency: 4 }, () => {
-  const bin = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
-  const dir = mkdtempSync(join(tmpdir(), 'mam-synth-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const mam = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const env: Record<string, string | undefined> = { ...process.env, MAM_BACKEND: 'cpu' };
-      delete env.MAM_DEBUG;
-      const child = spawn(process.execPath, [bin, ...args], { env });
-      let stdout = '', stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  const dir = tempDir('mam-synth-');
+  // synth computes no tensors: any backend will do.
+  const mam = (args: string[]) => mamAsync(args, { MAM_BACKEND: 'cpu' });
 
   it('writes time_s,ECG rows equal to generateEcg with the same options, to 5 decimals', async () => {
     const own = mkdtempSync(join(dir, 'w-'));

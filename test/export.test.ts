@@ -3,12 +3,10 @@
 // windows: its outputs equal the tfjs model's, for MAC and MAM layers, pruned and dense, both
 // ways of counting pruned MAM connections, whole networks and tails.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
@@ -17,12 +15,11 @@ import { checkC, exportModel, hostCompiler } from '../src/export/session.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { pruneSaved } from '../src/prune/session.js';
 import { startTraining, type TrainConfig } from '../src/train/session.js';
+import { mam, tempDir } from './cli-helpers.js';
 import { randomArray, rng } from './helpers.js';
 
-const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 const SCHEMA = fileURLToPath(new URL('../../schema/mam-export.schema.json', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'mam-export-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mam-export-test-');
 
 function config(kind: 'mam' | 'mac', seed = 7): TrainConfig {
   // MAM in dec1 (6 inputs) and out (24 inputs), 2 slices each: both storages, both kinds.
@@ -146,11 +143,6 @@ describe('C export', { skip: hostCompiler() ? false : 'no C compiler on this mac
 });
 
 describe('mam export', () => {
-  function mam(args: string[]) {
-    const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-
   it('--check reports the comparison; bad requests get one line and exit 1', () => {
     const ok = mam(['export', '--model', models.mamAbsent!, '--format', 'c', '--out', join(dir, 'cli-c'), '--check', '--tail', '2']);
     assert.equal(ok.code, 0, ok.stderr);

@@ -4,23 +4,20 @@
 // where the tools are missing (scripts/install-mcu-tools.sh installs them; CI does).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
 import { buildFirmware, hostOutputs, parseSections, runFirmware } from '../src/mcu/session.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { pruneSaved } from '../src/prune/session.js';
 import { startTraining, type TrainConfig } from '../src/train/session.js';
+import { mam, tempDir } from './cli-helpers.js';
 
-const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
 const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
 const tools = have('arm-none-eabi-gcc') && have('qemu-system-arm') && have('cc') && existsSync('/usr/lib/arm-none-eabi/lib/rdimon.specs');
-const dir = mkdtempSync(join(tmpdir(), 'mam-mcu-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mam-mcu-test-');
 
 function config(kind: 'mam' | 'mac', decoder: number[], epochs: number): TrainConfig {
   return tinyConfig({ seed: 9, kind, decoder, epochs });
@@ -66,9 +63,8 @@ describe('firmware on the emulated Cortex-M7', { skip: tools ? false : 'arm-none
     const model = join(dir, 'big');
     // 149,544 float32 weights: 584 KB, more than the STM32F401RE's 512 KB of flash.
     await startTraining(config('mac', [1100], 1), model, { log: () => {} });
-    const r = spawnSync(process.execPath, [MAM, 'mcu', 'build', '--model', model, '--out', join(dir, 'fw-big'), '--target', 'stm32f401re', '--golden', '1'],
-      { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
-    assert.equal(r.status, 0, r.stderr);
+    const r = mam(['mcu', 'build', '--model', model, '--out', join(dir, 'fw-big'), '--target', 'stm32f401re', '--golden', '1']);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^sections \(arm-none-eabi-size\): text \d+, rodata \d+, data \d+, bss \d+ bytes$/m);
     assert.match(r.stdout, /^flash \(text \+ rodata \+ data\): (\d+) bytes .* of 512\.0 KB\)/m);
     assert.match(r.stdout, /^does NOT fit the STM32F401RE/m);

@@ -4,12 +4,9 @@
 // in a MAM layer at beta = 1 computes what the MAC model did), the paper-wide preset's tail
 // against the 2 MB flash, and `mam paper`'s table on a tiny run.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
 import { footprint, TARGETS } from '../src/export/footprint.js';
@@ -28,16 +25,10 @@ import { reconstruct } from '../src/train/steppers.js';
 import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { tinyConfig } from './fixtures.js';
+import { mam, tempDir } from './cli-helpers.js';
 import { sameFloats } from './helpers.js';
 
-const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'mam-paper-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function mam(args: string[]) {
-  const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const dir = tempDir('mam-paper-test-');
 
 const TINY_TRAIN = ['--encoder', '16', '--latent', '6', '--decoder', '24,24', '--mam-layers', 'dec2', '--epochs', '3', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '12'];
 

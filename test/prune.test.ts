@@ -2,12 +2,9 @@
 // differences, masked weights that stay exactly zero through fine-tuning, a pruned model that
 // saves and reloads with its masks and outputs, and `mam prune`'s errors.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
@@ -21,11 +18,10 @@ import { selectionCounts, summedKernelGradients } from '../src/prune/scores.js';
 import { pruneSaved, type PrunedMetadata } from '../src/prune/session.js';
 import { asnrOf, prepareFromSource, startTraining, type TrainConfig } from '../src/train/session.js';
 import { reconstruct } from '../src/train/steppers.js';
+import { mam, tempDir } from './cli-helpers.js';
 import { randomArray, rng } from './helpers.js';
 
-const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'mam-prune-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mam-prune-test-');
 
 function windowSet(data: number[][]): WindowSet {
   return { data: Float32Array.from(data.flat()), count: data.length, length: data[0]!.length, origin: data.map(() => ({ record: 0, start: 0 })) };
@@ -159,11 +155,6 @@ describe('pruning a model', () => {
     assert.deepEqual((loaded.model.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
   });
 });
-
-function mam(args: string[]) {
-  const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('mam prune', () => {
   it('prints a line per step and the per-layer table; --json has the same numbers', () => {

@@ -1,8 +1,11 @@
-// Progress output (terminal and plain) and the SVG charts: exact lines under a fake clock,
-// well-formed and repeatable SVG, gaps for NaN, log ticks, reference lines where they belong.
+// Progress output (terminal and plain), the text tables and durations, and the SVG charts: exact
+// lines under a fake clock, hand-aligned tables, well-formed and repeatable SVG, gaps for NaN, log
+// ticks, reference lines where they belong.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createProgress, formatDuration, type ProgressStream } from '../src/report/progress.js';
+import { createProgress, type ProgressStream } from '../src/report/progress.js';
+import { formatTable, numberColumn } from '../src/report/table.js';
+import { formatDuration, stripAnsi } from '../src/report/text.js';
 import { escapeXml, fmt, lineChart, linearAxis, logAxis, niceStep, windowsChart } from '../src/report/svg.js';
 
 /** A stream that keeps what is written, and a clock that moves only when told. */
@@ -32,6 +35,72 @@ describe('formatDuration', () => {
 
   it('unknown for NaN, infinite or negative', () => {
     for (const v of [NaN, Infinity, -1]) assert.equal(formatDuration(v), '-:--');
+    assert.equal(formatDuration(-1, 1), '-:--');
+  });
+
+  it('with decimals: rounded once to that place, the fraction shown only when not zero', () => {
+    assert.equal(formatDuration(300, 1), '5:00'); // mam data info on mitdb_100.csv: 108000 / 360 s
+    assert.equal(formatDuration(60, 1), '1:00');
+    assert.equal(formatDuration(61.5, 1), '1:01.5');
+    assert.equal(formatDuration(59.94, 1), '0:59.9');
+    assert.equal(formatDuration(59.96, 1), '1:00'); // 599.6 tenths round to 600: not 0:60.0
+    assert.equal(formatDuration(3725.25, 1), '1:02:05.3'); // 37252.5 tenths round up
+    assert.equal(formatDuration(9.05, 2), '0:09.05');
+    assert.equal(formatDuration(86400 + 0.04, 1), '24:00:00');
+  });
+});
+
+describe('formatTable', () => {
+  it('widths from the widest cell or header; left names, right numbers; the header styled', () => {
+    const lines = formatTable([{ header: 'layer' }, numberColumn('weights'), { header: 'pruned' }], [
+      ['enc1', '2048', 'yes'],
+      ['latent', '96', 'no'],
+    ], { styleHeader: (l) => `[${l}]` });
+    assert.deepEqual(lines, [
+      '[layer  weights pruned]',
+      'enc1      2048 yes',
+      'latent      96 no',
+    ]);
+  });
+
+  it('a given width is a minimum: a longer cell widens its column for every row', () => {
+    const columns = [{ width: 4 }, { align: 'right' as const, width: 3 }, {}];
+    assert.deepEqual(formatTable(columns, [['a', '1', 'x'], ['b', '22', 'y']]), ['a      1 x', 'b     22 y']);
+    assert.deepEqual(formatTable(columns, [['a', '1', 'x'], ['longer', '1234', 'y']]), ['a         1 x', 'longer 1234 y']);
+  });
+
+  it('no trailing spaces: the last cell is not padded, empty cells at the end are left out', () => {
+    const columns = [{ header: 'name' }, numberColumn('n', 5), { header: 'note' }];
+    assert.deepEqual(formatTable(columns, [['a', '1', 'long note'], ['total', '12', ''], ['b']]), [
+      'name      n note',
+      'a         1 long note',
+      'total    12',
+      'b',
+    ]);
+  });
+
+  it('a note runs on across the columns left and widens none of them', () => {
+    const lines = formatTable([{ header: 'kind', width: 5 }, numberColumn('sparsity', 9), { header: 'fits', gap: 2 }], [
+      ['MAC', '0.5', 'yes'],
+      { cells: ['MAM'], note: 'no point reaches 32.6 dB' },
+    ]);
+    assert.deepEqual(lines, [
+      'kind   sparsity  fits',
+      'MAC         0.5  yes',
+      'MAM   no point reaches 32.6 dB',
+    ]);
+  });
+
+  it('escape codes take no room; an indent goes before every line', () => {
+    const bold = (s: string) => `\x1b[1m${s}\x1b[22m`;
+    const lines = formatTable([{}, numberColumn('', 4)], [[bold('ab'), '1'], ['abc', bold('22')]], { indent: '  ' });
+    assert.deepEqual(lines.map(stripAnsi), ['  ab     1', '  abc   22']);
+    assert.equal(lines[0], `  ${bold('ab')}     1`);
+  });
+
+  it('more cells than columns is a mistake', () => {
+    assert.throws(() => formatTable([{}], [['a', 'b']]), /a table row of 2 cells for 1 columns/);
+    assert.throws(() => formatTable([{}], [{ cells: ['a'], note: 'b' }]), RangeError);
   });
 });
 

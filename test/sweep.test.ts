@@ -1,18 +1,14 @@
 // Sweeps: the report (CSV, JSON, SVG and the comparison at the target) from hand-made points,
 // and a tiny `mam sweep` end to end: consistent files, resumed without recomputing.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CSV_COLUMNS, summarizeSweep, sweepCsv, sweepSvg, type SweepPoint } from '../src/sweep/report.js';
 import type { SweepFile } from '../src/sweep/sweep.js';
+import { MAM_BIN, mam, startMam, tempDir } from './cli-helpers.js';
 
-const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'mam-sweep-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mam-sweep-test-');
 
 function point(kind: 'mac' | 'mam', sparsity: number, asnr: number, weights = 1000): SweepPoint {
   const nonzeros = Math.round((1 - sparsity) * weights);
@@ -51,11 +47,6 @@ describe('sweep report', () => {
     assert.match(svg, /remaining weights \(%\)/);
   });
 });
-
-function mam(args: string[]) {
-  const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('mam sweep', () => {
   const out = join(dir, 'sweep');
@@ -113,7 +104,7 @@ describe('mam sweep', () => {
   it('Ctrl-C while training stops the workers; the same command resumes the training and finishes', async () => {
     const stopped = join(dir, 'stopped');
     const args = [...tiny.slice(0, -2), '--epochs', '40', '--grid', '0,0.5', '--out', stopped];
-    const child = spawn(process.execPath, [MAM, 'sweep', ...args], { env: { ...process.env, MAM_BACKEND: 'wasm' } });
+    const child = startMam(['sweep', ...args]);
     let stderr = '';
     let signalled = false;
     child.stderr.on('data', (chunk: Buffer) => {
@@ -146,7 +137,7 @@ describe('mam sweep', () => {
       [['--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--lr', '0.1', '--out', join(dir, 'x')], /^mam: with --mac-model and --mam-model the models and their data are given: remove --lr$/],
       [[...tiny.slice(0, -2), '--layers', 'dec9', '--out', join(dir, 'y')], /^mam: --layers: no layer named dec9; these models' layers are enc1, latent, dec1, out$/],
       [['--mac-model', join(out, 'mam', 'dense'), '--mam-model', join(out, 'mac', 'dense'), '--out', join(dir, 'x')], /^mam: --mac-model .*dense is a MAM model: give a MAC one/],
-      [['--out', MAM], /^mam: .*mam\.js is a file, not a directory: give --out a directory for the sweep$/],
+      [['--out', MAM_BIN], /^mam: .*mam\.js is a file, not a directory: give --out a directory for the sweep$/],
     ] as Array<[string[], RegExp]>) {
       const r = mam(['sweep', ...args]);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);

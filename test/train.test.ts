@@ -2,12 +2,9 @@
 // run bit for bit, a resumed run equals an uninterrupted one, evaluation of the saved model
 // equals evaluation in memory, and the saved reconstructions recompute to the reported ASNR.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
 import { evaluate, evaluationData } from '../src/eval/evaluate.js';
@@ -15,11 +12,10 @@ import { snrDb } from '../src/metrics/reconstruction.js';
 import { loadModel } from '../src/model/files.js';
 import { resumeTraining, startTraining, type AutoencoderMetadata, type TrainConfig } from '../src/train/session.js';
 import { setRunDefaults } from '../src/train/steppers.js';
+import { mam, startMam, tempDir } from './cli-helpers.js';
 
-const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'mam-train-test-'));
+const dir = tempDir('mam-train-test-');
 const quiet = { log: () => {} };
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(seed = 3): TrainConfig {
   return tinyConfig({ seed, decoder: [16], mamLayers: 1, splits: 2, epochs: 4, vconEpochs: 2, batchSize: 8 });
@@ -119,11 +115,6 @@ describe('training', () => {
   });
 });
 
-function mam(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 describe('mam train and mam eval', () => {
   it('eval --save-reconstruction recomputes to the reported ASNR', () => {
     const model = join(dir, 'cli');
@@ -152,8 +143,7 @@ describe('mam train and mam eval', () => {
 
   it('Ctrl-C stops at the end of a step, leaves a checkpoint, and --resume finishes the run', async () => {
     const model = join(dir, 'sigint');
-    const child = spawn(process.execPath, [MAM, 'train', '--out', model, '--epochs', '50', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '8'],
-      { env: { ...process.env, MAM_BACKEND: 'wasm' } });
+    const child = startMam(['train', '--out', model, '--epochs', '50', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '8']);
     let stderr = '';
     let signalled = false;
     child.stderr.on('data', (chunk: Buffer) => {

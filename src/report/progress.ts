@@ -6,6 +6,8 @@
 // lines with no carriage returns or escape codes, at most one per ~10% or per 30 s, so a log of
 // a long run stays short but still shows that it is alive.
 
+import { formatDuration, stripAnsi } from './text.js';
+
 /** What progress writes to: process.stderr, or a fake in tests. */
 export interface ProgressStream {
   write(text: string): unknown;
@@ -47,21 +49,6 @@ const DEFAULT_COLUMNS = 80;
 // Carriage return, then erase to the end of the line (CSI K): works on every ANSI terminal and
 // Windows 10+ consoles.
 const CLEAR_LINE = '\r\x1b[K';
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
-
-/**
- * A duration in seconds as m:ss, or h:mm:ss from an hour on; "-:--" when unknown (no rate yet).
- * Rounded to the nearest second.
- */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '-:--';
-  const all = Math.round(seconds);
-  const h = Math.floor(all / 3600);
-  const m = Math.floor((all % 3600) / 60);
-  const s = all % 60;
-  const ss = String(s).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
 
 export function createProgress(options: ProgressOptions): Progress {
   const { total, label = '', stream = process.stderr, now = () => performance.now() } = options;
@@ -124,7 +111,7 @@ export function createProgress(options: ProgressOptions): Progress {
     tick(n = 1, newStatus?: string) {
       if (finished) return;
       count += n;
-      if (newStatus !== undefined) status = newStatus.replace(ANSI, '').replace(/[\r\n]+/g, ' ');
+      if (newStatus !== undefined) status = stripAnsi(newStatus).replace(/[\r\n]+/g, ' ');
       const t = now();
       if (isTTY) {
         if (t - lastDraw >= TTY_INTERVAL_MS) draw(t);
@@ -145,14 +132,14 @@ export function createProgress(options: ProgressOptions): Progress {
       finished = true;
       const t = now();
       clear();
-      const clean = summary.replace(ANSI, '');
+      const clean = stripAnsi(summary);
       stream.write(`${join(label, 'done', counts(), `in ${formatDuration((t - start) / 1000)}`, isTTY ? summary : clean)}\n`);
     },
 
     line(text: string) {
       const wasShown = shown;
       clear();
-      stream.write(`${isTTY ? text : text.replace(ANSI, '')}\n`);
+      stream.write(`${isTTY ? text : stripAnsi(text)}\n`);
       if (wasShown && !finished) draw(now());
     },
   };

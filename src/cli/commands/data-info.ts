@@ -1,6 +1,8 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
 import { expandCsvPaths, readEcgCsv, type CsvReadOptions, type CsvRecord } from '../../data/csv.js';
+import { formatTable } from '../../report/table.js';
+import { formatDuration } from '../../report/text.js';
 import { addCsvOptions, csvOptions, type CsvFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 
@@ -80,28 +82,16 @@ function shortFloat32(v: number): number {
 }
 
 function formatInfo(i: FileInfo): string {
-  const label = (s: string) => chalk.dim(s.padEnd(9));
-  const lines = [
-    chalk.bold(i.file),
-    `  ${label('leads')}${i.leads.join(', ')}`,
-    `  ${label('lead')}${i.lead} (index ${i.leadIndex})`,
-    `  ${label('rate')}${i.fs} Hz, from ${i.fsSource}`,
-    `  ${label('samples')}${i.samples}`,
-    `  ${label('duration')}${formatDuration(i.durationS)}`,
-    `  ${label('range')}${i.min} to ${i.max} mV, mean ${i.mean} mV`,
-  ];
-  if (i.note) lines.push(`  ${label('note')}${i.note}`);
-  return lines.join('\n');
-}
-
-function formatDuration(s: number): string {
-  const plain = `${+s.toFixed(3)} s`;
-  if (s < 60) return plain;
-  const tenths = Math.round(s * 10); // round once, so 59.96 s is 1:00.0, not 0:60.0
-  const h = Math.floor(tenths / 36000);
-  const m = Math.floor((tenths % 36000) / 600);
-  const sec = (tenths % 600) / 10;
-  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
-  const ss = sec < 10 ? `0${sec}` : String(sec);
-  return `${plain} (${h > 0 ? `${h}:` : ''}${mm}:${ss})`;
+  // Seconds as they are, and from a minute on also as a clock: "300 s (5:00)".
+  const duration = `${+i.durationS.toFixed(3)} s${i.durationS >= 60 ? ` (${formatDuration(i.durationS, 1)})` : ''}`;
+  const rows = [
+    ['leads', i.leads.join(', ')],
+    ['lead', `${i.lead} (index ${i.leadIndex})`],
+    ['rate', `${i.fs} Hz, from ${i.fsSource}`],
+    ['samples', String(i.samples)],
+    ['duration', duration],
+    ['range', `${i.min} to ${i.max} mV, mean ${i.mean} mV`],
+    ...(i.note ? [['note', i.note]] : []),
+  ].map(([label, value]) => [chalk.dim(label!), value!]);
+  return [chalk.bold(i.file), ...formatTable([{}, {}], rows, { indent: '  ' })].join('\n');
 }

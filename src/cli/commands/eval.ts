@@ -6,6 +6,7 @@ import { autoencoderMetadata, evaluate, evaluationData, evaluationPlot, reconstr
 import { FLAT_STD_MV } from '../../data/pipeline.js';
 import type { MetricSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
+import { formatTable, numberColumn } from '../../report/table.js';
 import { addCsvOptions, csvOptions, givenOnCommandLine, type CsvFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 import { writeOutput } from '../write.js';
@@ -71,17 +72,19 @@ function report(ev: Evaluation) {
 }
 
 function formatReport(ev: Evaluation, dir: string): string {
-  const row = (name: string, s: MetricSummary) =>
-    `${name.padEnd(28)} ${s.asnr_db.toFixed(2).padStart(7)} ${s.prd.toFixed(2).padStart(7)} ${s.prdn.toFixed(2).padStart(7)} ` +
-    `${s.snr_median_db.toFixed(2).padStart(7)} ${s.snr_p5_db.toFixed(2).padStart(7)} ${String(s.windows).padStart(7)}`;
-  const head = `${'record'.padEnd(28)} ${'ASNR dB'.padStart(7)} ${'PRD %'.padStart(7)} ${'PRDN %'.padStart(7)} ${'med dB'.padStart(7)} ${'p5 dB'.padStart(7)} ${'windows'.padStart(7)}`;
-  const lines = [
-    `${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}`,
-    chalk.dim(head),
-    ...ev.records.map((r) => row(shortName(r.name).slice(0, 28), r.summary)),
-    chalk.bold(row('all', ev.overall)),
+  const cells = (name: string, s: MetricSummary) => [
+    name, s.asnr_db.toFixed(2), s.prd.toFixed(2), s.prdn.toFixed(2), s.snr_median_db.toFixed(2), s.snr_p5_db.toFixed(2), String(s.windows),
   ];
-  return `${lines.join('\n')}\n${flatNote(ev)}`;
+  const metric = (header: string) => numberColumn(header, 7);
+  const table = formatTable(
+    [{ header: 'record', width: 28 }, metric('ASNR dB'), metric('PRD %'), metric('PRDN %'), metric('med dB'), metric('p5 dB'), metric('windows')],
+    [
+      ...ev.records.map((r) => cells(shortName(r.name).slice(0, 28), r.summary)),
+      cells('all', ev.overall).map((c) => chalk.bold(c)),
+    ],
+    { styleHeader: chalk.dim },
+  );
+  return [`${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}`, ...table].join('\n') + `\n${flatNote(ev)}`;
 }
 
 /** Windows the metrics leave out because they hold no signal, per record (nothing when there are none). */

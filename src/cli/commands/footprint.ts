@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js';
 import { findTarget, footprint, TARGETS, type Footprint, type Target } from '../../export/footprint.js';
 import { exportNetwork, kept } from '../../export/network.js';
 import { loadAutoencoder } from '../../prune/session.js';
+import { formatTable, numberColumn } from '../../report/table.js';
 import { summarizeSweep, type SweepPoint } from '../../sweep/report.js';
 import { loadSweepFile, SWEEP_JSON } from '../../sweep/sweep.js';
 import { intOption, numberOption } from '../options.js';
@@ -77,10 +78,16 @@ async function sweepFootprints(dir: string, asnr: number | undefined, tail: numb
 function formatSweepFootprints(r: SweepFootprints): string {
   const lines = [
     `${chalk.bold(r.sweep)}: the sparsest point of each kind with test ASNR >= ${r.asnr_db} dB, on the ${r.target.name} (${r.target.flashBytes / 1024} KB flash, ${r.target.ramBytes / 1024} KB RAM)`,
-    chalk.dim(`${'kind'.padEnd(5)} ${'sparsity'.padStart(9)} ${'ASNR dB'.padStart(8)} ${'non-zeros'.padStart(10)} ${'flash B'.padStart(10)} ${'RAM B'.padStart(8)}  fits`),
-    ...r.kinds.map((k) => (k.point
-      ? `${k.kind.toUpperCase().padEnd(5)} ${k.point.sparsity.toString().padStart(9)} ${k.point.asnr_db.toFixed(2).padStart(8)} ${String(k.nonzeros).padStart(10)} ${String(k.flash_bytes).padStart(10)} ${String(k.ram_bytes).padStart(8)}  ${k.fits ? 'yes' : 'no'}`
-      : `${k.kind.toUpperCase().padEnd(5)} no point reaches ${r.asnr_db} dB`)),
+    ...formatTable(
+      [
+        { header: 'kind', width: 5 }, numberColumn('sparsity', 9), numberColumn('ASNR dB', 8), numberColumn('non-zeros', 10),
+        numberColumn('flash B', 10), numberColumn('RAM B', 8), { header: 'fits', gap: 2 },
+      ],
+      r.kinds.map((k) => (k.point
+        ? [k.kind.toUpperCase(), k.point.sparsity.toString(), k.point.asnr_db.toFixed(2), String(k.nonzeros), String(k.flash_bytes), String(k.ram_bytes), k.fits ? 'yes' : 'no']
+        : { cells: [k.kind.toUpperCase()], note: `no point reaches ${r.asnr_db} dB` })),
+      { styleHeader: chalk.dim },
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -88,15 +95,17 @@ function formatSweepFootprints(r: SweepFootprints): string {
 function formatFootprint(fp: Footprint, dir: string): string {
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
   const mark = (bytes: number, chosen: boolean) => `${bytes}${chosen ? '*' : ' '}`;
-  const line = (c: string[]) => [c[0]!.padEnd(7), c[1]!.padEnd(4), c[2]!.padEnd(8), ...c.slice(3).map((x) => x.padStart(10))].join(' ');
+  const columns = [
+    { header: 'layer', width: 7 }, { header: 'kind', width: 4 }, { header: 'shape', width: 8 },
+    ...['params', 'non-zeros', 'dense B', 'CSR B', 'bitmap B', 'flash B', 'mul', 'add', 'compare'].map((h) => numberColumn(h, 10)),
+  ];
   const lines = [
     `${chalk.bold(dir)} on the ${fp.target.name} (${fp.target.core}, ${kb(fp.target.flashBytes)} flash, ${kb(fp.target.ramBytes)} RAM)`,
-    chalk.dim(line(['layer', 'kind', 'shape', 'params', 'non-zeros', 'dense B', 'CSR B', 'bitmap B', 'flash B', 'mul', 'add', 'compare'])),
-    ...fp.layers.map((l) => line([
+    ...formatTable(columns, fp.layers.map((l) => [
       l.name, l.kind, `${l.inputSize}x${l.outputSize}`, String(l.parameters), String(l.nonzeros),
       mark(l.storage.dense, l.storage.chosen === 'dense'), mark(l.storage.csr, l.storage.chosen === 'csr'), `${l.storage.bitmap} `,
       String(l.flashBytes), String(l.ops.multiplies), String(l.ops.adds), String(l.ops.compares),
-    ])),
+    ]), { styleHeader: chalk.dim }),
     chalk.dim('* the storage the C export uses (the smaller of dense and CSR; CSR when pruned MAM connections are absent)'),
     `flash (weights and biases): ${fp.flash_bytes} bytes (${kb(fp.flash_bytes)}, ${(100 * fp.flash_bytes / fp.target.flashBytes).toFixed(1)}% of ${kb(fp.target.flashBytes)})`,
     `RAM (activation arena ${fp.arena_bytes} bytes, input and output buffers): ${fp.ram_bytes} bytes (${kb(fp.ram_bytes)}, ${(100 * fp.ram_bytes / fp.target.ramBytes).toFixed(1)}% of ${kb(fp.target.ramBytes)})`,

@@ -2,6 +2,7 @@ import chalk from 'chalk';
 import type { Command } from 'commander';
 import { backendInfo } from '../../backend.js';
 import { mamKernelInfo } from '../../layers/mam-wasm.js';
+import { formatTable } from '../../report/table.js';
 import { defaultThreads } from '../../train/steppers.js';
 import { kernelsUnavailable } from '../../wasm/kernels.js';
 import { action, printJson } from '../run.js';
@@ -26,12 +27,14 @@ export function register(program: Command): void {
         }
         // chalk 5 turns itself off when stdout is not a TTY, so pipes stay plain.
         const lines = [
-          `${chalk.dim('backend ')} ${chalk.bold(info.name)}`,
-          `${chalk.dim('reason  ')} ${info.reason}`,
-          `${chalk.dim('kernel  ')} MAM forward in ${kernel.impl}${kernel.impl === 'js' ? ` (${kernel.reason})` : ''}`,
-          `${chalk.dim('training')} ${engine}`,
+          ...formatTable([{}, {}], [
+            [chalk.dim('backend'), chalk.bold(info.name)],
+            [chalk.dim('reason'), info.reason],
+            [chalk.dim('kernel'), `MAM forward in ${kernel.impl}${kernel.impl === 'js' ? ` (${kernel.reason})` : ''}`],
+            [chalk.dim('training'), engine],
+          ]),
           chalk.dim('versions'),
-          ...Object.entries(info.versions).map(([k, v]) => `  ${k.padEnd(18)} ${v}`),
+          ...formatTable([{ width: 18 }, {}], Object.entries(info.versions), { indent: '  ' }),
         ];
         process.stdout.write(lines.join('\n') + '\n');
       }),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { TARGETS } from '../../export/footprint.js';
 import { STACK_BYTES } from '../../mcu/firmware.js';
 import { buildFirmware, meanInstructions, runFirmware, type FirmwareBuild } from '../../mcu/session.js';
+import { formatTable } from '../../report/table.js';
 import { intOption } from '../options.js';
 import { action, printJson } from '../run.js';
 
@@ -47,7 +48,7 @@ export function register(program: Command): void {
           `${dir}: ${summary.windows} golden windows on QEMU mps2-an500 (Cortex-M7)`,
           `outputs: ${r.identical ? 'identical to the model\'s, bit for bit' : r.withinTolerance ? `within ${r.worstRelativeError.toExponential(2)} of the model's` : `WRONG: off by ${r.worstRelativeError.toExponential(2)}`}`,
           `instructions per inference: ${summary.instructions_per_inference}`,
-          ...perLayer.map((l) => `  ${l.layer.padEnd(14)} ${String(l.instructions).padStart(10)}`),
+          ...formatTable([{ width: 14 }, { align: 'right', width: 10 }], perLayer.map((l) => [l.layer, String(l.instructions)]), { indent: '  ' }),
           `(${CAVEAT})`,
         ].join('\n') + '\n');
       }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { LayerRow, PruneStepRecord } from '../../prune/pruner.js';
 import { pruneSaved } from '../../prune/session.js';
 import { createProgress, type Progress } from '../../report/progress.js';
+import { formatTable, numberColumn } from '../../report/table.js';
 import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { addThreadsOption, threadsOption } from '../options.js';
@@ -64,20 +65,18 @@ function totals(rows: LayerRow[]) {
 
 /** The per-layer table pruning tools print: layer, kind, shape, weights, non-zeros, sparsity; totals. */
 export function formatLayerTable(rows: LayerRow[]): string {
-  const line = (cells: string[]) => [cells[0]!.padEnd(8), cells[1]!.padEnd(5), cells[2]!.padEnd(10), ...cells.slice(3).map((c) => c.padStart(10))].join(' ');
-  const row = (r: LayerRow) => line([
+  const columns = [
+    { header: 'layer', width: 8 }, { header: 'kind', width: 5 }, { header: 'shape', width: 10 },
+    ...['weights', 'non-zeros', 'sparsity', 'pruned'].map((h) => numberColumn(h, 10)),
+  ];
+  const row = (r: LayerRow) => [
     r.name, r.kind + (r.prunedAs === 'absent' ? '*' : ''), `${r.inputs}x${r.outputs}`, String(r.weights), String(r.nonzeros),
     `${(100 * r.sparsity).toFixed(2)}%`, r.pruned ? 'yes' : 'no',
-  ]);
+  ];
   const t = totals(rows);
   const total = (name: string, s: { weights: number; nonzeros: number; sparsity: number }) =>
-    line([name, '', '', String(s.weights), String(s.nonzeros), `${(100 * s.sparsity).toFixed(2)}%`, '']);
-  const lines = [
-    chalk.dim(line(['layer', 'kind', 'shape', 'weights', 'non-zeros', 'sparsity', 'pruned'])),
-    ...rows.map(row),
-    chalk.bold(total('pruned', t.pruned)),
-    chalk.bold(total('all', t.all)),
-  ];
+    [name, '', '', String(s.weights), String(s.nonzeros), `${(100 * s.sparsity).toFixed(2)}%`].map((c) => chalk.bold(c));
+  const lines = formatTable(columns, [...rows.map(row), total('pruned', t.pruned), total('all', t.all)], { styleHeader: chalk.dim });
   if (rows.some((r) => r.prunedAs === 'absent')) lines.push(chalk.dim('* pruned MAM connections are absent from the max/min'));
   return `${lines.join('\n')}\n`;
 }
