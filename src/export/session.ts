@@ -1,18 +1,21 @@
-// `mam export`, as a library call: a saved model (or its last layers) to the JSON format or to
-// C, with golden vectors from the model's own test windows, written atomically; and the check
-// that compiles the C with the host's compiler and compares it with those golden vectors.
+// `mam export`, as a library call: a saved model (or its last layers) to the JSON format, to
+// C with golden vectors from the model's own test windows, or to a plain tfjs LayersModel,
+// written atomically; and the check that compiles the C with the host's compiler and compares
+// it with those golden vectors.
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fs, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomically } from '../atomic.js';
 import { MamError } from '../errors.js';
+import { writeDirAtomically } from '../model/files.js';
 import { loadAutoencoder } from '../prune/session.js';
 import { prepareFromSource } from '../train/session.js';
 import { exportC, type CExport } from './c.js';
 import { exportJson } from './json.js';
 import { exportNetwork, type ExportNetwork } from './network.js';
+import { exportTfjs, isTfjsExport, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsExport } from './tfjs.js';
 
 export const C_HEADER = 'mam_model.h';
 export const C_SOURCE = 'mam_model.c';
@@ -21,7 +24,7 @@ export const C_TOLERANCE = 1e-5;
 
 export interface ExportRequest {
   model: string;
-  format: 'json' | 'c';
+  format: 'json' | 'c' | 'tfjs';
   out: string;
   tail?: number;
   /** Test windows whose inputs and outputs go into the C export (default 4). */
@@ -32,12 +35,14 @@ export interface ExportOutcome {
   network: ExportNetwork;
   files: string[];
   c?: CExport;
+  /** tfjs export: the files' contents, each layer's class, and the layers that need MamDense registered. */
+  tfjs?: TfjsExport;
   /** C export: the golden vectors written into it. */
   golden?: { goldenIn: Float32Array; goldenOut: Float32Array };
 }
 
 /** Golden vectors: the first `count` test windows, as the exported layers see them, and the model's outputs. */
-async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, dir: string, meta: Parameters<typeof prepareFromSource>, count: number) {
+export async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, dir: string, meta: Parameters<typeof prepareFromSource>, count: number) {
   const data = await prepareFromSource(...meta);
   const set = data.test.count > 0 ? data.test : data.val;
   const rows = Math.min(count, set.count);
@@ -54,12 +59,23 @@ async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, dir: str
 export async function exportModel(request: ExportRequest): Promise<ExportOutcome> {
   const { model, metadata } = await loadAutoencoder(request.model);
   const net = exportNetwork(model, metadata.data.pipeline, request.tail);
+  const about = { preset: metadata.spec.preset, kind: metadata.spec.kind };
   if (request.format === 'json') {
     if (existsSync(request.out) && statSync(request.out).isDirectory()) {
       throw new MamError(`--out ${request.out} is a directory: give a file name for the JSON export, e.g. ${join(request.out, 'model.json')}`);
     }
-    await write(request.out, exportJson(net, { preset: metadata.spec.preset, kind: metadata.spec.kind }));
+    await write(request.out, exportJson(net, about));
     return { network: net, files: [request.out] };
+  }
+  if (request.format === 'tfjs') {
+    checkTfjsOut(request.out);
+    const tfjs = await exportTfjs(net, about);
+    try {
+      await writeDirAtomically(resolve(request.out), { [TFJS_MODEL_FILE]: tfjs.modelJson, [TFJS_WEIGHTS_FILE]: tfjs.weights });
+    } catch (e) {
+      throw new MamError(`cannot write the tfjs export into ${request.out} (${(e as Error).message}): choose another --out`, { file: request.out, cause: e });
+    }
+    return { network: net, files: [join(request.out, TFJS_MODEL_FILE), join(request.out, TFJS_WEIGHTS_FILE)], tfjs };
   }
   if (existsSync(request.out) && !statSync(request.out).isDirectory()) {
     throw new MamError(`--out ${request.out} exists and is not a directory: the C export writes ${C_HEADER} and ${C_SOURCE} into a directory`);
@@ -68,6 +84,23 @@ export async function exportModel(request: ExportRequest): Promise<ExportOutcome
   const c = exportC(net, { source: request.model, ...golden });
   await writeBoth(request.out, { [C_HEADER]: c.header, [C_SOURCE]: c.source });
   return { network: net, files: [join(request.out, C_HEADER), join(request.out, C_SOURCE)], c, golden };
+}
+
+/**
+ * The tfjs export replaces its directory whole: only an absent or empty one, or an earlier tfjs
+ * export holding nothing else (never a model directory, whose model.json is not one).
+ */
+function checkTfjsOut(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) {
+    throw new MamError(`--out ${dir} exists and is not a directory: the tfjs export writes ${TFJS_MODEL_FILE} and ${TFJS_WEIGHTS_FILE} into a directory`, { file: dir });
+  }
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return;
+  const ours = (name: string) => name === TFJS_MODEL_FILE || name === TFJS_WEIGHTS_FILE;
+  if (!entries.every(ours) || !entries.includes(TFJS_MODEL_FILE) || !isTfjsExport(readFileSync(join(dir, TFJS_MODEL_FILE), 'utf8'))) {
+    throw new MamError(`--out ${dir} is neither empty nor an earlier tfjs export of mam: choose another --out (the tfjs export replaces the whole directory)`, { file: dir });
+  }
 }
 
 async function write(file: string, text: string): Promise<void> {

@@ -17,26 +17,35 @@ interface ExportFlags {
 export function register(program: Command): void {
   program
     .command('export')
-    .description('write a trained (pruned) model for a microcontroller: the JSON format (schema/mam-export.schema.json) or C99 (mam_model.h, mam_model.c)')
+    .description('write a trained (pruned) model for a microcontroller: the JSON format (schema/mam-export.schema.json) or C99 (mam_model.h, mam_model.c); or for plain TensorFlow.js (model.json, weights.bin)')
     .requiredOption('--model <dir>', 'model directory written by mam train or mam prune')
-    .requiredOption('--out <path>', 'json: the file to write; c: the directory to write mam_model.h and mam_model.c into')
-    .option('--format <format>', 'json or c', 'json')
+    .requiredOption('--out <path>', 'json: the file to write; c: the directory to write mam_model.h and mam_model.c into; tfjs: the directory to write model.json and weights.bin as (replaced whole)')
+    .option('--format <format>', 'json, c or tfjs (a tfjs LayersModel: Dense layers for MAC, MamDense for MAM)', 'json')
     .option('--tail <k>', 'export only the last K layers (the part that runs on the device)')
     .option('--golden <n>', 'c: test windows whose inputs and outputs go into the export as golden vectors', '4')
     .option('--check', `c: compile the export with the host's C compiler (-std=c99 -Wall -Wextra -Werror) and check mam_infer against the golden vectors (tolerance ${C_TOLERANCE} relative)`)
     .action(action(async (flags: ExportFlags) => {
-      const format = choiceOption('--format', flags.format, ['json', 'c'] as const);
+      const format = choiceOption('--format', flags.format, ['json', 'c', 'tfjs'] as const);
       if (flags.check && format !== 'c') throw new MamError('--check compiles the C export: give --format c');
       const tail = flags.tail === undefined ? undefined : intOption('--tail', flags.tail, '2', 1);
       const outcome = await exportModel({ model: flags.model, format, out: flags.out, tail, golden: intOption('--golden', flags.golden, '4', 1) });
       const layers = outcome.network.layers;
       const weights = layers.reduce((n, l) => n + l.mask.length, 0);
       const nonzeros = layers.reduce((n, l) => n + kept(l), 0);
-      process.stderr.write(`wrote ${outcome.files.join(', ')}: ${layers.length} layers (${layers.map((l, i) => `${l.name} ${l.kind}${outcome.c ? ` ${outcome.c.storages[i]!.storage}` : ''}`).join(', ')}), ${nonzeros} of ${weights} weights kept\n`);
+      // What each layer became: its C storage, or its tfjs class.
+      const as = (i: number) => outcome.c?.storages[i]!.storage ?? outcome.tfjs?.classes[i];
+      process.stderr.write(`wrote ${outcome.files.join(', ')}: ${layers.length} layers (${layers.map((l, i) => `${l.name} ${l.kind}${as(i) ? ` ${as(i)}` : ''}`).join(', ')}), ${nonzeros} of ${weights} weights kept\n`);
+      if (outcome.tfjs) process.stderr.write(`${tfjsNote(outcome.tfjs.mamLayers)}\n`);
       if (flags.check) {
         const r = checkC(flags.out);
         process.stderr.write(`check: ${r.vectors} golden windows, largest difference from tfjs ${r.worstRelativeError.toExponential(2)} of the window's largest output (tolerance ${C_TOLERANCE}): ${r.passed ? 'passed' : 'FAILED'}\n`);
         if (!r.passed) process.exitCode = 1;
       }
     }));
+}
+
+/** Whether plain tfjs loads the export, or which layers need mam's MamDense class first. */
+function tfjsNote(mamLayers: string[]): string {
+  if (mamLayers.length === 0) return 'tfjs: standard Dense layers only: plain @tensorflow/tfjs loads it (tf.loadLayersModel)';
+  return `tfjs: ${mamLayers.join(', ')} ${mamLayers.length === 1 ? 'is' : 'are'} MamDense, which has no standard tfjs equivalent: import mam-ecg (it registers MamDense) before tf.loadLayersModel`;
 }
