@@ -60,11 +60,12 @@ export async function initBackend(options: { backend?: string } = {}): Promise<B
 }
 
 const FIX: Record<BackendName, string> = {
-  // Offline, npm rolls the optional tfjs-node back (missing) or --ignore-scripts leaves it without its addon.
+  // tfjs-node is an optional peer: missing unless the project installs it, or without its addon
+  // when its install script (which downloads libtensorflow) could not run.
   tensorflow:
-    'tfjs-node downloads libtensorflow when installed, so with network access run "npm rebuild @tensorflow/tfjs-node" (or "npm install" if it is missing); otherwise use --backend wasm',
-  wasm: 'reinstall @tensorflow/tfjs-backend-wasm (npm ci) or use --backend cpu',
-  cpu: 'reinstall @tensorflow/tfjs (npm ci)',
+    'tfjs-node is an optional peer dependency that downloads libtensorflow when installed: with network access run "npm install @tensorflow/tfjs-node@^4.22.0" if it is missing, "npm rebuild @tensorflow/tfjs-node" if it is installed; otherwise use --backend wasm',
+  wasm: 'install @tensorflow/tfjs-backend-wasm@^4.22.0 beside @tensorflow/tfjs (a peer dependency of mam-ecg) or use --backend cpu',
+  cpu: 'install @tensorflow/tfjs@^4.22.0 (a peer dependency of mam-ecg)',
 };
 
 async function autoSelect(): Promise<BackendInfo> {
@@ -87,9 +88,10 @@ async function autoSelect(): Promise<BackendInfo> {
 async function tryLoad(name: BackendName): Promise<string | undefined> {
   try {
     if (name === 'tensorflow' && nodeVersion === undefined) {
-      // Lazy CommonJS require: offline installs leave tfjs-node absent or without
-      // its native addon, and that must not break importing this module.
-      // It registers the 'tensorflow' backend on the same tfjs-core instance.
+      // Lazy CommonJS require: tfjs-node is an optional peer dependency, often absent
+      // or without its native addon, and that must not break importing this module.
+      // It registers the 'tensorflow' backend on the same tfjs-core instance (one
+      // copy of tfjs in the project: the peer dependencies see to it).
       require('@tensorflow/tfjs-node');
       nodeVersion = packageVersion('@tensorflow/tfjs-node');
     }

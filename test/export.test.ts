@@ -1,23 +1,29 @@
 // Export: the JSON format against its schema (and its CSR against its dense kernel), the same
 // bytes for the same model, and the C export compiled with the host's cc and run on test
 // windows: its outputs equal the tfjs model's, for MAC and MAM layers, pruned and dense, both
-// ways of counting pruned MAM connections, whole networks and tails.
+// ways of counting pruned MAM connections, whole networks and tails. The tfjs export loaded by
+// a child process that has only @tensorflow/tfjs (MAC) or also mam's MamDense (MAM), its
+// outputs against mam's model.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
 import { cFloat } from '../src/export/c.js';
-import { checkC, exportModel, hostCompiler } from '../src/export/session.js';
+import { exportNetwork } from '../src/export/network.js';
+import { C_TOLERANCE, checkC, exportModel, goldenVectors, hostCompiler } from '../src/export/session.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
-import { pruneSaved } from '../src/prune/session.js';
+import { loadAutoencoder, pruneSaved } from '../src/prune/session.js';
 import { startTraining, type TrainConfig } from '../src/train/session.js';
 import { mam, tempDir } from './cli-helpers.js';
-import { randomArray, rng } from './helpers.js';
+import { randomArray, rng, sameFloats } from './helpers.js';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAM_INDEX = pathToFileURL(join(ROOT, 'dist/src/index.js')).href;
 const SCHEMA = fileURLToPath(new URL('../../schema/mam-export.schema.json', import.meta.url));
 const dir = tempDir('mam-export-test-');
 
@@ -142,19 +148,190 @@ describe('C export', { skip: hostCompiler() ? false : 'no C compiler on this mac
   });
 });
 
+// What a program that uses tfjs but not mam runs: read the export, predict, write the outputs.
+// With a fifth argument it first imports that module (mam-ecg, which registers MamDense).
+const PLAIN_TFJS = `
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+const [dir, inputs, size, out, register] = process.argv.slice(1);
+if (register) await import(register);
+tf.enableProdMode(); // no "install the node backend" banner
+const json = JSON.parse(readFileSync(dir + '/model.json', 'utf8'));
+// A Buffer may be a view on a shared pool: copy out exactly its bytes.
+const bytes = (file) => { const b = readFileSync(file); return b.buffer.slice(b.byteOffset, b.byteOffset + b.length); };
+const model = await tf.loadLayersModel(tf.io.fromMemory({
+  modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights,
+  weightData: bytes(dir + '/' + json.weightsManifest[0].paths[0]),
+}));
+const x = new Float32Array(bytes(inputs));
+const y = model.predict(tf.tensor2d(x, [x.length / Number(size), Number(size)]));
+writeFileSync(out, Buffer.from(y.dataSync().buffer));
+console.log(tf.getBackend());
+`;
+
+/** The export's outputs on `inputs` in a fresh Node process (cwd: the repo, for its @tensorflow/tfjs). */
+function plainTfjs(exportDir: string, inputs: Float32Array, size: number, register?: string) {
+  const inFile = join(exportDir, '..', `${Math.random().toString(36).slice(2)}.in`);
+  const outFile = `${inFile}.out`;
+  writeFileSync(inFile, inputs);
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PLAIN_TFJS, exportDir, inFile, String(size), outFile, ...(register ? [register] : [])], { cwd: ROOT, encoding: 'utf8' });
+  try {
+    if (r.status !== 0) return { error: r.stderr };
+    const b = readFileSync(outFile);
+    return { backend: r.stdout.trim(), outputs: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) };
+  } finally {
+    rmSync(inFile, { force: true });
+    rmSync(outFile, { force: true });
+  }
+}
+
+/** mam's own model on its first test windows (the tail's inputs, the outputs), on the given backend. */
+async function throughMam(modelDir: string, backend: string, tail?: number) {
+  await initBackend({ backend });
+  try {
+    const { model, metadata } = await loadAutoencoder(modelDir);
+    const net = exportNetwork(model, metadata.data.pipeline, tail);
+    const g = await goldenVectors(model, net, modelDir, [metadata.data.source, metadata.data.pipeline], 24);
+    return { ...g, size: net.layers[0]!.inputSize };
+  } finally {
+    await initBackend({ backend: 'wasm' });
+  }
+}
+
+/** Largest |a - b| relative to max(1, |b|) over each window of `n` values (the C check's measure). */
+function worstRelative(a: Float32Array, b: Float32Array, n: number): number {
+  let worst = 0;
+  for (let r = 0; r < b.length / n; r++) {
+    let scale = 1;
+    for (let k = 0; k < n; k++) scale = Math.max(scale, Math.abs(b[r * n + k]!));
+    for (let k = 0; k < n; k++) worst = Math.max(worst, Math.abs(a[r * n + k]! - b[r * n + k]!) / scale);
+  }
+  return worst;
+}
+
+/** Every class_name in a tfjs topology (layers, initializers, the model). */
+function classNames(node: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) node.forEach((v) => classNames(v, into));
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'class_name' && typeof v === 'string') into.add(v);
+      else classNames(v, into);
+    }
+  }
+  return into;
+}
+
+describe('tfjs export', () => {
+  it('an all-MAC pruned model loads in plain tfjs (no mam imported) and computes what mam computes, bit for bit', async () => {
+    for (const tail of [undefined, 2]) {
+      const out = join(dir, `tfjs-mac-${tail ?? 'all'}`);
+      const r = await exportModel({ model: models.macPruned!, format: 'tfjs', out, tail });
+      assert.deepEqual(r.tfjs!.classes, tail ? ['Dense', 'Dense'] : ['Dense', 'Dense', 'Dense', 'Dense']);
+      assert.deepEqual(r.tfjs!.mamLayers, []);
+      assert.deepEqual(readdirSync(out).sort(), ['model.json', 'weights.bin']);
+      const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { format: string; modelTopology: object; userDefinedMetadata: { mamEcg: { input: object } } };
+      assert.equal(json.format, 'layers-model');
+      assert.deepEqual([...classNames(json.modelTopology)].sort(), ['Dense', 'Sequential', 'VarianceScaling', 'Zeros']);
+      assert.deepEqual(json.userDefinedMetadata.mamEcg.input, tail ? { size: 6, of: 'activation' } : { size: 128, of: 'window' });
+
+      // Same backend (cpu: all plain tfjs has in Node), same ops: the same bits.
+      const mam = await throughMam(models.macPruned!, 'cpu', tail);
+      const plain = plainTfjs(out, mam.goldenIn, mam.size);
+      assert.ok(plain.outputs, plain.error);
+      assert.equal(plain.backend, 'cpu');
+      assert.equal(plain.outputs.length, 24 * 128);
+      const same = sameFloats(plain.outputs, mam.goldenOut);
+      assert.ok(same.equal, `tail ${tail}: output ${same.at} is ${plain.outputs[same.at]}, mam ${mam.goldenOut[same.at]}`);
+      // mam on wasm sums its products in XNNPACK's order: equal to rounding only.
+      const wasm = await throughMam(models.macPruned!, 'wasm', tail);
+      assert.ok(worstRelative(plain.outputs, wasm.goldenOut, 128) <= C_TOLERANCE);
+    }
+  });
+
+  it('folds the masks into standard Dense kernels: pruned entries exactly +0, the rest the trained weights', async () => {
+    const out = join(dir, 'tfjs-mac-all');
+    const { model } = await loadAutoencoder(models.macPruned!);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { weightsManifest: Array<{ weights: Array<{ name: string; shape: number[] }> }> };
+    const bin = readFileSync(join(out, 'weights.bin'));
+    const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
+    let offset = 0, pruned = 0;
+    for (const spec of json.weightsManifest[0]!.weights) {
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      const values = all.subarray(offset, (offset += n));
+      const [layerName, weight] = spec.name.split('/') as [string, string];
+      assert.notEqual(weight, 'mask', 'a Dense layer has no mask');
+      const layer = model.getLayer(layerName) as unknown as { getMask(): { dataSync(): Float32Array }; effectiveKernel(): Float32Array };
+      if (weight !== 'kernel') continue;
+      const mask = layer.getMask().dataSync();
+      mask.forEach((m, i) => { if (m === 0) { pruned++; assert.ok(Object.is(values[i], 0), `${spec.name}[${i}] is ${values[i]}`); } });
+      assert.ok(sameFloats(values, layer.effectiveKernel()).equal, spec.name);
+    }
+    assert.equal(offset, all.length);
+    assert.ok(pruned > 0.5 * offset, `only ${pruned} pruned`);
+  });
+
+  it('a MAM model keeps its MAM layers as MamDense: plain tfjs refuses them, with mam imported it computes what mam computes', async () => {
+    const out = join(dir, 'tfjs-mam');
+    const r = await exportModel({ model: models.mamAbsent!, format: 'tfjs', out });
+    assert.deepEqual(r.tfjs!.classes, ['Dense', 'Dense', 'MamDense', 'MamDense']);
+    assert.deepEqual(r.tfjs!.mamLayers, ['dec1', 'out']);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { modelTopology: { config: { layers: Array<{ class_name: string; config: { name: string; pruned_as?: string; splits?: number; beta?: number } }> } } };
+    assert.deepEqual(json.modelTopology.config.layers.map((l) => [l.class_name, l.config.name, l.config.pruned_as, l.config.splits, l.config.beta]),
+      [['Dense', 'enc1', undefined, undefined, undefined], ['Dense', 'latent', undefined, undefined, undefined], ['MamDense', 'dec1', 'absent', 2, 0], ['MamDense', 'out', 'absent', 2, 0]]);
+
+    const mam = await throughMam(models.mamAbsent!, 'cpu');
+    const refused = plainTfjs(out, mam.goldenIn, mam.size);
+    assert.match(refused.error ?? '', /Unknown layer: MamDense/);
+    const loaded = plainTfjs(out, mam.goldenIn, mam.size, MAM_INDEX);
+    assert.ok(loaded.outputs, loaded.error);
+    const same = sameFloats(loaded.outputs, mam.goldenOut);
+    assert.ok(same.equal, `output ${same.at} is ${loaded.outputs[same.at]}, mam ${mam.goldenOut[same.at]}`);
+    // The mask travels with MamDense: without it an 'absent' layer would compute something else.
+    const zero = await throughMam(models.mamZero!, 'cpu');
+    assert.ok(!sameFloats(zero.goldenOut, mam.goldenOut).equal);
+  });
+
+  it('replaces only an empty directory or an earlier tfjs export', async () => {
+    const out = join(dir, 'tfjs-again');
+    await exportModel({ model: models.macPruned!, format: 'tfjs', out });
+    await exportModel({ model: models.mamZero!, format: 'tfjs', out, tail: 2 }); // an earlier export: replaced
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { userDefinedMetadata: { mamEcg: { mamLayers: string[] } } }).userDefinedMetadata.mamEcg.mamLayers, ['dec1', 'out']);
+    const empty = join(dir, 'tfjs-empty');
+    mkdirSync(empty);
+    await exportModel({ model: models.macPruned!, format: 'tfjs', out: empty });
+    assert.deepEqual(readdirSync(empty).sort(), ['model.json', 'weights.bin']);
+
+    const before = readFileSync(join(models.mam!, 'model.json'));
+    await assert.rejects(exportModel({ model: models.mam!, format: 'tfjs', out: models.mam! }),
+      /^MamError: .* is neither empty nor an earlier tfjs export of mam: choose another output directory/);
+    assert.ok(readFileSync(join(models.mam!, 'model.json')).equals(before), 'the model directory is untouched');
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    await assert.rejects(exportModel({ model: models.mam!, format: 'tfjs', out }), /is neither empty nor an earlier tfjs export/);
+    assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine');
+    await assert.rejects(exportModel({ model: models.mam!, format: 'tfjs', out: join(out, 'notes.txt') }), /exists and is not a directory: the tfjs export writes model\.json and weights\.bin into a directory/);
+  });
+});
+
 describe('mam export', () => {
   it('--check reports the comparison; bad requests get one line and exit 1', () => {
     const ok = mam(['export', '--model', models.mamAbsent!, '--format', 'c', '--out', join(dir, 'cli-c'), '--check', '--tail', '2']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /^wrote .*mam_model\.h, .*mam_model\.c: 2 layers \(dec1 mam csr, out mam csr\)/m);
     assert.match(ok.stderr, /^check: 4 golden windows, largest difference from tfjs .* passed$/m);
+    const tfjs = mam(['export', '--model', models.mamZero!, '--format', 'tfjs', '--out', join(dir, 'cli-tfjs')]);
+    assert.equal(tfjs.code, 0, tfjs.stderr);
+    assert.match(tfjs.stderr, /^wrote .*model\.json, .*weights\.bin: 4 layers \(enc1 mac Dense, latent mac Dense, dec1 mam MamDense, out mam MamDense\), \d+ of \d+ weights kept$/m);
+    assert.match(tfjs.stderr, /^tfjs: dec1, out are MamDense, which has no standard tfjs equivalent: import mam-ecg \(it registers MamDense\) before tf\.loadLayersModel$/m);
+    const plain = mam(['export', '--model', models.macPruned!, '--format', 'tfjs', '--out', join(dir, 'cli-tfjs-mac'), '--tail', '1']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /\(out mac Dense\).*\ntfjs: standard Dense layers only: plain @tensorflow\/tfjs loads it/);
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     for (const [args, pattern] of [
       [['--model', models.mam!, '--tail', '5', '--out', join(dir, 'x.json')], /^mam: --tail 5: this model has 4 layers \(enc1, latent, dec1, out\); give 1 to 4$/],
       [['--model', models.mam!, '--format', 'c', '--out', file], /^mam: .*a-file exists and is not a directory/],
       [['--model', models.mam!, '--out', dir], /^mam: .* is a directory: give a file name for the JSON export/],
-      [['--model', models.mam!, '--format', 'onnx', '--out', file], /^mam: --format must be one of json, c, got "onnx"$/],
+      [['--model', models.mam!, '--format', 'onnx', '--out', file], /^mam: --format must be one of json, c, tfjs, got "onnx"$/],
       [['--model', models.mam!, '--check', '--out', join(dir, 'y.json')], /^mam: --check compiles the C export: give --format c$/],
       [['--model', dir, '--out', join(dir, 'z.json')], /^mam: .*mam\.json: missing: give a directory written by mam/],
     ] as Array<[string[], RegExp]>) {

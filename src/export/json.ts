@@ -3,7 +3,7 @@
 // connections count, and the kernel both dense and as CSR over output neurons. The same model
 // gives the same bytes: no dates, no paths, each float32 written as the shortest text of its
 // double value (which reads back to the same float32).
-import { kept, toCsr, type ExportNetwork } from './network.js';
+import { inputDescription, kept, toCsr, type ExportNetwork } from './network.js';
 
 export const EXPORT_FORMAT = 'mam-ecg-export';
 export const EXPORT_FORMAT_VERSION = 1;
@@ -34,13 +34,7 @@ export function exportJson(net: ExportNetwork, model: { preset: string; kind: st
     format: EXPORT_FORMAT,
     formatVersion: EXPORT_FORMAT_VERSION,
     model: { preset: model.preset, kind: model.kind, layers: net.layers.length },
-    preprocessing: {
-      fs: net.preprocessing.fs,
-      window: net.preprocessing.window,
-      baseline: net.preprocessing.baseline,
-      normalization: net.preprocessing.normalization,
-    },
-    input: { size: net.layers[0]!.inputSize, of: net.skipped === 0 ? 'window' : 'activation' },
+    ...inputDescription(net),
     layers,
   };
   return `${JSON.stringify(doc)}\n`;

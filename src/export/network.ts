@@ -1,6 +1,6 @@
 // The network as an exporter sees it: plain arrays per layer (kernel, mask, bias), the layer's
 // kind and how pruned MAM connections count, and the preprocessing the inputs must go through.
-// Everything a JSON or C export needs, read once from the tfjs model; no tfjs past this file.
+// Everything an export needs, read once from the tfjs model (the JSON and C writers use no tfjs).
 import type * as tf from '@tensorflow/tfjs';
 import type { PipelineSettings } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
@@ -82,6 +82,15 @@ export function exportNetwork(model: tf.LayersModel, preprocessing: PipelineSett
         mask,
       };
     }),
+  };
+}
+
+/** What the exported layers take: the model's preprocessing, and a window or (a tail) the activations before it. */
+export function inputDescription(net: ExportNetwork) {
+  const { fs, window, baseline, normalization } = net.preprocessing;
+  return {
+    preprocessing: { fs, window, baseline, normalization },
+    input: { size: net.layers[0]!.inputSize, of: net.skipped === 0 ? 'window' : 'activation' },
   };
 }
 

@@ -1,8 +1,9 @@
-// `mam export`, as a library call: a saved model (or its last layers) to the JSON format or to
-// C, with golden vectors from the model's own test windows, written atomically; and the check
-// that compiles the C with the host's compiler and compares it with those golden vectors.
+// `mam export`, as a library call: a saved model (or its last layers) to the JSON format, to
+// C with golden vectors from the model's own test windows, or to a plain tfjs LayersModel,
+// written atomically; and the check that compiles the C with the host's compiler and compares
+// it with those golden vectors.
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fs, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +15,7 @@ import { prepareFromSource } from '../train/session.js';
 import { exportC, type CExport } from './c.js';
 import { exportJson } from './json.js';
 import { exportNetwork, type ExportNetwork } from './network.js';
+import { exportTfjs, isTfjsExport, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsExport } from './tfjs.js';
 
 export const C_HEADER = 'mam_model.h';
 export const C_SOURCE = 'mam_model.c';
@@ -24,7 +26,7 @@ export const C_TOLERANCE = 1e-5;
 
 export interface ExportRequest {
   model: string;
-  format: 'json' | 'c';
+  format: 'json' | 'c' | 'tfjs';
   out: string;
   tail?: number;
   /** Test windows whose inputs and outputs go into the C export (default 4). */
@@ -35,12 +37,14 @@ export interface ExportOutcome {
   network: ExportNetwork;
   files: string[];
   c?: CExport;
+  /** tfjs export: the files' contents, each layer's class, and the layers that need MamDense registered. */
+  tfjs?: TfjsExport;
   /** C export: the golden vectors written into it. */
   golden?: { goldenIn: Float32Array; goldenOut: Float32Array };
 }
 
 /** Golden vectors: the first `count` test windows, as the exported layers see them, and the model's outputs. */
-async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, dir: string, meta: Parameters<typeof prepareFromSource>, count: number) {
+export async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, dir: string, meta: Parameters<typeof prepareFromSource>, count: number) {
   const data = await prepareFromSource(...meta);
   const set = data.test.count > 0 ? data.test : data.val;
   const rows = Math.min(count, set.count);
@@ -56,8 +60,8 @@ async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, dir: str
 
 /** An export in memory: what `exportModel` writes, for callers that write it elsewhere (stdout, a firmware build). */
 export interface RenderedExport extends ExportOutcome {
-  /** File name -> content: one JSON file, or the C pair. */
-  contents: Record<string, string>;
+  /** File name -> content: one JSON file, the C pair, or the tfjs model.json and weights.bin. */
+  contents: Record<string, string | Uint8Array>;
 }
 
 /** Loads the model and renders the export (with golden vectors for C) without writing anything. */
@@ -65,9 +69,11 @@ export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise
   const { model, metadata } = await loadAutoencoder(request.model);
   try {
     const net = exportNetwork(model, metadata.data.pipeline, request.tail);
-    if (request.format === 'json') {
-      const text = exportJson(net, { preset: metadata.spec.preset, kind: metadata.spec.kind });
-      return { network: net, files: [], contents: { [JSON_FILE]: text } };
+    const about = { preset: metadata.spec.preset, kind: metadata.spec.kind };
+    if (request.format === 'json') return { network: net, files: [], contents: { [JSON_FILE]: exportJson(net, about) } };
+    if (request.format === 'tfjs') {
+      const tfjs = await exportTfjs(net, about);
+      return { network: net, files: [], tfjs, contents: { [TFJS_MODEL_FILE]: tfjs.modelJson, [TFJS_WEIGHTS_FILE]: tfjs.weights } };
     }
     const golden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
     const c = exportC(net, { source: request.model, ...golden });
@@ -78,9 +84,10 @@ export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise
 }
 
 /**
- * Writes the export: JSON to the file `out`; C as the directory `out` holding the pair, swapped
- * in as one unit so that a header never sits beside the source of another export. An existing
- * directory is replaced only when it is empty or holds nothing but a previous C export.
+ * Writes the export: JSON to the file `out`; C and tfjs as the directory `out`, swapped in as
+ * one unit so that a header never sits beside the source of another export. An existing
+ * directory is replaced only when it is empty or holds nothing but a previous export of the
+ * same format.
  */
 export async function exportModel(request: ExportRequest): Promise<ExportOutcome> {
   const out = resolve(request.out);
@@ -89,15 +96,32 @@ export async function exportModel(request: ExportRequest): Promise<ExportOutcome
   }
   return withOutputLock(out, async () => {
     if (request.format === 'c') await checkCExportDir(request.out);
-    const rendered = await renderExport(request);
-    const { contents, ...outcome } = rendered;
+    if (request.format === 'tfjs') checkTfjsOut(request.out);
+    const { contents, ...outcome } = await renderExport(request);
     if (request.format === 'json') {
       await writeFileAtomically(out, [contents[JSON_FILE]!]).catch((e) => { throw writeFailure(request.out, e); });
       return { ...outcome, files: [request.out] };
     }
     await writeDirAtomically(out, contents).catch((e) => { throw writeFailure(request.out, e); });
-    return { ...outcome, files: [join(request.out, C_HEADER), join(request.out, C_SOURCE)] };
+    return { ...outcome, files: Object.keys(contents).map((name) => join(request.out, name)) };
   });
+}
+
+/**
+ * The tfjs export replaces its directory whole: only an absent or empty one, or an earlier tfjs
+ * export holding nothing else (never a model directory, whose model.json is not one).
+ */
+function checkTfjsOut(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) {
+    throw new MamError(`${dir} exists and is not a directory: the tfjs export writes ${TFJS_MODEL_FILE} and ${TFJS_WEIGHTS_FILE} into a directory`, { file: dir });
+  }
+  const entries = readdirSync(dir);
+  if (entries.length === 0) return;
+  const ours = (name: string) => name === TFJS_MODEL_FILE || name === TFJS_WEIGHTS_FILE;
+  if (!entries.every(ours) || !entries.includes(TFJS_MODEL_FILE) || !isTfjsExport(readFileSync(join(dir, TFJS_MODEL_FILE), 'utf8'))) {
+    throw new MamError(`${dir} is neither empty nor an earlier tfjs export of mam: choose another output directory (the tfjs export replaces the whole directory)`, { file: dir });
+  }
 }
 
 /** The files a C export directory may hold: anything else is someone's, and the swap would delete it. */

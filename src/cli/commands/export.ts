@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { kept } from '../../export/network.js';
-import { C_TOLERANCE, checkC, exportModel } from '../../export/session.js';
+import { C_TOLERANCE, checkC, exportModel, JSON_FILE, renderExport } from '../../export/session.js';
 import { choiceOption, intOption } from '../options.js';
-import { action } from '../run.js';
+import { action, printJson } from '../run.js';
+import { writeOutput } from '../write.js';
 
 interface ExportFlags {
   model: string;
@@ -12,31 +13,63 @@ interface ExportFlags {
   tail?: string;
   golden: string;
   check?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
   program
     .command('export')
-    .description('write a trained (pruned) model for a microcontroller: the JSON format (schema/mam-export.schema.json) or C99 (mam_model.h, mam_model.c)')
+    .description('write a trained (pruned) model for a microcontroller: the JSON format (schema/mam-export.schema.json) or C99 (mam_model.h, mam_model.c); or for plain TensorFlow.js (model.json, weights.bin)')
     .requiredOption('--model <dir>', 'model directory written by mam train or mam prune')
-    .requiredOption('--out <path>', 'json: the file to write; c: the directory to write mam_model.h and mam_model.c into')
-    .option('--format <format>', 'json or c', 'json')
+    .requiredOption('--out <path>', 'json: the file to write (- for stdout); c: the directory to write mam_model.h and mam_model.c into; tfjs: the directory to write model.json and weights.bin as (replaced whole)')
+    .option('--format <format>', 'json, c or tfjs (a tfjs LayersModel: Dense layers for MAC, MamDense for MAM)', 'json')
     .option('--tail <k>', 'export only the last K layers (the part that runs on the device)')
     .option('--golden <n>', 'c: test windows whose inputs and outputs go into the export as golden vectors', '4')
+    .option('--json', 'print one JSON object on stdout: format, files, weights, nonzeros, layers (name, kind, C storage or tfjs class), check')
     .option('--check', `c: compile the export with the host's C compiler (-std=c99 -Wall -Wextra -Werror) and check mam_infer against the golden vectors (tolerance ${C_TOLERANCE} relative)`)
     .action(action(async (flags: ExportFlags) => {
-      const format = choiceOption('--format', flags.format, ['json', 'c'] as const);
+      const format = choiceOption('--format', flags.format, ['json', 'c', 'tfjs'] as const);
       if (flags.check && format !== 'c') throw new UsageError('--check compiles the C export: give --format c');
+      const toStdout = flags.out === '-';
+      if (toStdout && format !== 'json') throw new UsageError(`--out - (stdout) takes the JSON format only: the ${format} export is a directory of files; give a directory to --out`);
+      if (toStdout && flags.json) throw new UsageError('--out - writes the export to stdout, where --json would print its summary: drop one of them');
       const tail = flags.tail === undefined ? undefined : intOption('--tail', flags.tail, '2', 1);
-      const outcome = await exportModel({ model: flags.model, format, out: flags.out, tail, golden: intOption('--golden', flags.golden, '4', 1) });
+      const request = { model: flags.model, format, out: flags.out, tail, golden: intOption('--golden', flags.golden, '4', 1) };
+      let outcome;
+      if (toStdout) {
+        const rendered = await renderExport(request);
+        await writeOutput('-', [rendered.contents[JSON_FILE] as string], '--out');
+        outcome = rendered;
+      } else {
+        outcome = await exportModel(request);
+      }
       const layers = outcome.network.layers;
       const weights = layers.reduce((n, l) => n + l.mask.length, 0);
       const nonzeros = layers.reduce((n, l) => n + kept(l), 0);
-      process.stderr.write(`wrote ${outcome.files.join(', ')}: ${layers.length} layers (${layers.map((l, i) => `${l.name} ${l.kind}${outcome.c ? ` ${outcome.c.storages[i]!.storage}` : ''}`).join(', ')}), ${nonzeros} of ${weights} weights kept\n`);
+      // What each layer became: its C storage, or its tfjs class.
+      const as = (i: number) => outcome.c?.storages[i]!.storage ?? outcome.tfjs?.classes[i];
+      process.stderr.write(`wrote ${toStdout ? 'the JSON export to stdout' : outcome.files.join(', ')}: ${layers.length} layers (${layers.map((l, i) => `${l.name} ${l.kind}${as(i) ? ` ${as(i)}` : ''}`).join(', ')}), ${nonzeros} of ${weights} weights kept\n`);
+      if (outcome.tfjs) process.stderr.write(`${tfjsNote(outcome.tfjs.mamLayers)}\n`);
+      let check: Record<string, unknown> | null = null;
       if (flags.check) {
         const r = checkC(flags.out);
         process.stderr.write(`check: ${r.vectors} golden windows, largest difference from tfjs ${r.worstRelativeError.toExponential(2)} of the window's largest output (tolerance ${C_TOLERANCE}): ${r.passed ? 'passed' : 'FAILED'}\n`);
         if (!r.passed) process.exitCode = 1;
+        check = { vectors: r.vectors, worst_relative_error: r.worstRelativeError, tolerance: C_TOLERANCE, passed: r.passed };
+      }
+      if (flags.json) {
+        printJson({
+          format, files: outcome.files, weights, nonzeros,
+          layers: layers.map((l, i) => ({ name: l.name, kind: l.kind, ...(outcome.c ? { storage: outcome.c.storages[i]!.storage } : {}), ...(outcome.tfjs ? { class: outcome.tfjs.classes[i] } : {}) })),
+          ...(outcome.tfjs ? { needs_mam_dense: outcome.tfjs.mamLayers } : {}),
+          check,
+        });
       }
     }));
+}
+
+/** Whether plain tfjs loads the export, or which layers need mam's MamDense class first. */
+function tfjsNote(mamLayers: string[]): string {
+  if (mamLayers.length === 0) return 'tfjs: standard Dense layers only: plain @tensorflow/tfjs loads it (tf.loadLayersModel)';
+  return `tfjs: ${mamLayers.join(', ')} ${mamLayers.length === 1 ? 'is' : 'are'} MamDense, which has no standard tfjs equivalent: import mam-ecg (it registers MamDense) before tf.loadLayersModel`;
 }
