@@ -12,6 +12,8 @@ export const MAM_BIN = fileURLToPath(new URL('../../bin/mam.js', import.meta.url
 
 export interface CliResult {
   code: number | null;
+  /** The signal that ended the run (SIGKILL from a crash point), or null. */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -30,7 +32,7 @@ export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** Runs `mam ...args` to the end: its exit code, stdout and stderr. */
 export function mam(args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync(process.execPath, [MAM_BIN, ...args], { env: cliEnv(env), encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts `mam ...args` without waiting, e.g. to send it Ctrl-C. */
@@ -55,4 +57,11 @@ export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** The PID of a process that has exited (what a crashed run leaves in its temporaries' names). */
+export function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  if (r.pid === undefined) throw new Error('could not start a process');
+  return r.pid;
 }

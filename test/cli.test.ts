@@ -12,10 +12,10 @@ describe('mam CLI', () => {
     const r = mam(['info', '--json'], { MAM_BACKEND: 'cpu' });
     assert.equal(r.code, 0);
     assert.equal(r.stderr, '', 'no tfjs banner or warnings');
-    const out = JSON.parse(r.stdout) as { backend: string; reason: string; mamKernel: string; trainingEngine: { threads: number }; versions: Record<string, string> };
-    assert.deepEqual(Object.keys(out), ['backend', 'reason', 'mamKernel', 'trainingEngine', 'versions']);
-    assert.equal(out.mamKernel, 'wasm-simd');
-    assert.equal(out.trainingEngine.threads, availableParallelism());
+    const out = JSON.parse(r.stdout) as { backend: string; reason: string; mam_kernel: string; training_engine: { threads: number }; versions: Record<string, string> };
+    assert.deepEqual(Object.keys(out), ['backend', 'reason', 'mam_kernel', 'training_engine', 'versions']);
+    assert.equal(out.mam_kernel, 'wasm-simd');
+    assert.equal(out.training_engine.threads, availableParallelism());
     assert.equal(out.backend, 'cpu');
     assert.equal(out.reason, 'requested by MAM_BACKEND');
     assert.equal(out.versions['tfjs-core'], '4.22.0');

@@ -3,27 +3,19 @@
 // and one run at a time holds an output. The crash cases kill the real CLI at the rename
 // points (MAM_TEST_CRASH_AT, see src/io/atomic.ts) and then look at what is on disk.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, promises as fs, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MamError } from '../src/errors.js';
 import { cleanStaleTemporaries, writeDirAtomically, writeFileAtomically } from '../src/io/atomic.js';
 import { lockFileOf, lockOutput } from '../src/io/lock.js';
-import { deadPid } from './process-helpers.js';
+import { deadPid, mam, startMam, tempDir } from './cli-helpers.js';
 
-const MAM = fileURLToPath(new URL('../../bin/mam.js', import.meta.url));
-const root = mkdtempSync(join(tmpdir(), 'mam-crash-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('mam-crash-test-');
 let count = 0;
 const fresh = () => mkdtempSync(join(root, `t${count++}-`));
-
-function mam(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [MAM, ...args], { encoding: 'utf8', env: { ...process.env, MAM_BACKEND: 'wasm', ...env } });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
 const TINY = ['--epochs', '3', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '8', '--encoder', '16', '--latent', '6', '--decoder', '16'];
 
 describe('atomic writers', () => {
@@ -90,7 +82,7 @@ describe('output lock', () => {
 
   it('two mam train runs on one output: the second is refused; SIGTERM stops the first with a save, as Ctrl-C does', async () => {
     const out = join(fresh(), 'model');
-    const first = spawn(process.execPath, [MAM, 'train', ...TINY, '--epochs', '500', '--out', out], { env: { ...process.env, MAM_BACKEND: 'wasm' } });
+    const first = startMam(['train', ...TINY, '--epochs', '500', '--out', out]);
     let stderr = '';
     first.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const firstDone = new Promise<number | null>((resolve) => first.on('exit', resolve));
@@ -123,7 +115,7 @@ describe('output lock', () => {
 });
 
 function mkdirWith(dir: string, file: string): void {
-  spawnSync('mkdir', ['-p', dir]);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, file), 'mine');
 }
 

@@ -337,10 +337,12 @@ describe('mam synth', { concurrency: 4 }, () => {
     [['--out', join('no', 'such', 'dir', 'x.csv')], /^mam: cannot write no\/such\/dir\/x\.csv: folder no\/such\/dir does not exist/],
   ];
   for (const [args, re] of bad) {
-    it(`${args.join(' ') || '(no --out)'} exits 1 with one "mam:" line`, async () => {
+    // A bad value or combination of options is a usage error (exit 2); a file that cannot be written, exit 1.
+    const usage = !/cannot write/.test(re.source);
+    it(`${args.join(' ') || '(no --out)'} exits ${usage ? 2 : 1} with one "mam:" line`, async () => {
       const withOut = args.includes('--out') || args.length === 0 ? [...args] : [...args, '--out', join(dir, 'bad.csv')];
       const r = await mam(['synth', ...withOut]);
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, usage ? 2 : 1, r.stderr);
       assert.equal(r.stdout, '');
       const lines = r.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, r.stderr);

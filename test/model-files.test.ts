@@ -10,7 +10,7 @@ import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
 import { MODEL_FORMAT_VERSION, loadModel, saveModel } from '../src/model/files.js';
-import { deadPid } from './process-helpers.js';
+import { deadPid } from './cli-helpers.js';
 
 delete process.env.MAM_BACKEND;
 

@@ -114,7 +114,7 @@ describe('sweep protocols', () => {
 
   it('papers refuses the fine-tuning options; a resumed sweep must keep its protocol', () => {
     const r = mam(['sweep', ...TINY_TRAIN, '--protocol', 'papers', '--fine-tune-epochs', '2', '--out', join(dir, 'x')]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--protocol papers prunes each point in one shot .*remove --fine-tune-epochs/);
     const other = mam(['sweep', ...TINY_TRAIN, '--layers', 'dec2', '--grid', '0,0.5,0.9', '--out', out]);
     assert.equal(other.code, 1);
@@ -190,7 +190,7 @@ describe('mam train --from', () => {
     assert.deepEqual(meta.spec.decoder, [24, 24]);
     assert.deepEqual(meta.spec.mamLayers, ['dec2']);
     const bad = mam(['train', '--from', mac, '--decoder', '24', '--epochs', '2', '--out', join(dir, 'nope')]);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--from .* is a 128-16-6-24-24-128 network, the options give 128-16-6-24-128/);
     assert.ok(!existsSync(join(dir, 'nope')));
   });

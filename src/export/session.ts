@@ -104,7 +104,7 @@ export async function exportModel(request: ExportRequest): Promise<ExportOutcome
     }
     await writeDirAtomically(out, contents).catch((e) => { throw writeFailure(request.out, e); });
     return { ...outcome, files: Object.keys(contents).map((name) => join(request.out, name)) };
-  });
+  }, request.format === 'json' ? 'file' : 'dir');
 }
 
 /**

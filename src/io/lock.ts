@@ -9,7 +9,7 @@ import { readFileSync, unlinkSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MamError } from '../errors.js';
-import { isRunning } from './atomic.js';
+import { isRunning, writeFailure } from './atomic.js';
 
 interface LockOwner { pid: number; host: string; started: string }
 
@@ -21,9 +21,12 @@ export function lockFileOf(target: string): string {
   return join(dirname(abs), `.${basename(abs)}.lock`);
 }
 
-/** Runs `work` holding the lock on `target`; a MamError (naming the other run) when another run holds it. */
-export async function withOutputLock<T>(target: string, work: () => Promise<T>): Promise<T> {
-  const release = await lockOutput(target);
+/**
+ * Runs `work` holding the lock on `target`; a MamError (naming the other run) when another run
+ * holds it. A directory output's missing parent folders are made; a file's folder must exist.
+ */
+export async function withOutputLock<T>(target: string, work: () => Promise<T>, kind: 'dir' | 'file' = 'dir'): Promise<T> {
+  const release = await lockOutput(target, kind);
   try {
     return await work();
   } finally {
@@ -32,7 +35,7 @@ export async function withOutputLock<T>(target: string, work: () => Promise<T>):
 }
 
 /** Takes the lock on `target`; returns the function that releases it. */
-export async function lockOutput(target: string): Promise<() => Promise<void>> {
+export async function lockOutput(target: string, kind: 'dir' | 'file' = 'dir'): Promise<() => Promise<void>> {
   const key = resolve(target);
   const mine = held.get(key);
   if (mine) {
@@ -40,7 +43,12 @@ export async function lockOutput(target: string): Promise<() => Promise<void>> {
     return releaser(key);
   }
   const file = lockFileOf(key);
-  await fs.mkdir(dirname(file), { recursive: true });
+  try {
+    if (kind === 'dir') await fs.mkdir(dirname(file), { recursive: true });
+    await fs.access(dirname(file));
+  } catch (e) {
+    throw writeFailure(target, e);
+  }
   const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
     try {

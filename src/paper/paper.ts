@@ -105,7 +105,7 @@ export interface LayerComparison {
 
 export interface PaperTable {
   format: 'mam-paper';
-  formatVersion: 1;
+  format_version: 1;
   target_db: number;
   part: Target;
   shape: string;
@@ -261,7 +261,7 @@ async function runLocked(request: PaperRequest, ui: PaperUi): Promise<PaperTable
     }
   }
   const table: PaperTable = {
-    format: 'mam-paper', formatVersion: 1, target_db: request.targetDb, part, shape: shapeOf(specs.mam),
+    format: 'mam-paper', format_version: 1, target_db: request.targetDb, part, shape: shapeOf(specs.mam),
     tail_layers: tailLayers, mam_layers: specs.mam.mamLayers,
     mam_start: 'dir' in request.models.mam ? 'given' : request.mamFromMac && 'train' in request.models.mac ? 'mac' : 'scratch',
     drop_unselected: request.prune.dropUnselected === true, rows, mam_layer_vs_mac: comparisons, mcu_note: mcuNote,

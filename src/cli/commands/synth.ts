@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ECGSYN_DEFAULTS, generateEcg, resolveEcgsynOptions, type EcgsynOptions } from '../../data/ecgsyn.js';
-import { UsageError } from '../../errors.js';
+import { MamError, UsageError } from '../../errors.js';
 import { numberOption, rangeOption } from '../options.js';
-import { action } from '../run.js';
+import { action, printJson } from '../run.js';
 import { writeOutput } from '../write.js';
 
 interface SynthOpts {
@@ -16,6 +16,7 @@ interface SynthOpts {
   wander: string;
   noiseSnr?: string;
   out?: string;
+  json?: boolean;
 }
 
 // The library's option names as this command spells them, so its errors name the flag.
@@ -46,11 +47,13 @@ export function register(program: Command): void {
     .option('--wander <mV>', 'baseline wander amplitude at 0.25 Hz in mV, 0 for none', String(d.wanderMv))
     .option('--noise-snr <dB>', 'add white Gaussian noise at this SNR in dB (default: none)')
     .option('--out <file>', 'CSV file to write, - for stdout (required)')
+    .option('--json', 'print a summary as one JSON object on stdout (samples, seconds, fs, hr_mean, beats, noise_sigma, out)')
     .action(
       action(async (opts: SynthOpts, cmd: Command) => {
         if (opts.out === undefined || opts.out === '') {
           throw new UsageError('synth needs --out FILE (the CSV to write), or --out - for stdout');
         }
+        if (opts.out === '-' && opts.json) throw new UsageError('--out - writes the CSV to stdout, where --json would print its summary: drop one of them');
         if (opts.hr !== undefined && cmd.getOptionValueSource('hrRange') === 'cli') {
           throw new UsageError('synth: give either --hr (a fixed mean heart rate) or --hr-range LO,HI, not both');
         }
@@ -65,7 +68,11 @@ export function register(program: Command): void {
         if (opts.hr !== undefined) options.hrMean = numberOption('--hr', opts.hr, '72');
         else options.hrRange = rangeOption('--hr-range', opts.hrRange, '60,100');
         if (opts.noiseSnr !== undefined) options.noiseSnrDb = numberOption('--noise-snr', opts.noiseSnr, '35');
-        resolveEcgsynOptions(options, FLAGS); // every range check, naming our flags
+        try {
+          resolveEcgsynOptions(options, FLAGS); // every range check, naming our flags
+        } catch (e) {
+          throw e instanceof MamError ? new UsageError(e.message) : e; // a value out of range is a bad option
+        }
 
         const trace = generateEcg(options);
         const csv = ecgCsv(trace.signal, trace.fs);
@@ -76,6 +83,9 @@ export function register(program: Command): void {
             `${trace.rPeaks.length} beats${trace.noiseSigma > 0 ? `, noise sigma ${trace.noiseSigma.toPrecision(3)} mV` : ''}` +
             `${opts.out === '-' ? '' : ` -> ${opts.out}`}\n`,
         );
+        if (opts.json) {
+          printJson({ samples: n, seconds: n / trace.fs, fs: trace.fs, hrMean: trace.hrMean, beats: trace.rPeaks.length, noiseSigma: trace.noiseSigma, out: opts.out });
+        }
       }, { tfjs: false }),
     );
 }
