@@ -4,14 +4,14 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { CsvReadOptions } from '../data/csv.js';
 import { windowAll, type WindowSet } from '../data/pipeline.js';
-import { csvSource, loadRecords } from '../data/source.js';
+import { csvSource, loadRecords, prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
 import type { ModelMetadata } from '../model/files.js';
+import { reconstruct } from '../model/infer.js';
 import { csvField } from '../report/csv-field.js';
 import { windowsChart } from '../report/svg.js';
-import { prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
-import { reconstruct } from '../train/steppers.js';
+import type { AutoencoderMetadata } from '../train/session.js';
 
 export interface EvalData {
   windows: WindowSet;

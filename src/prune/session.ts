@@ -4,10 +4,11 @@
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { PreparedData } from '../data/pipeline.js';
+import { prepareFromSource } from '../data/source.js';
 import { autoencoderMetadata, evaluate } from '../eval/evaluate.js';
-import type { MetricSummary } from '../metrics/reconstruction.js';
+import { asnrOf, type MetricSummary } from '../metrics/reconstruction.js';
 import { checkReplaceable, loadModel, saveModel } from '../model/files.js';
-import { asnrOf, prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
+import type { AutoencoderMetadata } from '../train/session.js';
 import {
   checkSparsity, layerTable, layersToPrune, setPruningMode, pruneModel, sparsityOf, validationAsnr,
   type LayerRow, type PruneHooks, type PruneOptions, type PruneStepRecord,

@@ -4,12 +4,14 @@
 // evaluated on the test split and saved, so that an interrupted sweep resumes from its last point.
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { prepareFromSource } from '../data/source.js';
 import { evaluate } from '../eval/evaluate.js';
 import { MamError } from '../errors.js';
+import { asnrOf } from '../metrics/reconstruction.js';
 import { loadModel, saveModel } from '../model/files.js';
 import { layersToPrune, sparsityOf, validationAsnr } from '../prune/pruner.js';
 import { loadAutoencoder, pruneLoaded, withModelDefaults, type PruneRequest } from '../prune/session.js';
-import { asnrOf, prepareFromSource, trainOrResume, type TrainConfig } from '../train/session.js';
+import { trainOrResume, type TrainConfig } from '../train/session.js';
 import { startingPoint, type SweepProtocol } from './protocol.js';
 import type { SweepKind, SweepPoint } from './report.js';
 

@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { canonical } from '../canonical.js';
-import { prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
+import type { PipelineSettings, PreparedData } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
-import { loadRecords, type DataSource } from '../data/source.js';
+import { prepareFromSource, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
-import { summarize, windowMetrics } from '../metrics/reconstruction.js';
+import { asnrOf } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
 import { loadModel } from '../model/files.js';
 import { lineChart } from '../report/svg.js';
@@ -55,17 +55,6 @@ export interface TrainOutcome {
 
 export const HISTORY_JSON = 'history.json';
 export const HISTORY_SVG = 'history.svg';
-
-/** ASNR (dB) of reconstructions of windows laid end to end. */
-export function asnrOf(original: Float32Array, reconstruction: Float32Array, length: number): number {
-  return summarize(windowMetrics(original, reconstruction, length)).asnr_db;
-}
-
-/** Records from the source through the pipeline: what training and evaluation both start from. */
-export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData & { recordNames: string[] }> {
-  const records = await loadRecords(source);
-  return { ...prepareData(records, pipeline), recordNames: records.map((r) => r.name) };
-}
 
 /** Starts a new run into `dir`. */
 export async function startTraining(config: TrainConfig, dir: string, ui: SessionUi): Promise<TrainOutcome> {
