@@ -12,6 +12,8 @@ export { mamForwardJs, mamBackwardJs, sliceStart, type MamDims, type MamForwardR
 export { mamForward, mamKernelInfo } from './layers/mam-wasm.js';
 export { saveModel, loadModel, MODEL_FORMAT_VERSION, type LoadedModel, type ModelMetadata } from './model/files.js';
 export { reconstruct } from './model/infer.js';
+// PrunedMetadata: the name from before mam.json had one type (pruning is part of it now).
+export { autoencoderMetadata, loadAutoencoder, type AutoencoderMetadata, type AutoencoderMetadata as PrunedMetadata, type OptimizerSpec, type PruneRun } from './model/metadata.js';
 export { vconBeta, VconSchedule, type VconOptions, type VconShape } from './train/vcon.js';
 export { setModelBeta, vconCallbacks } from './train/beta.js';
 export { prepareData, conditionRecord, normalizeWindows, DEFAULT_SPLIT, type PipelineSettings, type PreparedData, type WindowSet, type Normalization } from './data/pipeline.js';
@@ -28,14 +30,14 @@ export { PRESETS, PAPER_PRESET, specFromPreset, buildAutoencoder, copyTrainedWei
 export { trainAutoencoder, initialTrainState, DEFAULT_TRAIN_OPTIONS, type TrainOptions, type TrainState, type EpochRecord } from './train/trainer.js';
 export { setRunDefaults, type RunSettings } from './train/steppers.js';
 export { TrainingEngine, engineUnsupported, closeEnginePool } from './train/engine/engine.js';
-export { startTraining, resumeTraining, type TrainConfig, type AutoencoderMetadata, type SessionUi, type TrainOutcome } from './train/session.js';
+export { startTraining, resumeTraining, type TrainConfig, type SessionUi, type TrainOutcome } from './train/session.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint.js';
-export { evaluate, evaluationData, autoencoderMetadata, type Evaluation, type EvalData } from './eval/evaluate.js';
+export { evaluate, evaluationData, type Evaluation, type EvalData } from './eval/evaluate.js';
 export { sparsitySchedule, SCHEDULE_KINDS, type ScheduleKind } from './prune/schedule.js';
 export { globalCounts, layerCounts, maskWithCount, mostPrunable, pruneOrder, type LayerScores } from './prune/masks.js';
 export { scoreLayers, selectionCounts, summedKernelGradients, SCORE_KINDS, type ScoreKind } from './prune/scores.js';
-export { pruneModel, dropUnselected, layersToPrune, layerTable, sparsityOf, DEFAULT_PRUNE_OPTIONS, type PruneOptions, type PruneScope, type PruneStepRecord, type LayerRow } from './prune/pruner.js';
-export { pruneSaved, pruneLoaded, loadAutoencoder, type PruneRequest, type PruneRun, type PrunedMetadata } from './prune/session.js';
+export { pruneModel, dropUnselected, layersToPrune, layerTable, sparsityOf, DEFAULT_PRUNE_OPTIONS, type PruneOptions, type PruneRequest, type PruneScope, type PruneStepRecord, type LayerRow } from './prune/pruner.js';
+export { pruneSaved, pruneLoaded } from './prune/session.js';
 export { runSweep, type SweepRequest, type SweepFile, type DenseSource } from './sweep/sweep.js';
 export { protocolPrune, SWEEP_PROTOCOLS, PROTOCOL_DESCRIPTIONS, type SweepProtocol } from './sweep/protocol.js';
 export { runPaper, paperMarkdown, verdicts, type PaperRequest, type PaperTable, type PaperRow } from './paper/paper.js';

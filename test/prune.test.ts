@@ -17,11 +17,11 @@ import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import { asnrOf } from '../src/metrics/reconstruction.js';
 import { PrunableDense } from '../src/layers/prunable-dense.js';
-import { loadModel } from '../src/model/files.js';
 import { reconstruct } from '../src/model/infer.js';
+import { loadAutoencoder } from '../src/model/metadata.js';
 import { DEFAULT_PRUNE_OPTIONS, layerTable, pruneModel, sparsityOf } from '../src/prune/pruner.js';
 import { selectionCounts, summedKernelGradients } from '../src/prune/scores.js';
-import { pruneSaved, type PrunedMetadata } from '../src/prune/session.js';
+import { pruneSaved } from '../src/prune/session.js';
 import { startTraining, type TrainConfig } from '../src/train/session.js';
 import { randomArray, rng } from './helpers.js';
 
@@ -141,10 +141,9 @@ describe('pruning a model', () => {
     assert.equal(metadata.spec.prunedAs, 'absent');
     assert.equal(run.layers.filter((r) => r.prunedAs).every((r) => r.prunedAs === 'absent'), true);
     for (const row of run.layers) assert.ok(Math.abs(row.sparsity - 0.6) <= 0.5 / row.weights + 1e-12, row.name);
-    const loaded = await loadModel(out);
-    const meta = loaded.metadata as unknown as PrunedMetadata;
-    assert.equal(meta.pruning!.length, 1);
-    assert.equal(meta.pruning![0]!.options.scope, 'layer');
+    const loaded = await loadAutoencoder(out);
+    assert.equal(loaded.metadata.pruning!.length, 1);
+    assert.equal(loaded.metadata.pruning![0]!.options.scope, 'layer');
     const a = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
     const b = loaded.model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
     a.forEach((l, i) => {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomically } from '../atomic.js';
 import { prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
-import { loadAutoencoder } from '../prune/session.js';
+import { loadAutoencoder } from '../model/metadata.js';
 import { exportC, type CExport } from './c.js';
 import { exportJson } from './json.js';
 import { exportNetwork, type ExportNetwork } from './network.js';

@@ -56,6 +56,15 @@ export const DEFAULT_PRUNE_OPTIONS: Omit<PruneOptions, 'sparsity'> = {
   seed: 1,
 };
 
+/** Prune options where the batch size and seed default to the model's training run's. */
+export type PruneRequest = Omit<PruneOptions, 'batchSize' | 'seed'> & Partial<Pick<PruneOptions, 'batchSize' | 'seed'>>;
+
+/** The options of `request`, with the batch size and seed it leaves out taken from the model's training options. */
+export function withModelDefaults(request: PruneRequest, trainedWith: Pick<TrainOptions, 'batchSize' | 'seed'>): PruneOptions {
+  const { batchSize, seed } = trainedWith;
+  return { batchSize, seed, ...request };
+}
+
 export interface PruneStepRecord {
   /** 1, 2, ...; 0 is the first step of dropUnselected (no fine-tuning). */
   step: number;

@@ -12,6 +12,7 @@ import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { asnrOf } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
 import { loadModel } from '../model/files.js';
+import { autoencoderMetadata, type AutoencoderMetadata } from '../model/metadata.js';
 import { lineChart } from '../report/svg.js';
 import { setModelBeta } from './beta.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -27,15 +28,6 @@ export interface TrainConfig {
   options: TrainOptions;
   /** A trained model of the same shape to start from (its weights; MAM layers blend in from them). */
   from?: string;
-}
-
-/** What a model directory's mam.json holds for a trained autoencoder. */
-export interface AutoencoderMetadata {
-  kind: 'autoencoder';
-  spec: AutoencoderSpec;
-  data: { source: DataSource; pipeline: PipelineSettings; splitBy: PreparedData['splitBy']; windows: { train: number; val: number; test: number } };
-  baseline: { method: 'pca'; components: number; valAsnrDb: number; testAsnrDb: number };
-  training: { options: TrainOptions; state: TrainState; from?: { dir: string; kind: AutoencoderSpec['kind'] } };
 }
 
 export interface SessionUi {
@@ -112,16 +104,16 @@ export async function trainOrResume(
   if (existsSync(dir)) {
     const { model, metadata } = await loadModel(dir);
     model.dispose();
-    const stored = metadata as unknown as Partial<AutoencoderMetadata>;
-    const state = stored.training?.state;
-    if (!state) throw new MamError(`${dir} exists and is not a training run of mam train: remove it or choose another directory`, { file: dir });
+    if (metadata.training === undefined) throw new MamError(`${dir} exists and is not a training run of mam train: remove it or choose another directory`, { file: dir });
+    const stored = autoencoderMetadata(metadata, dir);
+    const { state } = stored.training;
     // What decides the model must be what was asked for, or the run in `dir` is another one.
     const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
     const differs = [
       ...(same(stored.spec, config.spec) ? [] : ['network']),
-      ...(same(stored.data?.source, config.source) ? [] : ['data']),
-      ...(same(stored.training?.options, config.options) ? [] : ['training options']),
-      ...(stored.training?.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : ['starting weights (--from)']),
+      ...(same(stored.data.source, config.source) ? [] : ['data']),
+      ...(same(stored.training.options, config.options) ? [] : ['training options']),
+      ...(stored.training.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : ['starting weights (--from)']),
     ];
     if (differs.length > 0) {
       throw new MamError(`${dir} holds a run with another ${differs.join(', ')}: give the options it was made with, or remove it (or choose another output directory) to train anew`, { file: dir });
@@ -140,8 +132,7 @@ export async function trainOrResume(
 /** Continues the run saved in `dir` (optionally with more epochs). */
 export async function resumeTraining(dir: string, ui: SessionUi, epochs?: number): Promise<TrainOutcome> {
   const checkpoint = await loadCheckpoint(dir);
-  const metadata = checkpoint.metadata as unknown as AutoencoderMetadata;
-  const state = checkpoint.state;
+  const { metadata, state } = checkpoint;
   if (epochs !== undefined) {
     const { vconEpochs } = metadata.training.options;
     if (!Number.isInteger(epochs) || epochs <= vconEpochs || epochs < state.epoch) {
@@ -168,7 +159,7 @@ async function runTraining(
   const { options, state } = metadata.training;
   const optimizer = makeOptimizer(state);
   if (optimizerWeights) await restoreOptimizer(optimizer, optimizerWeights, state);
-  const save = () => saveCheckpoint(model, dir, metadata as unknown as Record<string, unknown>, optimizer, historyFiles(metadata));
+  const save = () => saveCheckpoint(model, dir, metadata, optimizer, historyFiles(metadata));
   try {
     await trainAutoencoder(model, data.train, data.val, options, state, optimizer, {
       asnr: asnrOf,
