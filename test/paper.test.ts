@@ -122,6 +122,20 @@ describe('sweep protocols', () => {
     assert.deepEqual([...new Set(loaded.points.map((p) => p.protocol))], ['finetune']);
   });
 
+  it('a sweep.json is checked field by field: as written it loads unchanged; a damaged field is named, in one line', async () => {
+    const path = join(out, 'sweep.json');
+    const file = JSON.parse(readFileSync(path, 'utf8')) as SweepFile;
+    assert.deepEqual(await loadSweepFile(path, 'fix'), file);
+    const damaged = join(dir, 'damaged');
+    mkdirSync(damaged);
+    Object.assign(file.points[1]!, { asnr_db: '31.2' });
+    writeFileSync(join(damaged, 'sweep.json'), JSON.stringify(file));
+    await assert.rejects(loadSweepFile(join(damaged, 'sweep.json'), 'delete it'), (e: Error) => {
+      assert.equal(e.message, `${join(damaged, 'sweep.json')}: points[1].asnr_db is "31.2", not a number: delete it`);
+      return true;
+    });
+  });
+
   it('papers refuses the fine-tuning options; a resumed sweep must keep its protocol', () => {
     const r = mam(['sweep', ...TINY_TRAIN, '--protocol', 'papers', '--fine-tune-epochs', '2', '--out', join(dir, 'x')]);
     assert.equal(r.code, 1);
