@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { EXIT, reportError, snakeKeys } from '../src/cli/run.js';
+import { EXIT, reportError } from '../src/cli/run.js';
+import { snakeKeys } from '../src/report/json-keys.js';
 import { MamError, UsageError } from '../src/errors.js';
 import { cliEnv, MAM_BIN, mam, tempDir } from './cli-helpers.js';
 

@@ -10,6 +10,11 @@ import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
 import type { PrunableDense } from '../src/layers/prunable-dense.js';
 import { MODEL_FORMAT_VERSION, loadModel, saveModel } from '../src/model/files.js';
+import { loadAutoencoder, type AutoencoderMetadata } from '../src/model/metadata.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { startTraining } from '../src/train/session.js';
+import type { TrainOptions } from '../src/train/trainer.js';
+import { tinyConfig } from './fixtures.js';
 import { deadPid } from './cli-helpers.js';
 
 delete process.env.MAM_BACKEND;
@@ -275,5 +280,62 @@ describe('saveModel is atomic and replaces only mam model directories', () => {
     await rejectsMam(saveModel(buildModel(1), file), file, /it or a folder above it is a file, not a directory: choose another --out$/);
     assert.deepEqual(await fs.readdir(parent), ['model']);
     assert.equal(await fs.readFile(file, 'utf8'), 'not a directory\n');
+  });
+});
+
+describe('mam.json of a trained model: checked field by field on load', () => {
+  let trained = '';
+  let text = '';
+  before(async () => {
+    await initBackend({ backend: 'cpu' });
+    trained = join(await freshParent(), 'trained');
+    const run = await startTraining(tinyConfig({ seed: 3, epochs: 2 }), trained, { log: () => {} });
+    run.model.dispose();
+    text = await fs.readFile(join(trained, 'mam.json'), 'utf8');
+  });
+  /** A copy of the trained model whose mam.json `edit` has damaged. */
+  async function edited(edit: (metadata: AutoencoderMetadata) => void): Promise<string> {
+    const dir = join(await freshParent(), 'model');
+    await fs.cp(trained, dir, { recursive: true });
+    const metadata = JSON.parse(text) as AutoencoderMetadata;
+    edit(metadata);
+    await fs.writeFile(join(dir, 'mam.json'), JSON.stringify(metadata, null, 2));
+    return dir;
+  }
+  const FIX = /: restore the mam\.json mam wrote, or train the model again$/;
+
+  it('a trained model\'s mam.json passes, checked in place: written back, it is the same bytes', async () => {
+    const { model, metadata } = await loadAutoencoder(trained);
+    model.dispose();
+    assert.equal(metadata.kind, 'autoencoder');
+    assert.equal(metadata.training.state.history.length, 2);
+    assert.equal(metadata.optimizer!.length > 0, true);
+    assert.equal(`${JSON.stringify(metadata, null, 2)}\n`, text);
+  });
+
+  // Object.assign: the damage is of the wrong type on purpose.
+  const cases: Array<[string, (m: AutoencoderMetadata) => void, RegExp]> = [
+    ['a missing field', (m) => { delete (m.training.options as Partial<TrainOptions>).batchSize; }, /: training\.options\.batchSize is missing \(a number\)/],
+    ['a number written as a string', (m) => { Object.assign(m.spec, { window: '128' }); }, /: spec\.window is "128", not a whole number/],
+    ['a name that is not one of the choices', (m) => { Object.assign(m.data.source, { kind: 'ftp' }); }, /: data\.source\.kind is "ftp", not one of "synthetic", "csv"/],
+    ['a field of a tagged variant', (m) => { Object.assign(m.data.source, { records: [6] }); }, /: data\.source\.records is a list, not a whole number/],
+    ['an entry of a list', (m) => { Object.assign(m.training.state.history[1]!, { valAsnrDb: null }); }, /: training\.state\.history\[1\]\.valAsnrDb is null, not a number/],
+    ['a section that is not an object', (m) => { Object.assign(m.data, { pipeline: 'default' }); }, /: data\.pipeline is "default", not an object/],
+  ];
+  for (const [what, edit, field] of cases) {
+    it(`${what}: a one-line MamError naming the file, the field and the fix`, async () => {
+      const dir = await edited(edit);
+      // mam eval, prune, export and sweep load it so; mam train --resume too.
+      for (const load of [loadAutoencoder, loadCheckpoint]) {
+        await rejectsMam(load(dir), join(dir, 'mam.json'), new RegExp(`mam\\.json${field.source}${FIX.source}`));
+      }
+    });
+  }
+
+  it('a mam model that is no trained autoencoder: the message it always had', async () => {
+    const dir = join(await freshParent(), 'plain');
+    await saveModel(buildModel(1), dir, { note: 'not from mam train' });
+    await rejectsMam(loadAutoencoder(dir), dir, /: not an autoencoder trained by mam train \(no data settings in mam\.json\): give a directory written by mam train$/);
+    await rejectsMam(loadCheckpoint(dir), dir, /: no training state to resume \(it was not written by mam train\): train a new model with --out$/);
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
+import { prepareFromSource } from '../src/data/source.js';
 import { footprint, TARGETS } from '../src/export/footprint.js';
 import { exportC } from '../src/export/c.js';
 import { exportNetwork } from '../src/export/network.js';
@@ -16,12 +17,12 @@ import { MamDense } from '../src/layers/mam-dense.js';
 import { PrunableDense } from '../src/layers/prunable-dense.js';
 import { buildAutoencoder, copyTrainedWeights, PAPER_PRESET, specFromPreset } from '../src/model/autoencoder.js';
 import { loadModel } from '../src/model/files.js';
+import { reconstruct } from '../src/model/infer.js';
 import { dropUnselected, sparsityOf } from '../src/prune/pruner.js';
 import { sparsestAtTarget, type PaperTable } from '../src/paper/paper.js';
 import { protocolPrune, startingPoint } from '../src/sweep/protocol.js';
 import { loadSweepFile, type SweepFile } from '../src/sweep/sweep.js';
-import { prepareFromSource, startTraining } from '../src/train/session.js';
-import { reconstruct } from '../src/train/steppers.js';
+import { startTraining } from '../src/train/session.js';
 import { DEFAULT_SPLIT } from '../src/data/pipeline.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { tinyConfig } from './fixtures.js';
@@ -110,6 +111,20 @@ describe('sweep protocols', () => {
     assert.equal(loaded.settings.protocol, 'finetune');
     assert.equal(loaded.summary.protocol, 'finetune');
     assert.deepEqual([...new Set(loaded.points.map((p) => p.protocol))], ['finetune']);
+  });
+
+  it('a sweep.json is checked field by field: as written it loads unchanged; a damaged field is named, in one line', async () => {
+    const path = join(out, 'sweep.json');
+    const file = JSON.parse(readFileSync(path, 'utf8')) as SweepFile;
+    assert.deepEqual(await loadSweepFile(path, 'fix'), file);
+    const damaged = join(dir, 'damaged');
+    mkdirSync(damaged);
+    Object.assign(file.points[1]!, { asnr_db: '31.2' });
+    writeFileSync(join(damaged, 'sweep.json'), JSON.stringify(file));
+    await assert.rejects(loadSweepFile(join(damaged, 'sweep.json'), 'delete it'), (e: Error) => {
+      assert.equal(e.message, `${join(damaged, 'sweep.json')}: points[1].asnr_db is "31.2", not a number: delete it`);
+      return true;
+    });
   });
 
   it('papers refuses the fine-tuning options; a resumed sweep must keep its protocol', () => {

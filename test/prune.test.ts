@@ -9,15 +9,17 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
 import type { WindowSet } from '../src/data/pipeline.js';
+import { prepareFromSource } from '../src/data/source.js';
 import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
+import { asnrOf } from '../src/metrics/reconstruction.js';
 import { PrunableDense } from '../src/layers/prunable-dense.js';
-import { loadModel } from '../src/model/files.js';
+import { reconstruct } from '../src/model/infer.js';
+import { loadAutoencoder } from '../src/model/metadata.js';
 import { DEFAULT_PRUNE_OPTIONS, layerTable, pruneModel, sparsityOf } from '../src/prune/pruner.js';
 import { selectionCounts, summedKernelGradients } from '../src/prune/scores.js';
-import { pruneSaved, type PrunedMetadata } from '../src/prune/session.js';
-import { asnrOf, prepareFromSource, startTraining, type TrainConfig } from '../src/train/session.js';
-import { reconstruct } from '../src/train/steppers.js';
+import { pruneSaved } from '../src/prune/session.js';
+import { startTraining, type TrainConfig } from '../src/train/session.js';
 import { mam, tempDir } from './cli-helpers.js';
 import { randomArray, rng } from './helpers.js';
 
@@ -135,10 +137,9 @@ describe('pruning a model', () => {
     assert.equal(metadata.spec.prunedAs, 'absent');
     assert.equal(run.layers.filter((r) => r.prunedAs).every((r) => r.prunedAs === 'absent'), true);
     for (const row of run.layers) assert.ok(Math.abs(row.sparsity - 0.6) <= 0.5 / row.weights + 1e-12, row.name);
-    const loaded = await loadModel(out);
-    const meta = loaded.metadata as unknown as PrunedMetadata;
-    assert.equal(meta.pruning!.length, 1);
-    assert.equal(meta.pruning![0]!.options.scope, 'layer');
+    const loaded = await loadAutoencoder(out);
+    assert.equal(loaded.metadata.pruning!.length, 1);
+    assert.equal(loaded.metadata.pruning![0]!.options.scope, 'layer');
     const a = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
     const b = loaded.model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
     a.forEach((l, i) => {

@@ -9,8 +9,8 @@ import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
 import { evaluate, evaluationData } from '../src/eval/evaluate.js';
 import { snrDb } from '../src/metrics/reconstruction.js';
-import { loadModel } from '../src/model/files.js';
-import { resumeTraining, startTraining, type AutoencoderMetadata, type TrainConfig } from '../src/train/session.js';
+import { loadAutoencoder } from '../src/model/metadata.js';
+import { resumeTraining, startTraining, type TrainConfig } from '../src/train/session.js';
 import { setRunDefaults } from '../src/train/steppers.js';
 import { mam, startMam, tempDir } from './cli-helpers.js';
 
@@ -106,8 +106,8 @@ describe('training', () => {
     const run = await startTraining(config(), join(dir, 'e'), quiet);
     const data = await evaluationData(run.metadata);
     const inMemory = evaluate(run.model, data);
-    const { model, metadata } = await loadModel(join(dir, 'e'));
-    const saved = evaluate(model, await evaluationData(metadata as unknown as AutoencoderMetadata));
+    const { model, metadata } = await loadAutoencoder(join(dir, 'e'));
+    const saved = evaluate(model, await evaluationData(metadata));
     assert.equal(saved.overall.asnr_db, inMemory.overall.asnr_db);
     assert.deepEqual(saved.reconstruction, inMemory.reconstruction);
     assert.equal(data.split, 'test');

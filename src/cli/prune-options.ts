@@ -1,10 +1,9 @@
 // The pruning options that `mam prune` and `mam sweep` share, declared and parsed in one place.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { DEFAULT_PRUNE_OPTIONS, type PruneScope } from '../prune/pruner.js';
+import { DEFAULT_PRUNE_OPTIONS, type PruneRequest, type PruneScope } from '../prune/pruner.js';
 import { SCHEDULE_KINDS } from '../prune/schedule.js';
 import { SCORE_KINDS } from '../prune/scores.js';
-import type { PruneRequest } from '../prune/session.js';
 import { choiceOption, intOption, numberOption, positiveOption, seedOption } from './options.js';
 
 export interface PruneFlags {

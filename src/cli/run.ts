@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { initBackend } from '../backend.js';
 import { MamError, UsageError } from '../errors.js';
+import { snakeKeys } from '../report/json-keys.js';
 
 /**
  * The exit codes (README, "Exit codes"): 0 done; 1 a data or runtime error (a MamError: bad
@@ -55,16 +56,6 @@ export function reportError(err: unknown): void {
  */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(snakeKeys(value), null, 2)}\n`);
-}
-
-/** Keys that are camelCase identifiers become snake_case; other keys (names, paths, versions) and all values stay. */
-export function snakeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snakeKeys);
-  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [
-    /^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+$/.test(k) ? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : k,
-    snakeKeys(v),
-  ]));
 }
 
 /**

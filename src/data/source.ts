@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { MamError } from '../errors.js';
 import { readEcgFiles, type CsvReadOptions } from './csv.js';
 import { synthRecords, type EcgsynOptions } from './ecgsyn.js';
+import { prepareData, type PipelineSettings, type PreparedData } from './pipeline.js';
 import type { EcgRecord } from './record.js';
 
 export type DataSource =
@@ -83,6 +84,12 @@ export async function loadRecords(source: DataSource): Promise<EcgRecord[]> {
   const records = await readEcgFiles(source.files, source.read);
   // Only the chosen lead goes on; the other leads' arrays can be freed.
   return records.map(({ name, fs, lead, signal }) => ({ name, fs, lead, signal }));
+}
+
+/** Records from the source through the pipeline: what training, evaluation, pruning and export all start from. */
+export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData & { recordNames: string[] }> {
+  const records = await loadRecords(source);
+  return { ...prepareData(records, pipeline), recordNames: records.map((r) => r.name) };
 }
 
 /**

@@ -4,14 +4,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { CsvReadOptions } from '../data/csv.js';
 import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
-import { csvSource, loadRecords } from '../data/source.js';
+import { csvSource, loadRecords, prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
-import type { ModelMetadata } from '../model/files.js';
+import { reconstruct } from '../model/infer.js';
+import type { AutoencoderMetadata } from '../model/metadata.js';
 import { csvField } from '../report/csv-field.js';
 import { windowsChart } from '../report/svg.js';
-import { prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
-import { reconstruct } from '../train/steppers.js';
 
 export interface EvalData {
   windows: WindowSet;
@@ -27,14 +26,6 @@ export interface Evaluation extends EvalData {
   records: RecordSummary[];
   /** Windows left out of every metric as flat (pipeline FLAT_STD_MV), per record index. */
   flatByRecord: number[];
-}
-
-/** The metadata of a model directory written by mam train, or a MamError saying what it is not. */
-export function autoencoderMetadata(metadata: ModelMetadata, dir: string): AutoencoderMetadata {
-  if (metadata.kind !== 'autoencoder' || !metadata.data || !metadata.spec) {
-    throw new MamError(`${dir}: not an autoencoder trained by mam train (no data settings in mam.json): give a directory written by mam train`, { file: dir });
-  }
-  return metadata as unknown as AutoencoderMetadata;
 }
 
 /** The windows to evaluate: the model's test split, or all windows of `csv` files. */

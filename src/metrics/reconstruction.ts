@@ -178,6 +178,11 @@ export function summarize(m: WindowMetrics): MetricSummary {
   };
 }
 
+/** ASNR (dB) of reconstructions of windows laid end to end. */
+export function asnrOf(original: Float32Array, reconstruction: Float32Array, length: number): number {
+  return summarize(windowMetrics(original, reconstruction, length)).asnr_db;
+}
+
 /** Mean over values that are not +Infinity (NaN is kept so it shows); NaN when none are left. */
 function finiteMean(v: Float64Array): { mean: number; skipped: number } {
   let sum = 0, used = 0;

@@ -1,6 +1,6 @@
 // A model directory: model.json (tfjs layers topology and weight manifest), weights.bin
 // (the weights, float32 little-endian, in manifest order) and mam.json (format version and
-// whatever later steps store: preprocessing, training settings, history, ...).
+// what later steps store: for mam train's models, AutoencoderMetadata in metadata.ts).
 //
 // Saving writes a sibling temporary directory and renames it into place, so an interrupted
 // save never leaves a half-written model. Loading checks each file and fails with a one-line
@@ -22,7 +22,7 @@ export const METADATA_FILE = 'mam.json';
 export const MODEL_FORMAT_VERSION = 1;
 const FORMAT_NAME = 'mam-ecg-model';
 
-/** The contents of mam.json. Later steps add their own keys. */
+/** mam.json as loadModel checks it: the format; the other keys are the writer's (metadata.ts checks mam train's). */
 export interface ModelMetadata {
   format: typeof FORMAT_NAME;
   formatVersion: number;
@@ -44,7 +44,7 @@ export interface LoadedModel {
  * plots, ...) as `extraFiles`, written in the same atomic step.
  */
 export async function saveModel(
-  model: tf.LayersModel, dir: string, metadata: Record<string, unknown> = {},
+  model: tf.LayersModel, dir: string, metadata: object = {},
   extraFiles: Record<string, string | Uint8Array> = {},
 ): Promise<void> {
   const target = resolve(dir);
@@ -55,7 +55,7 @@ export async function saveModel(
 }
 
 async function writeModelDir(
-  model: tf.LayersModel, target: string, metadata: Record<string, unknown>, extraFiles: Record<string, string | Uint8Array>,
+  model: tf.LayersModel, target: string, metadata: object, extraFiles: Record<string, string | Uint8Array>,
 ): Promise<void> {
   // Pruned entries must be exactly zero in the stored kernel, whatever the optimizer did.
   for (const layer of model.layers) if (layer instanceof PrunableDense) layer.applyMask();

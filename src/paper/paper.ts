@@ -7,13 +7,15 @@
 import { promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomically } from '../io/atomic.js';
+import { snakeKeys } from '../report/json-keys.js';
 import { withOutputLock } from '../io/lock.js';
 import { MamError } from '../errors.js';
 import { findTarget, footprint, type Target } from '../export/footprint.js';
 import { exportNetwork, kept } from '../export/network.js';
 import { buildFirmware, meanInstructions, runFirmware } from '../mcu/session.js';
 import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
-import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
+import { loadAutoencoder } from '../model/metadata.js';
+import type { PruneRequest } from '../prune/pruner.js';
 import { PROTOCOL_DESCRIPTIONS, type SweepProtocol } from '../sweep/protocol.js';
 import { fewestWeights, SWEEP_KINDS, type SweepKind, type SweepPoint } from '../sweep/report.js';
 import { runSweep, type DenseSource, type SweepFile, type SweepUi } from '../sweep/sweep.js';
@@ -267,7 +269,7 @@ async function runLocked(request: PaperRequest, ui: PaperUi): Promise<PaperTable
     drop_unselected: request.prune.dropUnselected === true, rows, mam_layer_vs_mac: comparisons, mcu_note: mcuNote,
     seconds: (performance.now() - started) / 1000,
   };
-  await writeFileAtomically(join(dir, PAPER_JSON), [`${JSON.stringify(table, null, 2)}\n`]);
+  await writeFileAtomically(join(dir, PAPER_JSON), [`${JSON.stringify(snakeKeys(table), null, 2)}\n`]);
   await writeFileAtomically(join(dir, PAPER_MD), [paperMarkdown(table)]);
   return table;
 }

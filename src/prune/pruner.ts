@@ -8,8 +8,8 @@ import { MamError } from '../errors.js';
 import type { PrunedAs } from '../layers/mam-math.js';
 import { MamDense } from '../layers/mam-dense.js';
 import { PrunableDense, type LayerKind } from '../layers/prunable-dense.js';
+import { reconstruct } from '../model/infer.js';
 import { setModelBeta } from '../train/beta.js';
-import { reconstruct } from '../train/steppers.js';
 import { DEFAULT_TRAIN_OPTIONS, initialTrainState, trainAutoencoder, type TrainOptions } from '../train/trainer.js';
 import { globalCounts, layerCounts, maskWithCount, mostPrunable, pruneOrder } from './masks.js';
 import { sparsitySchedule, type ScheduleKind } from './schedule.js';
@@ -55,6 +55,15 @@ export const DEFAULT_PRUNE_OPTIONS: Omit<PruneOptions, 'sparsity'> = {
   batchSize: 64,
   seed: 1,
 };
+
+/** Prune options where the batch size and seed default to the model's training run's. */
+export type PruneRequest = Omit<PruneOptions, 'batchSize' | 'seed'> & Partial<Pick<PruneOptions, 'batchSize' | 'seed'>>;
+
+/** The options of `request`, with the batch size and seed it leaves out taken from the model's training options. */
+export function withModelDefaults(request: PruneRequest, trainedWith: Pick<TrainOptions, 'batchSize' | 'seed'>): PruneOptions {
+  const { batchSize, seed } = trainedWith;
+  return { batchSize, seed, ...request };
+}
 
 export interface PruneStepRecord {
   /** 1, 2, ...; 0 is the first step of dropUnselected (no fine-tuning). */

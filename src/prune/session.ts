@@ -4,40 +4,21 @@
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { PreparedData } from '../data/pipeline.js';
-import { autoencoderMetadata, evaluate } from '../eval/evaluate.js';
-import type { MetricSummary } from '../metrics/reconstruction.js';
-import { checkReplaceable, loadModel, saveModel } from '../model/files.js';
+import { prepareFromSource } from '../data/source.js';
+import { evaluate } from '../eval/evaluate.js';
+import { asnrOf } from '../metrics/reconstruction.js';
+import { checkReplaceable, saveModel } from '../model/files.js';
+import { loadAutoencoder, type AutoencoderMetadata, type PruneRun } from '../model/metadata.js';
 import { withOutputLock } from '../io/lock.js';
-import { asnrOf, prepareFromSource, type AutoencoderMetadata } from '../train/session.js';
 import {
-  checkSparsity, layerTable, layersToPrune, setPruningMode, pruneModel, sparsityOf, validationAsnr,
-  type LayerRow, type PruneHooks, type PruneOptions, type PruneStepRecord,
+  checkSparsity, layerTable, layersToPrune, setPruningMode, pruneModel, sparsityOf, validationAsnr, withModelDefaults,
+  type PruneHooks, type PruneOptions, type PruneRequest,
 } from './pruner.js';
-
-/** One pruning run, as stored in the pruned model's mam.json (`pruning` holds them in order). */
-export interface PruneRun {
-  options: PruneOptions;
-  /** Pruned layers: kernel entries, non-zeros and sparsity before the run. */
-  before: { sparsity: number; nonzeros: number; weights: number; valAsnrDb: number };
-  steps: PruneStepRecord[];
-  after: { sparsity: number; nonzeros: number; weights: number; valAsnrDb: number; test: MetricSummary | null };
-  layers: LayerRow[];
-}
-
-export interface PrunedMetadata extends AutoencoderMetadata {
-  pruning?: PruneRun[];
-}
 
 export interface PruneOutcome {
   model: tf.LayersModel;
-  metadata: PrunedMetadata;
+  metadata: AutoencoderMetadata;
   run: PruneRun;
-}
-
-/** Loads a mam model directory and its metadata, or throws a MamError saying what it is not. */
-export async function loadAutoencoder(dir: string): Promise<{ model: tf.LayersModel; metadata: PrunedMetadata }> {
-  const { model, metadata } = await loadModel(dir);
-  return { model, metadata: autoencoderMetadata(metadata, dir) as PrunedMetadata };
 }
 
 /**
@@ -45,7 +26,7 @@ export async function loadAutoencoder(dir: string): Promise<{ model: tf.LayersMo
  * metadata) and returns the updated metadata; the caller saves.
  */
 export async function pruneLoaded(
-  model: tf.LayersModel, metadata: PrunedMetadata, data: PreparedData & { recordNames: string[] }, options: PruneOptions, hooks: PruneHooks = {},
+  model: tf.LayersModel, metadata: AutoencoderMetadata, data: PreparedData & { recordNames: string[] }, options: PruneOptions, hooks: PruneHooks = {},
 ): Promise<PruneOutcome> {
   const layers = layersToPrune(model, options.layers, options.exclude);
   // Checked and set here too (pruneModel does both again, harmlessly) so that "before" is
@@ -64,21 +45,13 @@ export async function pruneLoaded(
     after: { ...sparsityOf(layers), valAsnrDb: steps.at(-1)!.valAsnrDb, test },
     layers: layerTable(model, layers.map((l) => l.name)),
   };
-  const { optimizer: _dropped, ...rest } = metadata as PrunedMetadata & { optimizer?: unknown };
-  const updated: PrunedMetadata = {
+  const { optimizer: _dropped, ...rest } = metadata;
+  const updated: AutoencoderMetadata = {
     ...rest,
     spec: { ...metadata.spec, prunedAs: options.prunedAs ?? metadata.spec.prunedAs },
     pruning: [...(metadata.pruning ?? []), run],
   };
   return { model, metadata: updated, run };
-}
-
-/** Prune options where the batch size and seed default to the model's training run's. */
-export type PruneRequest = Omit<PruneOptions, 'batchSize' | 'seed'> & Partial<Pick<PruneOptions, 'batchSize' | 'seed'>>;
-
-export function withModelDefaults(request: PruneRequest, metadata: AutoencoderMetadata): PruneOptions {
-  const { batchSize, seed } = metadata.training.options;
-  return { batchSize, seed, ...request };
 }
 
 /** `mam prune`: loads `dir`, prunes, saves to `out` (which may be `dir` itself). */
@@ -91,12 +64,12 @@ export function pruneSaved(dir: string, out: string, request: PruneRequest, hook
 
 async function pruneLocked(dir: string, out: string, request: PruneRequest, hooks: PruneHooks): Promise<PruneOutcome> {
   const { model, metadata } = await loadAutoencoder(dir);
-  const options = withModelDefaults(request, metadata);
+  const options = withModelDefaults(request, metadata.training.options);
   if (!metadata.training.state.finished) {
     hooks.log?.(`note: ${dir} is an unfinished training run (epoch ${metadata.training.state.epoch} of ${metadata.training.options.epochs}); pruning it as it is, as pure MAM`);
   }
   const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
   const outcome = await pruneLoaded(model, metadata, data, options, hooks);
-  await saveModel(model, out, outcome.metadata as unknown as Record<string, unknown>);
+  await saveModel(model, out, outcome.metadata);
   return outcome;
 }

@@ -4,12 +4,15 @@
 // evaluated on the test split and saved, so that an interrupted sweep resumes from its last point.
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { prepareFromSource } from '../data/source.js';
 import { evaluate } from '../eval/evaluate.js';
 import { MamError } from '../errors.js';
+import { asnrOf } from '../metrics/reconstruction.js';
 import { loadModel, saveModel } from '../model/files.js';
-import { layersToPrune, sparsityOf, validationAsnr } from '../prune/pruner.js';
-import { loadAutoencoder, pruneLoaded, withModelDefaults, type PruneRequest } from '../prune/session.js';
-import { asnrOf, prepareFromSource, trainOrResume, type TrainConfig } from '../train/session.js';
+import { loadAutoencoder } from '../model/metadata.js';
+import { layersToPrune, sparsityOf, validationAsnr, withModelDefaults, type PruneRequest } from '../prune/pruner.js';
+import { pruneLoaded } from '../prune/session.js';
+import { trainOrResume, type TrainConfig } from '../train/session.js';
 import { startingPoint, type SweepProtocol } from './protocol.js';
 import type { SweepKind, SweepPoint } from './report.js';
 
@@ -74,13 +77,13 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
       log(`pruning to ${sparsity} from ${from ? `the ${from.sparsity} point` : 'the dense model'}`);
       // A point that went past its grid value (MAM's first step can) is where the next one
       // starts: pruned weights do not come back, so aim at least as high.
-      const options = withModelDefaults({ ...task.prune, sparsity: Math.max(sparsity, from?.actual_sparsity ?? 0) }, meta);
+      const options = withModelDefaults({ ...task.prune, sparsity: Math.max(sparsity, from?.actual_sparsity ?? 0) }, meta.training.options);
       const outcome = await pruneLoaded(model, meta, data, options, {
         log,
         onEpoch: () => io.send({ type: 'tick', units: 1 }),
       });
       modelDir = join(task.dir, pointDir(task.kind, sparsity));
-      await saveModel(model, modelDir, outcome.metadata as unknown as Record<string, unknown>);
+      await saveModel(model, modelDir, outcome.metadata);
       measured = { ...outcome.run.after, test: outcome.run.after.test! }; // the test split is not empty (checked above)
     } else {
       measured = {

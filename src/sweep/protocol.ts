@@ -5,8 +5,7 @@
 //   finetune  gradual pruning with fine-tuning after each step (the schedule and epochs given),
 //             each point from the one before it: what a deployment would do.
 import { MamError } from '../errors.js';
-import { DEFAULT_PRUNE_OPTIONS } from '../prune/pruner.js';
-import type { PruneRequest } from '../prune/session.js';
+import { DEFAULT_PRUNE_OPTIONS, type PruneRequest } from '../prune/pruner.js';
 
 export type SweepProtocol = 'papers' | 'finetune';
 export const SWEEP_PROTOCOLS: readonly SweepProtocol[] = ['papers', 'finetune'];

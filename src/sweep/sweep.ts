@@ -12,13 +12,16 @@ import { writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { canonical } from '../canonical.js';
 import { MamError } from '../errors.js';
+import { checkJson, listOf, number, object, oneOf, optional, orNull, string, unread } from '../json-check.js';
 import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
-import { checkLayerNames } from '../prune/pruner.js';
-import { loadAutoencoder, type PruneRequest } from '../prune/session.js';
+import { loadAutoencoder } from '../model/metadata.js';
+import { checkLayerNames, type PruneRequest } from '../prune/pruner.js';
 import type { TrainConfig } from '../train/session.js';
 import { chainUnits, type ChainTask } from './chain.js';
 import { protocolPrune, type SweepProtocol } from './protocol.js';
-import { SWEEP_KINDS, sortPoints, summarizeSweep, sweepCsv, sweepSvg, type SweepKind, type SweepPoint, type SweepSummary } from './report.js';
+import {
+  SWEEP_KINDS, sortPoints, summarizeSweep, sweepCsv, sweepSvg, type KindAtTarget, type SweepKind, type SweepPoint, type SweepSummary,
+} from './report.js';
 import type { WorkerMessage, WorkerRequest } from './worker.js';
 
 export const SWEEP_JSON = 'sweep.json';
@@ -89,28 +92,64 @@ async function readSweep(dir: string): Promise<SweepFile | null> {
   return loadSweepFile(path, 'delete it to start the sweep again, or choose another --out');
 }
 
-/** A sweep.json, checked: MamErrors end with `fix`. */
+/** A sweep.json, checked field by field: MamErrors end with `fix`. */
 export async function loadSweepFile(path: string, fix: string): Promise<SweepFile> {
-  let file: SweepFile;
+  let json: unknown;
   try {
-    file = JSON.parse(await fs.readFile(path, 'utf8')) as SweepFile;
+    json = JSON.parse(await fs.readFile(path, 'utf8'));
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not valid JSON (${(e as Error).message.replace(/\s+/g, ' ')})`;
     throw new MamError(`${path}: ${why}: ${fix}`, { file: path });
   }
-  if (file?.format !== FORMAT || !Array.isArray(file.points)) {
+  const head = json as { format?: unknown; formatVersion?: unknown; points?: unknown } | null;
+  if (head?.format !== FORMAT || !Array.isArray(head.points)) {
     throw new MamError(`${path}: not a mam sweep: ${fix}`, { file: path });
   }
-  if (file.formatVersion > FORMAT_VERSION) throw new MamError(`${path}: sweep format ${file.formatVersion} is newer than this mam reads (${FORMAT_VERSION}): upgrade mam-ecg`, { file: path });
+  if (typeof head.formatVersion === 'number' && head.formatVersion > FORMAT_VERSION) {
+    throw new MamError(`${path}: sweep format ${head.formatVersion} is newer than this mam reads (${FORMAT_VERSION}): upgrade mam-ecg`, { file: path });
+  }
+  const file = checkJson(json, STORED_SWEEP, path, fix);
   // Sweeps made before protocols had names were all fine-tuned.
   const protocol = file.protocol ?? 'finetune';
+  const named = <T extends { protocol?: SweepProtocol }>(x: T) => ({ ...x, protocol: x.protocol ?? protocol });
+  const kinds = (list: StoredKindAtTarget[]) => list.map((k) => ({ ...k, best: k.best && named(k.best) }));
   return {
     ...file, protocol,
-    settings: { ...file.settings, protocol: file.settings?.protocol ?? protocol },
-    points: file.points.map((p) => ({ ...p, protocol: p.protocol ?? protocol })),
-    summary: { ...file.summary, protocol: file.summary?.protocol ?? protocol },
+    settings: named(file.settings),
+    points: file.points.map(named),
+    summary: { ...named(file.summary), kinds: kinds(file.summary.kinds), relative: kinds(file.summary.relative) },
   };
 }
+
+/** A sweep.json as read: one from before protocols had names has none, anywhere. */
+type Unnamed<T> = Omit<T, 'protocol'> & { protocol?: SweepProtocol };
+type StoredKindAtTarget = Omit<KindAtTarget, 'best'> & { best: Unnamed<SweepPoint> | null };
+interface StoredSweep extends Unnamed<Omit<SweepFile, 'settings' | 'points' | 'summary'>> {
+  settings: Unnamed<SweepSettings>;
+  points: Array<Unnamed<SweepPoint>>;
+  summary: Unnamed<Omit<SweepSummary, 'kinds' | 'relative'>> & { kinds: StoredKindAtTarget[]; relative: StoredKindAtTarget[] };
+}
+
+const protocolName = optional(oneOf<SweepProtocol>({ papers: true, finetune: true }));
+
+const point = object<Unnamed<SweepPoint>>({
+  protocol: protocolName, kind: oneOf<SweepKind>({ mac: true, mam: true }), sparsity: number, actual_sparsity: number,
+  remaining_pct: number, nonzeros: number, weights: number, asnr_db: number, prd: number, val_asnr_db: number, model: string,
+});
+
+const atTarget = listOf(object<StoredKindAtTarget>({ kind: oneOf<SweepKind>({ mac: true, mam: true }), best: orNull(point), dense_asnr_db: orNull(number) }));
+
+const STORED_SWEEP = object<StoredSweep>({
+  format: oneOf({ [FORMAT]: true }), formatVersion: number, protocol: protocolName,
+  // Compared whole with a resumed sweep's request, never read field by field.
+  settings: object<Unnamed<SweepSettings>>({ protocol: protocolName, prune: unread(), models: unread() }),
+  grid: listOf(number),
+  points: listOf(point),
+  summary: object({
+    protocol: protocolName, target_db: number, kinds: atTarget, ratio_mac_mam: orNull(number), drop_db: number,
+    relative: atTarget, ratio_mac_mam_relative: orNull(number),
+  }),
+});
 
 /** Runs (or resumes) the sweep in `request.dir`, holding its output lock throughout. */
 export function runSweep(request: SweepRequest, ui: SweepUi): Promise<SweepFile> {

@@ -3,16 +3,15 @@
 // run can always be resumed from its last epoch (or step, after Ctrl-C).
 import * as tf from '@tensorflow/tfjs';
 import { MamError } from '../errors.js';
-import { loadModel, readModelFile, saveModel, type LoadedModel } from '../model/files.js';
+import { loadModel, readModelFile, saveModel } from '../model/files.js';
+import { autoencoderMetadata, type AutoencoderMetadata, type OptimizerSpec } from '../model/metadata.js';
 import type { NamedTensor, TrainState } from './trainer.js';
 
 export const OPTIMIZER_FILE = 'optimizer.bin';
 
-interface OptimizerSpec { name: string; shape: number[]; dtype: 'float32' | 'int32' }
-
 /** Saves model, metadata (with `training.state`), optimizer state and extra files atomically. */
 export async function saveCheckpoint(
-  model: tf.LayersModel, dir: string, metadata: Record<string, unknown>, optimizer: tf.Optimizer,
+  model: tf.LayersModel, dir: string, metadata: AutoencoderMetadata, optimizer: tf.Optimizer,
   extraFiles: Record<string, string | Uint8Array> = {},
 ): Promise<void> {
   const weights = await optimizer.getWeights();
@@ -29,19 +28,23 @@ export async function saveCheckpoint(
   await saveModel(model, dir, { ...metadata, optimizer: specs }, { ...extraFiles, [OPTIMIZER_FILE]: bytes });
 }
 
-export interface LoadedCheckpoint extends LoadedModel {
+export interface LoadedCheckpoint {
+  model: tf.LayersModel;
+  metadata: AutoencoderMetadata;
   state: TrainState;
   optimizerWeights: NamedTensor[];
 }
 
 /** Loads a checkpoint for --resume; a model without training state is refused with the fix. */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
-  const loaded = await loadModel(dir);
-  const training = loaded.metadata.training as { state?: TrainState } | undefined;
-  const specs = loaded.metadata.optimizer as OptimizerSpec[] | undefined;
-  if (!training?.state || !Array.isArray(specs)) {
+  const { model, metadata: stored } = await loadModel(dir);
+  // Only a training run stores its optimizer's state (pruning drops it): without it there is
+  // nothing to resume; with it, the rest of mam.json must be whole.
+  const metadata = stored.optimizer === undefined ? undefined : autoencoderMetadata(stored, dir);
+  if (!metadata?.optimizer) {
     throw new MamError(`${dir}: no training state to resume (it was not written by mam train): train a new model with --out`, { file: dir });
   }
+  const specs = metadata.optimizer;
   const bytes = await readModelFile(dir, OPTIMIZER_FILE, 'the checkpoint is incomplete; train again without --resume');
   const expected = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
   if (bytes.length !== expected) {
@@ -55,5 +58,5 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     offset += 4 * size;
     return { name: s.name, tensor: tf.tensor(values, s.shape, s.dtype) };
   });
-  return { ...loaded, state: training.state, optimizerWeights };
+  return { model, metadata, state: metadata.training.state, optimizerWeights };
 }

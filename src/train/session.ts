@@ -5,14 +5,16 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { canonical } from '../canonical.js';
-import { dataWarnings, prepareData, type PipelineSettings, type PreparedData } from '../data/pipeline.js';
+import type { PipelineSettings, PreparedData } from '../data/pipeline.js';
+import { dataWarnings } from '../data/pipeline.js';
 import { MamError } from '../errors.js';
-import { fingerprintSource, loadRecords, withoutFingerprints, type DataSource } from '../data/source.js';
+import { fingerprintSource, prepareFromSource, withoutFingerprints, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
-import { summarize, windowMetrics } from '../metrics/reconstruction.js';
+import { asnrOf } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
 import { checkReplaceable, loadModel } from '../model/files.js';
 import { withOutputLock } from '../io/lock.js';
+import { autoencoderMetadata, type AutoencoderMetadata } from '../model/metadata.js';
 import { lineChart } from '../report/svg.js';
 import { setModelBeta } from './beta.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -28,15 +30,6 @@ export interface TrainConfig {
   options: TrainOptions;
   /** A trained model of the same shape to start from (its weights; MAM layers blend in from them). */
   from?: string;
-}
-
-/** What a model directory's mam.json holds for a trained autoencoder. */
-export interface AutoencoderMetadata {
-  kind: 'autoencoder';
-  spec: AutoencoderSpec;
-  data: { source: DataSource; pipeline: PipelineSettings; splitBy: PreparedData['splitBy']; windows: { train: number; val: number; test: number } };
-  baseline: { method: 'pca'; components: number; valAsnrDb: number; testAsnrDb: number };
-  training: { options: TrainOptions; state: TrainState; from?: { dir: string; kind: AutoencoderSpec['kind'] } };
 }
 
 export interface SessionUi {
@@ -56,17 +49,6 @@ export interface TrainOutcome {
 
 export const HISTORY_JSON = 'history.json';
 export const HISTORY_SVG = 'history.svg';
-
-/** ASNR (dB) of reconstructions of windows laid end to end. */
-export function asnrOf(original: Float32Array, reconstruction: Float32Array, length: number): number {
-  return summarize(windowMetrics(original, reconstruction, length)).asnr_db;
-}
-
-/** Records from the source through the pipeline: what training and evaluation both start from. */
-export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData & { recordNames: string[] }> {
-  const records = await loadRecords(source);
-  return { ...prepareData(records, pipeline), recordNames: records.map((r) => r.name) };
-}
 
 /**
  * Starts a new run into `dir`, holding its output lock throughout; `dir` is checked before the
@@ -136,16 +118,16 @@ export async function trainOrResume(
   if (existsSync(dir)) {
     const { model, metadata } = await loadModel(dir);
     model.dispose();
-    const stored = metadata as unknown as Partial<AutoencoderMetadata>;
-    const state = stored.training?.state;
-    if (!state) throw new MamError(`${dir} exists and is not a training run of mam train: remove it or choose another directory`, { file: dir });
+    if (metadata.training === undefined) throw new MamError(`${dir} exists and is not a training run of mam train: remove it or choose another directory`, { file: dir });
+    const stored = autoencoderMetadata(metadata, dir);
+    const { state } = stored.training;
     // What decides the model must be what was asked for, or the run in `dir` is another one.
     const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
     const differs = [
       ...(same(stored.spec, config.spec) ? [] : ['network']),
-      ...(stored.data && same(withoutFingerprints(stored.data.source), withoutFingerprints(config.source)) ? [] : ['data']),
-      ...(same(stored.training?.options, config.options) ? [] : ['training options']),
-      ...(stored.training?.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : ['starting weights (--from)']),
+      ...(same(withoutFingerprints(stored.data.source), withoutFingerprints(config.source)) ? [] : ['data']),
+      ...(same(stored.training.options, config.options) ? [] : ['training options']),
+      ...(stored.training.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : ['starting weights (--from)']),
     ];
     if (differs.length > 0) {
       throw new MamError(`${dir} holds a run with another ${differs.join(', ')}: give the options it was made with, or remove it (or choose another output directory) to train anew`, { file: dir });
@@ -168,8 +150,7 @@ export function resumeTraining(dir: string, ui: SessionUi, epochs?: number): Pro
 
 async function resumeLocked(dir: string, ui: SessionUi, epochs?: number): Promise<TrainOutcome> {
   const checkpoint = await loadCheckpoint(dir);
-  const metadata = checkpoint.metadata as unknown as AutoencoderMetadata;
-  const state = checkpoint.state;
+  const { metadata, state } = checkpoint;
   if (epochs !== undefined) {
     const { vconEpochs } = metadata.training.options;
     if (!Number.isInteger(epochs) || epochs <= vconEpochs || epochs < state.epoch) {
@@ -196,7 +177,7 @@ async function runTraining(
   const { options, state } = metadata.training;
   const optimizer = makeOptimizer(state);
   if (optimizerWeights) await restoreOptimizer(optimizer, optimizerWeights, state);
-  const save = () => saveCheckpoint(model, dir, metadata as unknown as Record<string, unknown>, optimizer, historyFiles(metadata));
+  const save = () => saveCheckpoint(model, dir, metadata, optimizer, historyFiles(metadata));
   try {
     await trainAutoencoder(model, data.train, data.val, options, state, optimizer, {
       asnr: asnrOf,

@@ -1,11 +1,12 @@
 // How a training run takes its steps: through the training engine (src/train/engine/, the
 // default: fast, on --threads threads, the same bits for any count) or through tfjs's autograd
 // (any model and optimizer), behind one Stepper interface that the loop (trainer.ts) drives.
-// Also the two plain uses of a tfjs model the loop and its callers share.
+// Also the trainable variables in the order the optimizer keeps them.
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { WindowSet } from '../data/pipeline.js';
 import { PrunableDense } from '../layers/prunable-dense.js';
+import { reconstruct } from '../model/infer.js';
 import { readAccBeta, readAdamState, writeAdamState, type AdamInternals } from './adam-state.js';
 import { setModelBeta } from './beta.js';
 import { engineUnsupported, TrainingEngine } from './engine/engine.js';
@@ -14,20 +15,6 @@ import { ADAM } from './engine/program.js';
 /** Trainable variables in a fixed order: Adam keeps its moments by position, not by name. */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
-}
-
-/** The model's output for every window, batched. */
-export function reconstruct(model: tf.LayersModel, set: WindowSet, batchSize = 256): Float32Array {
-  const out = new Float32Array(set.data.length);
-  for (let w = 0; w < set.count; w += batchSize) {
-    const count = Math.min(batchSize, set.count - w);
-    const y = tf.tidy(() => {
-      const x = tf.tensor2d(set.data.subarray(w * set.length, (w + count) * set.length), [count, set.length]);
-      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
-    });
-    out.set(y, w * set.length);
-  }
-  return out;
 }
 
 /** How a run is executed; none of it changes the result. */

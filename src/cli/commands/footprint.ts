@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { findTarget, footprint, TARGETS, type Footprint, type Target } from '../../export/footprint.js';
 import { exportNetwork, kept } from '../../export/network.js';
-import { loadAutoencoder } from '../../prune/session.js';
+import { loadAutoencoder } from '../../model/metadata.js';
 import { formatTable, numberColumn } from '../../report/table.js';
 import { summarizeSweep, type SweepPoint } from '../../sweep/report.js';
 import { loadSweepFile, SWEEP_JSON } from '../../sweep/sweep.js';

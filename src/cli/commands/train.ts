@@ -4,7 +4,7 @@ import { createProgress, type Progress } from '../../report/progress.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainConfig, type TrainOutcome } from '../../train/session.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { shapeOf } from '../../model/autoencoder.js';
-import { loadAutoencoder } from '../../prune/session.js';
+import { loadAutoencoder } from '../../model/metadata.js';
 import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
