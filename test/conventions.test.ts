@@ -121,6 +121,16 @@ describe('mam export: stdout, --json, and where it cannot write', () => {
     assert.match(c.stderr, /^mam: --out - \(stdout\) takes the JSON format only/);
   });
 
+  it('mam eval --save-reconstruction -: the CSV on stdout, the report on stderr; two things on stdout are refused', () => {
+    const r = mam(['eval', '--model', model, '--save-reconstruction', '-']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^record,window,sample,original,reconstruction\n/);
+    assert.match(r.stderr, /^all +-?\d+\.\d\d/m);
+    const both = mam(['eval', '--model', model, '--save-reconstruction', '-', '--json']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^mam: only one of --save-reconstruction -, --plot - and --json can write to stdout/);
+  });
+
   it('--json: the files and each layer, in snake_case', () => {
     const r = mam(['export', '--model', model, '--format', 'c', '--out', join(dir, 'c'), '--json']);
     assert.equal(r.code, 0, r.stderr);

@@ -148,6 +148,22 @@ describe('killed at the rename points', () => {
     assert.deepEqual(await fs.readdir(dir), ['model']);
   });
 
+  it('a file write killed before its rename: the old file intact, the temporary cleaned by the next write', async () => {
+    const dir = fresh();
+    const out = join(dir, 'ecg.csv');
+    writeFileSync(out, 'old\n');
+    const crashed = mam(['synth', '--seconds', '2', '--out', out], { MAM_TEST_CRASH_AT: 'file-written' });
+    assert.equal(crashed.signal, 'SIGKILL');
+    assert.equal(readFileSync(out, 'utf8'), 'old\n');
+    const left = (await fs.readdir(dir)).filter((n) => n !== 'ecg.csv');
+    assert.equal(left.length, 1);
+    assert.match(left[0]!, /^\.ecg\.csv\.tmp-\d+-\w{6}$/);
+    assert.ok(readFileSync(join(dir, left[0]!), 'utf8').startsWith('time_s,ECG\n'), 'the temporary held the whole new file');
+    assert.equal(mam(['synth', '--seconds', '2', '--out', out]).code, 0);
+    assert.deepEqual(await fs.readdir(dir), ['ecg.csv']);
+    assert.match(readFileSync(out, 'utf8'), /^time_s,ECG\n/);
+  });
+
   it('a C export killed mid-swap never leaves a header beside another export\'s source', async () => {
     const dir = fresh();
     const [a, b] = [join(dir, 'a'), join(dir, 'b')];

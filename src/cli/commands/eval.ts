@@ -25,10 +25,15 @@ export function register(program: Command): void {
     .description('reconstruction quality of a trained model (ASNR, PRD, PRDN) on its test split, or on CSV recordings')
     .argument('[csv...]', 'CSV files or directories to evaluate on (default: the model\'s own test split)')
     .requiredOption('--model <dir>', 'model directory written by mam train')
-    .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, split, records')
-    .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units')
-    .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR');
+    .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, flat_windows, split, records')
+    .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units (- for stdout)')
+    .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR (- for stdout)');
   addCsvOptions(cmd).action(action(async (csv: string[], flags: EvalFlags, command: Command) => {
+    // '-' puts a file on stdout: then the report goes to stderr, and only one thing may take stdout.
+    const toStdout = [flags.saveReconstruction, flags.plot].filter((f) => f === '-').length;
+    if (toStdout > 1 || (toStdout === 1 && flags.json)) {
+      throw new UsageError('only one of --save-reconstruction -, --plot - and --json can write to stdout: give the others a file');
+    }
     const { model, metadata } = await loadModel(flags.model);
     const meta = autoencoderMetadata(metadata, flags.model);
     if (!meta.training.state.finished) {
@@ -50,7 +55,7 @@ export function register(program: Command): void {
     if (flags.saveReconstruction) await writeOutput(flags.saveReconstruction, reconstructionCsv(ev), '--save-reconstruction');
     if (flags.plot) await writeOutput(flags.plot, [evaluationPlot(ev, 6, meta.data.pipeline.fs)], '--plot');
     if (flags.json) printJson(report(ev));
-    else process.stdout.write(formatReport(ev, flags.model));
+    else (toStdout ? process.stderr : process.stdout).write(formatReport(ev, flags.model));
   }));
 }
 
