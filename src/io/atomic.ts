@@ -19,7 +19,7 @@ export async function writeFileAtomically(file: string, chunks: Iterable<Content
   const handle = await fs.open(tmp, 'wx');
   try {
     try {
-      for (const c of chunks) await (typeof c === 'string' ? handle.write(c) : handle.write(c));
+      for (const c of chunks) await handle.write(typeof c === 'string' ? Buffer.from(c, 'utf8') : c);
       await handle.sync();
     } finally {
       await handle.close();
