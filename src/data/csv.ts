@@ -27,43 +27,14 @@
 // bound of the rows: 4 bytes per sample per lead, and nothing else grows with the file.
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { MamError } from '../errors.js';
-import type { EcgRecord } from './record.js';
+import { expandCsvPaths, fileError, readAt, regularFileSize } from './csv/files.js';
+import { cleanName, isBlank, NONFINITE, NUMBER, show, splitLine } from './csv/text.js';
+import type { CsvReadOptions, CsvRecord, Delimiter, TimeUnit } from './csv/types.js';
 
-export interface CsvReadOptions {
-  /** A lead name (case-insensitive, quotes ignored) or a 0-based index among the signal columns. */
-  lead?: string | number;
-  /** Sampling rate in Hz. Required without a time column in s or ms; wins over one. */
-  fs?: number;
-  /** The cells are ADC counts with this many counts per mV (MIT-BIH: 200). */
-  adcGain?: number;
-  /** The ADC count of 0 mV (MIT-BIH: 1024). Default 0. */
-  adcZero?: number;
-}
-
-export type TimeUnit = 'seconds' | 'milliseconds' | 'samples';
-
-/** One CSV file: the chosen lead as an EcgRecord (name = the path), plus every lead. */
-export interface CsvRecord extends EcgRecord {
-  /** Signal column names in file order (the time column excluded). */
-  leads: string[];
-  /** One Float32Array per lead, in mV, same order as `leads`; `signal` is signals[leadIndex]. */
-  signals: Float32Array[];
-  /** 0-based index of `lead` in `leads`. */
-  leadIndex: number;
-  /** Where fs came from: 'time column (seconds)', '--fs', '--fs (the time column says 250 Hz)', ... */
-  fsSource: string;
-  /** Data rows = samples per lead. */
-  rows: number;
-  /** The first column, when it holds time or sample numbers rather than a lead. */
-  timeColumn: { name: string; unit: TimeUnit } | null;
-  /** The rate the time column implies (s or ms, 2 rows or more), whether or not it was used. */
-  timeColumnFs: number | null;
-  delimiter: ',' | ';' | '\t';
-  header: boolean;
-}
+export { expandCsvPaths } from './csv/files.js';
+export { cleanName } from './csv/text.js';
+export type { CsvReadOptions, CsvRecord, TimeUnit } from './csv/types.js';
 
 const CHUNK = 1 << 20;
 /** Longer lines are not one sample per row: refuse them rather than buffer without bound. */
@@ -77,8 +48,6 @@ const MIN_FS = 10;
 const MAX_FS = 100_000;
 const P10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const NONFINITE = /^[+-]?(nan|inf|infinity)$/i;
 const SECONDS = /^(time|t|elapsed[ _]?time)([ _]*[([]?(s|sec|secs|seconds)[)\]]?)?$|^(sec|secs|seconds)$/;
 const MILLIS = /^(time|t|elapsed[ _]?time)[ _]*[([]?(ms|msec|millis|milliseconds)[)\]]?$|^ms$/;
 const SAMPLES = /^(sample|samples|sample[ _]?(#|no\.?|nr\.?|num|number|index|idx)|#|index|idx)$/;
@@ -105,36 +74,6 @@ export async function readEcgCsv(path: string, options: CsvReadOptions = {}): Pr
   }
 }
 
-/** Files as given, directories replaced by their *.csv files (sorted by name). */
-export async function expandCsvPaths(paths: readonly string[]): Promise<string[]> {
-  if (paths.length === 0) throw new MamError('no CSV files given: name one or more files or directories');
-  const out: string[] = [];
-  for (const p of paths) {
-    let isDir: boolean;
-    try {
-      isDir = (await fsp.stat(p)).isDirectory();
-    } catch (e) {
-      throw fileError(p, e);
-    }
-    if (!isDir) {
-      out.push(p);
-      continue;
-    }
-    let names: string[];
-    try {
-      names = (await fsp.readdir(p, { withFileTypes: true }))
-        .filter((d) => !d.isDirectory() && /\.csv$/i.test(d.name))
-        .map((d) => d.name)
-        .sort();
-    } catch (e) {
-      throw fileError(p, e);
-    }
-    if (names.length === 0) throw new MamError(`${p}: no *.csv files in this directory: give CSV files or a directory holding some`, { file: p });
-    out.push(...names.map((n) => join(p, n)));
-  }
-  return out;
-}
-
 /** Several files and/or directories (their *.csv files, sorted), read one after the other. */
 export async function readEcgFiles(paths: readonly string[], options: CsvReadOptions = {}): Promise<CsvRecord[]> {
   const records: CsvRecord[] = [];
@@ -159,45 +98,6 @@ function checkOptions(o: CsvReadOptions): void {
   }
 }
 
-function fileError(path: string, e: unknown): MamError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file: check the path'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission denied: make it readable'
-    : code === 'ENOTDIR' ? 'a folder in the path is a file: check the path'
-    : `cannot be read (${(e as Error).message}): check the path`;
-  return new MamError(`${path}: ${why}`, { file: path, cause: e });
-}
-
-async function regularFileSize(path: string): Promise<number> {
-  let st;
-  try {
-    st = await fsp.stat(path);
-  } catch (e) {
-    throw fileError(path, e);
-  }
-  // Opening a FIFO would block until someone writes to it: refuse anything but a plain file.
-  if (st.isDirectory()) throw new MamError(`${path}: a directory, not a CSV file: give a file (mam data info takes directories)`, { file: path });
-  if (!st.isFile()) throw new MamError(`${path}: not a regular file: give a CSV file (it is read twice, so not a pipe)`, { file: path });
-  return st.size;
-}
-
-async function readAt(fh: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buf, offset + got, length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
-}
-
-/** Trims and strips quotes of either kind, repeatedly ("'MLII'" -> MLII). */
-export function cleanName(s: string): string {
-  let t = s.trim();
-  while (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t[t.length - 1] === t[0]) t = t.slice(1, -1).trim();
-  return t;
-}
-
 function countOutsideQuotes(line: string, ch: string): number {
   let n = 0;
   let quoted = false;
@@ -213,21 +113,9 @@ function countOutsideQuotes(line: string, ch: string): number {
  * can be a decimal comma in the other two, never the reverse. The first line alone decides, so
  * that a damaged line further down cannot change how the file is split.
  */
-function sniffDelimiter(first: string): ',' | ';' | '\t' {
+function sniffDelimiter(first: string): Delimiter {
   for (const d of ['\t', ';'] as const) if (countOutsideQuotes(first, d) > 0) return d;
   return ',';
-}
-
-function show(cell: string): string {
-  return JSON.stringify(cell.length > 40 ? `${cell.slice(0, 40)}...` : cell);
-}
-
-function isBlank(b: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = b[i];
-    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) return false;
-  }
-  return true;
 }
 
 const COL_LEAD = 0;
@@ -295,7 +183,7 @@ async function readOpen(fh: FileHandle, path: string, size: number, options: Csv
 
   let rawFirst: string[];
   try {
-    rawFirst = (parseCsv(firstText, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][])[0] ?? [''];
+    rawFirst = splitLine(firstText, delimiter);
   } catch (e) {
     throw new MamError(`${path}: line ${line}: ${(e as Error).message.split('\n', 1)[0]}: fix the header`, { file: path, cause: e });
   }
@@ -628,7 +516,7 @@ class RowParser {
     const { path, delimiter, decimalComma, header, headerFields, labels } = this.s;
     let fields: string[];
     try {
-      fields = (parseCsv(text, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][])[0] ?? [''];
+      fields = splitLine(text, delimiter);
     } catch {
       fields = text.split(delimiter); // e.g. an unclosed quote: the cell check below names the cell
     }
