@@ -29,8 +29,9 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { MamError } from '../errors.js';
 import { expandCsvPaths, fileError, readAt, regularFileSize } from './csv/files.js';
+import { sniffHead } from './csv/sniff.js';
 import { cleanName, isBlank, NONFINITE, NUMBER, show, splitLine } from './csv/text.js';
-import type { CsvReadOptions, CsvRecord, Delimiter, TimeUnit } from './csv/types.js';
+import type { CsvReadOptions, CsvRecord, TimeUnit } from './csv/types.js';
 
 export { expandCsvPaths } from './csv/files.js';
 export { cleanName } from './csv/text.js';
@@ -98,26 +99,6 @@ function checkOptions(o: CsvReadOptions): void {
   }
 }
 
-function countOutsideQuotes(line: string, ch: string): number {
-  let n = 0;
-  let quoted = false;
-  for (const c of line) {
-    if (c === '"') quoted = !quoted;
-    else if (c === ch && !quoted) n++;
-  }
-  return n;
-}
-
-/**
- * Tab, then semicolon, then comma: the first found in the first line (outside quotes). A comma
- * can be a decimal comma in the other two, never the reverse. The first line alone decides, so
- * that a damaged line further down cannot change how the file is split.
- */
-function sniffDelimiter(first: string): Delimiter {
-  for (const d of ['\t', ';'] as const) if (countOutsideQuotes(first, d) > 0) return d;
-  return ',';
-}
-
 const COL_LEAD = 0;
 const COL_TIME = 1;
 const COL_SKIP = 2;
@@ -128,58 +109,7 @@ async function readOpen(fh: FileHandle, path: string, size: number, options: Csv
   const headLen = await readAt(fh, buf, 0, Math.min(size, MAX_LINE + CHUNK), 0);
   const wholeFile = headLen === size;
 
-  // Sniff the first bytes: compressed or binary files would otherwise fail on some odd cell.
-  const b0 = buf[0];
-  const b1 = buf[1];
-  if (headLen >= 2 && b0 === 0x1f && b1 === 0x8b) throw new MamError(`${path}: gzip-compressed, not CSV text: decompress it first (gunzip)`, { file: path });
-  if (headLen >= 4 && buf.readUInt32BE(0) === 0x504b0304) throw new MamError(`${path}: a zip archive, not CSV text: unzip it first`, { file: path });
-  if (headLen >= 2 && ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff))) {
-    throw new MamError(`${path}: UTF-16 text: save it as UTF-8 (or plain ASCII) CSV`, { file: path });
-  }
-  const nul = buf.subarray(0, Math.min(headLen, 1 << 16)).indexOf(0);
-  if (nul >= 0) throw new MamError(`${path}: binary data (a NUL byte at offset ${nul}), not CSV text: give a CSV file`, { file: path });
-  const bom = headLen >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-
-  // The first non-blank line: the header, or the first row of a file without one.
-  let line = 1;
-  let start = bom;
-  for (;;) {
-    const nl = buf.indexOf(10, start);
-    const end = nl < 0 || nl >= headLen ? headLen : nl;
-    if (!isBlank(buf, start, end)) break;
-    if (end === headLen) {
-      if (wholeFile) throw new MamError(`${path}: empty file (only blank lines): give a CSV with one row per sample`, { file: path });
-      throw new MamError(`${path}: more than 1 MiB of blank space at the start: not a CSV of samples`, { file: path });
-    }
-    start = nl + 1;
-    line++;
-  }
-  // Its end: the first '\n' outside double quotes (a quoted name may hold anything).
-  let firstEnd = -1;
-  let quoted = false;
-  for (let i = start; i < headLen; i++) {
-    const c = buf[i];
-    if (c === 34) quoted = !quoted;
-    else if (c === 10 && !quoted) {
-      firstEnd = i;
-      break;
-    }
-  }
-  if (firstEnd < 0) {
-    if (quoted) throw new MamError(`${path}: line ${line}: a " opens a quoted name that never closes: close the quote`, { file: path });
-    if (buf.subarray(start, headLen).includes(13)) {
-      throw new MamError(`${path}: line ${line} holds a bare CR: old Mac line ends (CR only)? convert them to LF or CRLF`, { file: path });
-    }
-    if (!wholeFile) throw new MamError(`${path}: line ${line} is longer than 1 MiB: not a CSV with one row per sample`, { file: path });
-    firstEnd = headLen;
-  }
-  let firstText = buf.toString('utf8', start, firstEnd);
-  if (firstText.endsWith('\r')) firstText = firstText.slice(0, -1);
-  if (firstText.includes('\r')) {
-    throw new MamError(`${path}: line ${line} holds a bare CR: old Mac line ends (CR only)? convert them to LF or CRLF`, { file: path });
-  }
-  const delimiter = sniffDelimiter(firstText);
-  const decimalComma = delimiter !== ',';
+  const { line, start, end: firstEnd, text: firstText, delimiter, decimalComma } = sniffHead(buf, headLen, wholeFile, path);
 
   let rawFirst: string[];
   try {
