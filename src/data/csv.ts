@@ -29,6 +29,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { MamError } from '../errors.js';
 import { expandCsvPaths, fileError, readAt, regularFileSize } from './csv/files.js';
+import { COL_SKIP, readColumns, resolveLead } from './csv/header.js';
 import { sniffHead } from './csv/sniff.js';
 import { cleanName, isBlank, NONFINITE, NUMBER, show, splitLine } from './csv/text.js';
 import type { CsvReadOptions, CsvRecord, TimeUnit } from './csv/types.js';
@@ -48,10 +49,6 @@ const MAX_FS_UNCERTAINTY = 1e-3;
 const MIN_FS = 10;
 const MAX_FS = 100_000;
 const P10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-
-const SECONDS = /^(time|t|elapsed[ _]?time)([ _]*[([]?(s|sec|secs|seconds)[)\]]?)?$|^(sec|secs|seconds)$/;
-const MILLIS = /^(time|t|elapsed[ _]?time)[ _]*[([]?(ms|msec|millis|milliseconds)[)\]]?$|^ms$/;
-const SAMPLES = /^(sample|samples|sample[ _]?(#|no\.?|nr\.?|num|number|index|idx)|#|index|idx)$/;
 
 /** Reads one ECG CSV file (see the top of this file for what it accepts). */
 export async function readEcgCsv(path: string, options: CsvReadOptions = {}): Promise<CsvRecord> {
@@ -99,48 +96,17 @@ function checkOptions(o: CsvReadOptions): void {
   }
 }
 
-const COL_LEAD = 0;
-const COL_TIME = 1;
-const COL_SKIP = 2;
-
 async function readOpen(fh: FileHandle, path: string, size: number, options: CsvReadOptions): Promise<CsvRecord> {
   // Room for a carried partial line, a chunk, and a '\n' sentinel after the file's last line.
   const buf = Buffer.allocUnsafe(MAX_LINE + CHUNK + 1);
   const headLen = await readAt(fh, buf, 0, Math.min(size, MAX_LINE + CHUNK), 0);
   const wholeFile = headLen === size;
 
-  const { line, start, end: firstEnd, text: firstText, delimiter, decimalComma } = sniffHead(buf, headLen, wholeFile, path);
+  const first = sniffHead(buf, headLen, wholeFile, path);
+  const { line, start, end: firstEnd, delimiter, decimalComma } = first;
 
-  let rawFirst: string[];
-  try {
-    rawFirst = splitLine(firstText, delimiter);
-  } catch (e) {
-    throw new MamError(`${path}: line ${line}: ${(e as Error).message.split('\n', 1)[0]}: fix the header`, { file: path, cause: e });
-  }
-  // Names go into one-line messages: no line breaks from quoted names.
-  const first = rawFirst.map((s) => cleanName(s).replace(/\s+/g, ' '));
-  // A trailing delimiter on every line (some exporters) makes an empty, nameless last column.
-  const trailingEmpty = first.length > 1 && first[first.length - 1] === '';
-  const numeric = (s: string) => NUMBER.test(decimalComma ? s.replace(',', '.') : s) || NONFINITE.test(s);
-  const header = !first.every((s, i) => numeric(s) || (trailingEmpty && i === first.length - 1));
-
-  // Columns: an optional time column, the leads, an optional ignored empty last one.
-  const ncols = first.length;
-  const kinds = new Uint8Array(ncols);
-  let timeColumn: CsvRecord['timeColumn'] = null;
-  if (header && ncols > 1) {
-    const n = first[0]!.toLowerCase();
-    const unit: TimeUnit | null = SECONDS.test(n) ? 'seconds' : MILLIS.test(n) ? 'milliseconds' : SAMPLES.test(n) ? 'samples' : null;
-    if (unit) {
-      timeColumn = { name: first[0]!, unit };
-      kinds[0] = COL_TIME;
-    }
-  }
-  if (trailingEmpty) kinds[ncols - 1] = COL_SKIP;
-  const leadCols: number[] = [];
-  for (let c = 0; c < ncols; c++) if (kinds[c] === COL_LEAD) leadCols.push(c);
-  const leads = leadCols.map((c, i) => (header && first[c] !== '' ? first[c]! : String(i)));
-  if (leads.length === 0) throw new MamError(`${path}: line ${line}: only a time column, no lead: add the signal columns`, { file: path });
+  const { header, kinds, timeColumn, leadCols, leads, labels } = readColumns(path, first);
+  const ncols = kinds.length;
   const leadIndex = resolveLead(path, leads, options.lead);
 
   const dataStart = header ? firstEnd + 1 : start;
@@ -170,8 +136,7 @@ async function readOpen(fh: FileHandle, path: string, size: number, options: Csv
 
   const parser = new RowParser({
     path, kinds, leadCols, delimiter, decimalComma, capacity, header, headerFields: ncols,
-    labels: first.map((name, c) => (kinds[c] === COL_SKIP ? 'no name'
-      : kinds[c] === COL_LEAD && !(header && name !== '') ? `lead ${leads[leadCols.indexOf(c)]}` : name)),
+    labels,
     timeUnit: timeColumn?.unit ?? null, strictTime: fsGiven === undefined || timeColumn?.unit === 'samples',
     adcGain: options.adcGain, adcZero: options.adcZero,
   });
@@ -231,21 +196,6 @@ async function readOpen(fh: FileHandle, path: string, size: number, options: Csv
     name: path, fs, lead: leads[leadIndex]!, signal: signals[leadIndex]!,
     leads, signals, leadIndex, fsSource, rows, timeColumn, timeColumnFs: timeFs?.fs ?? null, delimiter, header,
   };
-}
-
-function resolveLead(path: string, leads: string[], lead: string | number | undefined): number {
-  if (lead === undefined) return 0;
-  const list = leads.length === 1 ? `the only lead is ${leads[0]}` : `leads: ${leads.map((l, i) => `${i} ${l}`).join(', ')}`;
-  if (typeof lead === 'string') {
-    const want = cleanName(lead).toLowerCase();
-    const hits = leads.flatMap((l, i) => (l.toLowerCase() === want ? [i] : []));
-    if (hits.length > 1) throw new MamError(`${path}: lead name "${lead}" is ambiguous (leads ${hits.join(' and ')}): give --lead as a 0-based index (${list})`, { file: path });
-    if (hits.length === 1) return hits[0]!;
-    if (!/^\d+$/.test(want)) throw new MamError(`${path}: no lead "${lead}": give --lead as a name or 0-based index (${list})`, { file: path });
-  }
-  const i = Number(lead);
-  if (i >= leads.length) throw new MamError(`${path}: no lead ${i} (indices count from 0): give --lead as a name or 0-based index (${list})`, { file: path });
-  return i;
 }
 
 interface ParserSetup {
