@@ -30,9 +30,10 @@ import type { FileHandle } from 'node:fs/promises';
 import { MamError } from '../errors.js';
 import { expandCsvPaths, fileError, readAt, regularFileSize } from './csv/files.js';
 import { COL_SKIP, readColumns, resolveLead } from './csv/header.js';
+import { chooseRate, requireRateSource, timeStepsFor, type TimeSteps } from './csv/sampling-rate.js';
 import { sniffHead } from './csv/sniff.js';
 import { cleanName, isBlank, NONFINITE, NUMBER, show, splitLine } from './csv/text.js';
-import type { CsvReadOptions, CsvRecord, TimeUnit } from './csv/types.js';
+import type { CsvReadOptions, CsvRecord } from './csv/types.js';
 
 export { expandCsvPaths } from './csv/files.js';
 export { cleanName } from './csv/text.js';
@@ -41,13 +42,6 @@ export type { CsvReadOptions, CsvRecord, TimeUnit } from './csv/types.js';
 const CHUNK = 1 << 20;
 /** Longer lines are not one sample per row: refuse them rather than buffer without bound. */
 const MAX_LINE = 1 << 20;
-/** Time cells may have been written from float32 (2^-24 relative error each): allow twice that per step. */
-const TIME_REL = 2 ** -22;
-/** An inferred rate less certain than this (relative) is refused: the user must give --fs. */
-const MAX_FS_UNCERTAINTY = 1e-3;
-/** Inferred rates outside this range are unit mix-ups, not ECG (given ones are taken as they are). */
-const MIN_FS = 10;
-const MAX_FS = 100_000;
 const P10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /** Reads one ECG CSV file (see the top of this file for what it accepts). */
@@ -113,12 +107,7 @@ async function readOpen(fh: FileHandle, path: string, size: number, options: Csv
   if (header && wholeFile && isBlank(buf, dataStart, headLen)) {
     throw new MamError(`${path}: a header but no data rows: give a CSV with one row per sample`, { file: path });
   }
-  const fsGiven = options.fs;
-  if (fsGiven === undefined && timeColumn?.unit !== 'seconds' && timeColumn?.unit !== 'milliseconds') {
-    throw new MamError(timeColumn
-      ? `${path}: the first column '${timeColumn.name}' numbers the samples but gives no rate: give --fs HZ (MIT-BIH: 360)`
-      : `${path}: no time column to infer the sampling rate from: give --fs HZ`, { file: path });
-  }
+  requireRateSource(path, options.fs, timeColumn);
 
   // Pass 1: newlines after the first data line's start bound the rows from above.
   let capacity = 1;
@@ -134,10 +123,11 @@ async function readOpen(fh: FileHandle, path: string, size: number, options: Csv
     }
   }
 
+  const timeSteps = timeStepsFor(timeColumn, options.fs);
   const parser = new RowParser({
     path, kinds, leadCols, delimiter, decimalComma, capacity, header, headerFields: ncols,
     labels,
-    timeUnit: timeColumn?.unit ?? null, strictTime: fsGiven === undefined || timeColumn?.unit === 'samples',
+    timeSteps,
     adcGain: options.adcGain, adcZero: options.adcZero,
   });
   parser.line = header ? line : line - 1;
@@ -169,32 +159,11 @@ async function readOpen(fh: FileHandle, path: string, size: number, options: Csv
 
   const rows = parser.rows;
   if (rows === 0) throw new MamError(`${path}: a header but no data rows: give a CSV with one row per sample`, { file: path });
-  const timeFs = parser.timeRate();
-  let fs: number;
-  let fsSource: string;
-  if (fsGiven !== undefined) {
-    fs = fsGiven;
-    fsSource = '--fs';
-    if (timeFs !== null && Math.abs(timeFs.fs - fs) > Math.max(timeFs.uncertainty, 1e-9 * fs)) {
-      fsSource = `--fs (the time column says ${timeFs.fs} Hz)`;
-    }
-  } else {
-    const col = timeColumn!;
-    if (rows < 2) throw new MamError(`${path}: one data row: a time column needs two to give the rate: give --fs HZ`, { file: path });
-    if (timeFs === null) {
-      throw new MamError(`${path}: column 1 (${col.name}): ${rows} rows written to ${parser.timeDecimals} decimals do not pin the rate down to 0.1%: give --fs HZ, or write the time with more decimals`, { file: path });
-    }
-    fs = timeFs.fs;
-    // A rate no ECG has means a unit mix-up (ms in a column named time, say), not a record.
-    if (fs < MIN_FS || fs > MAX_FS) {
-      throw new MamError(`${path}: column 1 (${col.name}) in ${col.unit} gives ${fs} Hz, not an ECG sampling rate: if it holds another unit, name it time_ms (milliseconds) or sample (sample numbers), or give --fs HZ`, { file: path });
-    }
-    fsSource = `time column (${col.unit})`;
-  }
+  const { fs, fsSource, timeColumnFs } = chooseRate(path, options.fs, timeColumn, rows, timeSteps);
   const signals = parser.signals.map((a) => a.subarray(0, rows));
   return {
     name: path, fs, lead: leads[leadIndex]!, signal: signals[leadIndex]!,
-    leads, signals, leadIndex, fsSource, rows, timeColumn, timeColumnFs: timeFs?.fs ?? null, delimiter, header,
+    leads, signals, leadIndex, fsSource, rows, timeColumn, timeColumnFs, delimiter, header,
   };
 }
 
@@ -208,8 +177,7 @@ interface ParserSetup {
   header: boolean;
   headerFields: number;
   labels: string[];
-  timeUnit: TimeUnit | null;
-  strictTime: boolean;
+  timeSteps: TimeSteps | null;
   adcGain: number | undefined;
   adcZero: number | undefined;
 }
@@ -229,18 +197,11 @@ class RowParser {
   private readonly adc: boolean;
   private readonly gain: number;
   private readonly zero: number;
+  /** The time column's index (0), or -1 without one. */
   private readonly timeCol: number;
-  // Time column state, in the column's own unit.
+  private readonly timeSteps: TimeSteps | null;
+  /** The decimals of the time cell on the line being parsed. */
   private timeDec = 0;
-  private maxDec = 0;
-  private quantum = 0.5;
-  private nTime = 0;
-  private t0 = 0;
-  private tPrev = 0;
-  private tMaxAbs = 0;
-  private step1 = 0;
-  /** Every step so far equal to the first (to float noise): the times are exact, not rounded. */
-  private exactSteps = true;
 
   constructor(setup: ParserSetup) {
     this.s = setup;
@@ -253,11 +214,8 @@ class RowParser {
     this.adc = setup.adcGain !== undefined || setup.adcZero !== undefined;
     this.gain = setup.adcGain ?? 1;
     this.zero = setup.adcZero ?? 0;
-    this.timeCol = setup.timeUnit === null ? -1 : 0;
-  }
-
-  get timeDecimals(): number {
-    return this.maxDec;
+    this.timeSteps = setup.timeSteps;
+    this.timeCol = setup.timeSteps === null ? -1 : 0;
   }
 
   /** Parses the lines in b[start, end); b[end - 1] is '\n'. */
@@ -428,7 +386,10 @@ class RowParser {
   private commit(b: Buffer, lineStart: number): void {
     const r = this.rows;
     if (r >= this.s.capacity) throw new MamError(`${this.s.path}: the file grew while being read: read it again once it is complete`, { file: this.s.path });
-    if (this.timeCol >= 0) this.checkTime(this.vals[this.timeCol]!);
+    if (this.timeSteps !== null) {
+      const problem = this.timeSteps.add(this.vals[this.timeCol]!, this.timeDec);
+      if (problem !== null) this.timeError(problem);
+    }
     const vals = this.vals;
     const cols = this.leadCols;
     const signals = this.signals;
@@ -449,68 +410,8 @@ class RowParser {
     throw new MamError(`${this.s.path}: line ${this.line}, column ${c + 1} (${this.s.labels[c]}): ${show(cell)} is ${why} the float32 range (3.4e38): fix the cell`, { file: this.s.path });
   }
 
-  private checkTime(t: number): void {
-    const i = this.nTime++;
-    if (this.timeDec > this.maxDec) {
-      this.maxDec = Math.min(this.timeDec, 20);
-      this.quantum = 0.5 * 10 ** -this.maxDec;
-    }
-    const abs = Math.abs(t);
-    if (abs > this.tMaxAbs) this.tMaxAbs = abs;
-    if (i === 0) {
-      this.t0 = this.tPrev = t;
-      return;
-    }
-    const { timeUnit, strictTime } = this.s;
-    const s = t - this.tPrev;
-    if (s < 0 || (s === 0 && strictTime)) {
-      this.timeError(`the ${timeUnit === 'samples' ? 'sample number' : 'time'} ${s < 0 ? 'goes back' : 'stays'} from ${this.tPrev} to ${t}${this.unitSuffix()}: rows must be in time order, one per sample; fix the file`);
-    }
-    if (i === 1) this.step1 = s;
-    else if (this.exactSteps && Math.abs(s - this.step1) > 1e-12 * Math.max(abs, 1)) this.exactSteps = false;
-    if (timeUnit === 'samples') {
-      if (i > 1 && s !== this.step1) {
-        this.timeError(`the sample number steps by ${s} here but by ${this.step1} before: missing or repeated rows? fix the file`);
-      }
-    } else if (strictTime && i >= 2) {
-      // Each value may be off by half its last written decimal: a step by two of those, the
-      // running mean step (ref) by much less.
-      const ref = (this.tPrev - this.t0) / (i - 1);
-      const tol = 4 * this.quantum + TIME_REL * abs;
-      if (Math.abs(s - ref) > tol) {
-        const u = this.unitSuffix();
-        this.timeError(`the time steps by ${+s.toPrecision(6)}${u} here but by ${+ref.toPrecision(6)}${u} on average before: missing or repeated rows? fix the file, or give --fs to take the rows as they are`);
-      }
-    }
-    this.tPrev = t;
-  }
-
-  private unitSuffix(): string {
-    const unit = this.s.timeUnit;
-    return unit === 'seconds' ? ' s' : unit === 'milliseconds' ? ' ms' : '';
-  }
-
   private timeError(what: string): never {
     const { path, labels } = this.s;
     throw new MamError(`${path}: line ${this.line}, column 1 (${labels[0]}): ${what}`, { file: path });
-  }
-
-  /** The rate the time column (s or ms) implies, rounded to what its decimals can tell; null if it cannot. */
-  timeRate(): { fs: number; uncertainty: number } | null {
-    const unit = this.s.timeUnit;
-    if ((unit !== 'seconds' && unit !== 'milliseconds') || this.nTime < 2) return null;
-    const span = this.tPrev - this.t0;
-    if (!(span > 0)) return null;
-    const est = ((this.nTime - 1) / span) * (unit === 'milliseconds' ? 1000 : 1);
-    // Both ends may be off by half a written decimal (or by float32 rounding), unless every step
-    // was the same: then the times were written exactly (0.002, 0.004, ...), not rounded.
-    const rel = this.exactSteps ? 1e-12 * Math.max(this.tMaxAbs, 1) / span
-      : (2 * this.quantum + 2 * TIME_REL * this.tMaxAbs) / span;
-    if (rel > MAX_FS_UNCERTAINTY) return null;
-    const u = Math.max(est * rel, 1e-9 * est);
-    const whole = Math.round(est);
-    if (Math.abs(est - whole) <= u) return { fs: whole, uncertainty: u };
-    const decimals = Math.max(0, -Math.floor(Math.log10(u)));
-    return { fs: Number(est.toFixed(Math.min(decimals, 12))), uncertainty: u };
   }
 }

@@ -13,7 +13,7 @@
 import { MamError } from '../../errors.js';
 import type { FirstLine } from './sniff.js';
 import { cleanName, NONFINITE, NUMBER, splitLine } from './text.js';
-import type { CsvRecord, TimeUnit } from './types.js';
+import type { TimeColumn, TimeUnit } from './types.js';
 
 // What a column holds: one byte per column, read for every cell by the row parser.
 export const COL_LEAD = 0;
@@ -30,7 +30,7 @@ export interface Columns {
   header: boolean;
   /** One of COL_LEAD, COL_TIME, COL_SKIP per column, in file order. */
   kinds: Uint8Array;
-  timeColumn: CsvRecord['timeColumn'];
+  timeColumn: TimeColumn | null;
   /** The lead columns' indices in the file, and their names. */
   leadCols: number[];
   leads: string[];

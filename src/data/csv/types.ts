@@ -16,6 +16,12 @@ export type TimeUnit = 'seconds' | 'milliseconds' | 'samples';
 
 export type Delimiter = ',' | ';' | '\t';
 
+/** A first column that holds time or sample numbers rather than a lead. */
+export interface TimeColumn {
+  name: string;
+  unit: TimeUnit;
+}
+
 /** One CSV file: the chosen lead as an EcgRecord (name = the path), plus every lead. */
 export interface CsvRecord extends EcgRecord {
   /** Signal column names in file order (the time column excluded). */
@@ -29,7 +35,7 @@ export interface CsvRecord extends EcgRecord {
   /** Data rows = samples per lead. */
   rows: number;
   /** The first column, when it holds time or sample numbers rather than a lead. */
-  timeColumn: { name: string; unit: TimeUnit } | null;
+  timeColumn: TimeColumn | null;
   /** The rate the time column implies (s or ms, 2 rows or more), whether or not it was used. */
   timeColumnFs: number | null;
   delimiter: Delimiter;
