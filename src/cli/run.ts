@@ -1,24 +1,38 @@
 import type { Command } from 'commander';
 import { initBackend } from '../backend.js';
-import { MamError, UsageError } from '../errors.js';
+import { MamError, RequestError } from '../errors.js';
 import { snakeKeys } from '../report/json-keys.js';
 
 /**
  * The exit codes (README, "Exit codes"): 0 done; 1 a data or runtime error (a MamError: bad
- * file, impossible request); 2 a usage error (bad option, missing argument); 70 an internal
- * error, i.e. a bug (EX_SOFTWARE of sysexits.h); 128 + the signal's number when a signal
- * stopped the command (130 for Ctrl-C; see interrupt.ts).
+ * file, too little data); 2 a usage error (bad option, missing argument, or a RequestError: a
+ * setting the library cannot carry out); 70 an internal error, i.e. a bug (EX_SOFTWARE of
+ * sysexits.h); 128 + the signal's number when a signal stopped the command (130 for Ctrl-C;
+ * see interrupt.ts).
  */
 export const EXIT = { ok: 0, error: 1, usage: 2, internal: 70 } as const;
 
 /**
+ * How a command's user gives the library's settings that its errors name: field -> flag, for
+ * the fields whose flag is not the default --kebab-case of the field (mamLayers: --mam-layers).
+ * Only fields that a library message can name in that command need an entry.
+ */
+export type FlagNames = Readonly<Record<string, string>>;
+
+/** A field's flag: `flags`' entry, else camelCase (and dotted paths) as --kebab-case. */
+export function flagOf(field: string, flags: FlagNames = {}): string {
+  return flags[field] ?? `--${field.replace(/\./g, '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
  * Wrap a commander action: initialise the tfjs backend from the global
  * --backend option (or $MAM_BACKEND) unless `tfjs: false`, run the action, and turn errors
- * into the CLI's exit convention. Commander passes the Command as the last argument.
+ * into the CLI's exit convention, the settings they name spelled by `flags`. Commander passes
+ * the Command as the last argument.
  */
 export function action<Args extends unknown[]>(
   fn: (...args: Args) => void | Promise<void>,
-  options: { tfjs?: boolean } = {},
+  options: { tfjs?: boolean; flags?: FlagNames } = {},
 ): (...args: Args) => Promise<void> {
   return async (...args: Args) => {
     try {
@@ -27,21 +41,22 @@ export function action<Args extends unknown[]>(
       if (options.tfjs !== false) await initBackend({ backend: cmd.optsWithGlobals<{ backend?: string }>().backend });
       await fn(...args);
     } catch (err) {
-      reportError(err);
+      reportError(err, options.flags);
     }
   };
 }
 
 /**
- * A MamError: `mam: <message>` on stderr, exit 1 (2 for a UsageError). Anything else is a
- * bug: `mam: internal error: <message>`, exit 70. Stacks only with MAM_DEBUG=1. exitCode
- * (not process.exit) so pending stdout writes still flush.
+ * A MamError: `mam: <message>` on stderr, each setting it names as the command's flag, exit 1
+ * (2 for a RequestError, which a UsageError is). Anything else is a bug: `mam: internal error:
+ * <message>`, exit 70. Stacks only with MAM_DEBUG=1. exitCode (not process.exit) so pending
+ * stdout writes still flush.
  */
-export function reportError(err: unknown): void {
+export function reportError(err: unknown, flags: FlagNames = {}): void {
   const debug = process.env.MAM_DEBUG === '1';
   if (err instanceof MamError) {
-    process.stderr.write(`mam: ${err.message}\n`);
-    process.exitCode = err instanceof UsageError ? EXIT.usage : EXIT.error;
+    process.stderr.write(`mam: ${err.text.render((field) => flagOf(field, flags))}\n`);
+    process.exitCode = err instanceof RequestError ? EXIT.usage : EXIT.error;
   } else {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`mam: internal error: ${msg} (please report it; MAM_DEBUG=1 shows where)\n`);
