@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { MamError, firstLine } from './errors.js';
+import { MamError, RequestError, firstLine, msg, setting, type Message } from './errors.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -31,9 +31,9 @@ export function backendInfo(): BackendInfo | undefined {
 }
 
 /**
- * Choose and initialise the tfjs backend. An explicit request (options.backend,
- * else $MAM_BACKEND) must load or this throws a MamError; with no request the
- * fastest loadable backend wins: tfjs-node, then wasm, then cpu.
+ * Choose and initialise the tfjs backend. An explicit request (options.backend, else
+ * $MAM_BACKEND) must load or this throws a MamError (a RequestError for an unknown name);
+ * with no request the fastest loadable backend wins: tfjs-node, then wasm, then cpu.
  */
 export async function initBackend(options: { backend?: string } = {}): Promise<BackendInfo> {
   // PROD silences backend_util.warn, which is how tfjs prints its
@@ -42,7 +42,8 @@ export async function initBackend(options: { backend?: string } = {}): Promise<B
 
   const env = process.env.MAM_BACKEND?.trim() || undefined; // MAM_BACKEND= means unset
   const raw = options.backend ?? env;
-  const source = options.backend !== undefined ? '--backend' : 'MAM_BACKEND';
+  const source = options.backend !== undefined ? '--backend' : 'MAM_BACKEND'; // for `reason`, which mam info prints
+  const asked = options.backend !== undefined ? setting('backend') : msg`MAM_BACKEND`; // errors name the setting
 
   if (raw === undefined) {
     // Keep an earlier choice, unless someone switched tfjs's backend behind our back.
@@ -51,21 +52,21 @@ export async function initBackend(options: { backend?: string } = {}): Promise<B
   }
 
   const name = ALIASES[raw.trim().toLowerCase()];
-  if (!name) throw new MamError(`unknown backend "${raw}" (from ${source}); valid: ${VALID}`);
+  if (!name) throw new RequestError(msg`unknown backend "${raw}" (from ${asked}); valid: ${VALID}`);
   if (current?.name === name && tf.getBackend() === name) return (current = { ...current, reason: `requested by ${source}` });
 
   const failure = await tryLoad(name);
-  if (failure !== undefined) throw new MamError(`backend ${name} (from ${source}) failed to load: ${failure}; ${FIX[name]}`);
+  if (failure !== undefined) throw new MamError(msg`backend ${name} (from ${asked}) failed to load: ${failure}; ${FIX[name]}`);
   return (current = { name, reason: `requested by ${source}`, versions: versions() });
 }
 
-const FIX: Record<BackendName, string> = {
+const FIX: Record<BackendName, Message> = {
   // tfjs-node is an optional peer: missing unless the project installs it, or without its addon
   // when its install script (which downloads libtensorflow) could not run.
   tensorflow:
-    'tfjs-node is an optional peer dependency that downloads libtensorflow when installed: with network access run "npm install @tensorflow/tfjs-node@^4.22.0" if it is missing, "npm rebuild @tensorflow/tfjs-node" if it is installed; otherwise use --backend wasm',
-  wasm: 'install @tensorflow/tfjs-backend-wasm@^4.22.0 beside @tensorflow/tfjs (a peer dependency of mam-ecg) or use --backend cpu',
-  cpu: 'install @tensorflow/tfjs@^4.22.0 (a peer dependency of mam-ecg)',
+    msg`tfjs-node is an optional peer dependency that downloads libtensorflow when installed: with network access run "npm install @tensorflow/tfjs-node@^4.22.0" if it is missing, "npm rebuild @tensorflow/tfjs-node" if it is installed; otherwise use {backend} wasm`,
+  wasm: msg`install @tensorflow/tfjs-backend-wasm@^4.22.0 beside @tensorflow/tfjs (a peer dependency of mam-ecg) or use {backend} cpu`,
+  cpu: msg`install @tensorflow/tfjs@^4.22.0 (a peer dependency of mam-ecg)`,
 };
 
 async function autoSelect(): Promise<BackendInfo> {

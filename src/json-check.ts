@@ -4,7 +4,7 @@
 // given, typed: objects are checked in place, not copied, so what is written back keeps its keys
 // in order. No dependency: a few combinators, typed against the interfaces they check, so a field
 // added to an interface does not compile until it has a check.
-import { MamError } from './errors.js';
+import { MamError, msg, type Message } from './errors.js';
 
 /** Checks the value found at `path` and returns it typed, or throws a FieldError. */
 export type Check<T> = (value: unknown, path: string) => T;
@@ -13,11 +13,11 @@ export type Check<T> = (value: unknown, path: string) => T;
 class FieldError extends Error {}
 
 /** `check`s a file's parsed JSON: a bad field throws `<file>: <field> is ..., not ...: <fix>`. */
-export function checkJson<T>(value: unknown, check: Check<T>, file: string, fix: string): T {
+export function checkJson<T>(value: unknown, check: Check<T>, file: string, fix: string | Message): T {
   try {
     return check(value, '');
   } catch (e) {
-    if (e instanceof FieldError) throw new MamError(`${file}: ${e.message}: ${fix}`, { file });
+    if (e instanceof FieldError) throw new MamError(msg`${file}: ${e.message}: ${fix}`, { file });
     throw e;
   }
 }

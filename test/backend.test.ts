@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo, initBackend } from '../src/backend.js';
-import { MamError } from '../src/errors.js';
+import { MamError, RequestError } from '../src/errors.js';
 
 // The automatic choice must not depend on the caller's shell.
 delete process.env.MAM_BACKEND;
@@ -65,11 +65,11 @@ describe('initBackend', { concurrency: false }, () => {
     }
   });
 
-  it('throws a one-line MamError for an unknown name', async () => {
+  it('throws a one-line RequestError for an unknown name, naming the setting', async () => {
     await assert.rejects(initBackend({ backend: 'gpu' }), (err: unknown) => {
-      assert.ok(err instanceof MamError);
-      assert.equal(err.name, 'MamError');
-      assert.equal(err.message, 'unknown backend "gpu" (from --backend); valid: tensorflow (or node, tfjs-node), wasm, cpu');
+      assert.ok(err instanceof RequestError);
+      assert.equal(err.name, 'RequestError');
+      assert.equal(err.message, 'unknown backend "gpu" (from backend); valid: tensorflow (or node, tfjs-node), wasm, cpu');
       return true;
     });
     assert.equal(backendInfo()?.name, 'cpu', 'a failed request leaves the previous backend');
@@ -79,9 +79,9 @@ describe('initBackend', { concurrency: false }, () => {
     if (tfjsNodeInstalled()) return t.skip('tfjs-node is installed here');
     await assert.rejects(initBackend({ backend: 'node' }), (err: unknown) => {
       assert.ok(err instanceof MamError);
-      assert.match(err.message, /^backend tensorflow \(from --backend\) failed to load: Cannot find module/);
+      assert.match(err.message, /^backend tensorflow \(from backend\) failed to load: Cannot find module/);
       assert.match(err.message, /npm rebuild @tensorflow\/tfjs-node/);
-      assert.match(err.message, /--backend wasm/);
+      assert.match(err.message, /otherwise use backend wasm$/);
       assert.ok(!err.message.includes('\n'));
       return true;
     });

@@ -44,9 +44,9 @@ describe('mam CLI', () => {
     ['--backend bogus', ['--backend', 'bogus', 'info'], {}],
     ['MAM_BACKEND=bogus', ['info'], { MAM_BACKEND: 'bogus' }],
   ] as const) {
-    it(`${label} exits 1 with a single "mam:" line and no stack`, () => {
+    it(`${label} exits 2 (a bad setting) with a single "mam:" line and no stack`, () => {
       const r = mam([...args], env);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2);
       assert.equal(r.stdout, '');
       const lines = r.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, r.stderr);

@@ -314,7 +314,7 @@ describe('tfjs export', () => {
 });
 
 describe('mam export', () => {
-  it('--check reports the comparison; bad requests get one line and exit 1', () => {
+  it('--check reports the comparison; bad requests get one line and exit 2 (a bad setting) or 1', () => {
     const ok = mam(['export', '--model', models.mamAbsent!, '--format', 'c', '--out', join(dir, 'cli-c'), '--check', '--tail', '2']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /^wrote .*mam_model\.h, .*mam_model\.c: 2 layers \(dec1 mam csr, out mam csr\)/m);
@@ -328,16 +328,16 @@ describe('mam export', () => {
     assert.match(plain.stderr, /\(out mac Dense\).*\ntfjs: standard Dense layers only: plain @tensorflow\/tfjs loads it/);
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
-    for (const [args, pattern] of [
-      [['--model', models.mam!, '--tail', '5', '--out', join(dir, 'x.json')], /^mam: --tail 5: this model has 4 layers \(enc1, latent, dec1, out\); give 1 to 4$/],
-      [['--model', models.mam!, '--format', 'c', '--out', file], /^mam: .*a-file exists and is not a directory/],
-      [['--model', models.mam!, '--out', dir], /^mam: .* is a directory: give a file name for the JSON export/],
-      [['--model', models.mam!, '--format', 'onnx', '--out', file], /^mam: --format must be one of json, c, tfjs, got "onnx"$/],
-      [['--model', models.mam!, '--check', '--out', join(dir, 'y.json')], /^mam: --check compiles the C export: give --format c$/],
-      [['--model', dir, '--out', join(dir, 'z.json')], /^mam: .*mam\.json: missing: give a directory written by mam/],
-    ] as Array<[string[], RegExp]>) {
+    for (const [args, pattern, code] of [
+      [['--model', models.mam!, '--tail', '5', '--out', join(dir, 'x.json')], /^mam: --tail 5: this model has 4 layers \(enc1, latent, dec1, out\); give 1 to 4$/, 2],
+      [['--model', models.mam!, '--format', 'c', '--out', file], /^mam: .*a-file exists and is not a directory/, 1],
+      [['--model', models.mam!, '--out', dir], /^mam: .* is a directory: give a file name for the JSON export/, 1],
+      [['--model', models.mam!, '--format', 'onnx', '--out', file], /^mam: --format must be one of json, c, tfjs, got "onnx"$/, 2],
+      [['--model', models.mam!, '--check', '--out', join(dir, 'y.json')], /^mam: --check compiles the C export: give --format c$/, 2],
+      [['--model', dir, '--out', join(dir, 'z.json')], /^mam: .*mam\.json: missing: give a directory written by mam \(mam train --out, or saveModel\)$/, 1],
+    ] as Array<[string[], RegExp, number]>) {
       const r = mam(['export', ...args]);
-      assert.equal(r.code, /--format|--check/.test(pattern.source) ? 2 : 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
       assert.match(r.stderr.trimEnd(), pattern);
     }
@@ -360,7 +360,7 @@ describe('mam export', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^fits the STM32F767ZI$/m);
     const bad = mam(['footprint', '--model', models.mam!, '--target', 'esp32']);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^mam: --target esp32: unknown part; choose one of stm32f767zi, /);
   });
 });

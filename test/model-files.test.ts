@@ -178,7 +178,7 @@ describe('loadModel errors', () => {
 
   it('missing directory', async () => {
     const dir = join(root, 'no-such-model');
-    await rejectsMam(loadModel(dir), dir, /not found: give the --out directory of a 'mam train' run$/);
+    await rejectsMam(loadModel(dir), dir, /not found: give the out directory of a 'mam train' run$/);
   });
   it('a save interrupted between its two renames: says where the previous model is', async () => {
     const parent = await freshParent();
@@ -197,7 +197,7 @@ describe('loadModel errors', () => {
   });
   it('missing mam.json', async () => {
     const dir = await damaged((d) => fs.rm(join(d, 'mam.json')));
-    await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /: missing: give a directory written by mam \(mam train --out, or saveModel\)$/);
+    await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /: missing: give a directory written by mam \(mam train out, or saveModel\)$/);
   });
   it('mam.json that is not JSON', async () => {
     const dir = await damaged((d) => fs.writeFile(join(d, 'mam.json'), '{\n  "format": mam\n}\n')); // V8 quotes this, newlines and all
@@ -230,7 +230,7 @@ describe('loadModel errors', () => {
   it('a directory that is not a model', async () => {
     const dir = await freshParent();
     await fs.writeFile(join(dir, 'readme.txt'), 'hello\n');
-    await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /: missing: give a directory written by mam \(mam train --out, or saveModel\)$/);
+    await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /: missing: give a directory written by mam \(mam train out, or saveModel\)$/);
     await fs.writeFile(join(dir, 'mam.json'), '{"name": "some other tool"}');
     await rejectsMam(loadModel(dir), join(dir, 'mam.json'), /not a mam model description .*: give a directory written by mam$/);
   });
@@ -238,7 +238,7 @@ describe('loadModel errors', () => {
 
 describe('saveModel is atomic and replaces only mam model directories', () => {
   before(async () => { await initBackend({ backend: 'cpu' }); });
-  const REFUSE = /exists and is not a mam model directory: choose another --out \(mam replaces only its own model directories\)$/;
+  const REFUSE = /exists and is not a mam model directory: choose another out \(mam replaces only its own model directories\)$/;
 
   it('saving twice leaves only the second model and no .tmp-/.old- siblings', async () => {
     const parent = await freshParent();
@@ -277,7 +277,7 @@ describe('saveModel is atomic and replaces only mam model directories', () => {
     const parent = await freshParent();
     const file = join(parent, 'model');
     await fs.writeFile(file, 'not a directory\n');
-    await rejectsMam(saveModel(buildModel(1), file), file, /it or a folder above it is a file, not a directory: choose another --out$/);
+    await rejectsMam(saveModel(buildModel(1), file), file, /it or a folder above it is a file, not a directory: choose another out$/);
     assert.deepEqual(await fs.readdir(parent), ['model']);
     assert.equal(await fs.readFile(file, 'utf8'), 'not a directory\n');
   });
@@ -336,6 +336,6 @@ describe('mam.json of a trained model: checked field by field on load', () => {
     const dir = join(await freshParent(), 'plain');
     await saveModel(buildModel(1), dir, { note: 'not from mam train' });
     await rejectsMam(loadAutoencoder(dir), dir, /: not an autoencoder trained by mam train \(no data settings in mam\.json\): give a directory written by mam train$/);
-    await rejectsMam(loadCheckpoint(dir), dir, /: no training state to resume \(it was not written by mam train\): train a new model with --out$/);
+    await rejectsMam(loadCheckpoint(dir), dir, /: no training state to resume \(it was not written by mam train\): train a new model with out$/);
   });
 });

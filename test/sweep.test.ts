@@ -129,18 +129,18 @@ describe('mam sweep', () => {
     assert.equal((JSON.parse(readFileSync(join(stopped, 'sweep.json'), 'utf8')) as SweepFile).points.length, 4);
   });
 
-  it('refuses to resume with other pruning options, and other bad options, in one line', () => {
-    for (const [args, pattern] of [
-      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/],
-      [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/],
-      [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/],
-      [['--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--lr', '0.1', '--out', join(dir, 'x')], /^mam: with --mac-model and --mam-model the models and their data are given: remove --lr$/],
-      [[...tiny.slice(0, -2), '--layers', 'dec9', '--out', join(dir, 'y')], /^mam: --layers: no layer named dec9; these models' layers are enc1, latent, dec1, out$/],
-      [['--mac-model', join(out, 'mam', 'dense'), '--mam-model', join(out, 'mac', 'dense'), '--out', join(dir, 'x')], /^mam: --mac-model .*dense is a MAM model: give a MAC one/],
-      [['--out', MAM_BIN], /^mam: .*mam\.js is a file, not a directory: give --out a directory for the sweep$/],
-    ] as Array<[string[], RegExp]>) {
+  it('refuses to resume with other pruning options, and other bad options, in one line (exit 2 for a bad setting, else 1)', () => {
+    for (const [args, pattern, code] of [
+      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/, 2],
+      [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/, 2],
+      [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/, 2],
+      [['--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--lr', '0.1', '--out', join(dir, 'x')], /^mam: with --mac-model and --mam-model the models and their data are given: remove --lr$/, 2],
+      [[...tiny.slice(0, -2), '--layers', 'dec9', '--out', join(dir, 'y')], /^mam: --layers: no layer named dec9; these models' layers are enc1, latent, dec1, out$/, 2],
+      [['--mac-model', join(out, 'mam', 'dense'), '--mam-model', join(out, 'mac', 'dense'), '--out', join(dir, 'x')], /^mam: --mac-model .*dense is a MAM model: give a MAC one \(trained with mam train --kind mac\)$/, 1],
+      [['--out', MAM_BIN], /^mam: .*mam\.js is a file, not a directory: give --out a directory for the sweep$/, 1],
+    ] as Array<[string[], RegExp, number]>) {
       const r = mam(['sweep', ...args]);
-      assert.equal(r.code, /must be a fraction|go together|remove --lr/.test(pattern.source) ? 2 : 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
       assert.match(r.stderr.trimEnd(), pattern);
     }

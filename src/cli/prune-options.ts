@@ -5,6 +5,7 @@ import { DEFAULT_PRUNE_OPTIONS, type PruneRequest, type PruneScope } from '../pr
 import { SCHEDULE_KINDS } from '../prune/schedule.js';
 import { SCORE_KINDS } from '../prune/scores.js';
 import { choiceOption, intOption, numberOption, positiveOption, seedOption } from './options.js';
+import type { FlagNames } from './run.js';
 
 export interface PruneFlags {
   schedule: string;
@@ -22,6 +23,9 @@ export interface PruneFlags {
 }
 
 const d = DEFAULT_PRUNE_OPTIONS;
+
+/** The pruning settings whose flags are not their --kebab-case (see FlagNames): the fine-tuning's learning rate. */
+export const PRUNE_FLAGS: FlagNames = { learningRate: '--fine-tune-lr' };
 
 /**
  * Declares the pruning options. `mam sweep` passes own: false: it takes --pruned-as, --batch-size

@@ -9,6 +9,7 @@ import { PRESETS, specFromPreset, type ModelKind } from '../model/autoencoder.js
 import type { DenseSource } from '../sweep/sweep.js';
 import type { TrainConfig } from '../train/session.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
+import type { FlagNames } from './run.js';
 import { addCsvOptions, choiceOption, csvOptions, givenOnCommandLine, intOption, numberOption, optionalNumber, positiveOption as positive, seedOption, sizesOption, type CsvFlags } from './options.js';
 
 export interface TrainFlags extends CsvFlags {
@@ -38,6 +39,21 @@ export interface TrainFlags extends CsvFlags {
 }
 
 const d = DEFAULT_TRAIN_OPTIONS;
+
+/** The settings of a training run whose flags are not their --kebab-case (see FlagNames). */
+export const TRAIN_FLAGS: FlagNames = {
+  learningRate: '--lr',
+  'source.records': '--synth-records',
+  'source.generator.seconds': '--synth-seconds',
+};
+
+/** Those of `mam sweep` and `mam paper`'s given models; their kind is given when they are trained. */
+export const GIVEN_MODEL_FLAGS: FlagNames = {
+  'models.mac': '--mac-model',
+  'models.mam': '--mam-model',
+  kind: 'mam train --kind',
+};
+
 /** Synthetic traces of 60 s when no recordings are given (10 hours of ECG: README, "Quality"). */
 export const DEFAULT_SYNTH_RECORDS = 600;
 

@@ -5,7 +5,7 @@
 // Splits never leak: with three or more records, whole records go to train, validation or
 // test; with fewer, each record is cut into contiguous time blocks first and windows are taken
 // inside each block, so no window overlaps two splits.
-import { MamError } from '../errors.js';
+import { MamError, msg } from '../errors.js';
 import { removeBaseline } from './filters.js';
 import { seededRandom, shuffleInPlace } from './random.js';
 import type { EcgRecord } from './record.js';
@@ -100,7 +100,7 @@ export function conditionRecord(record: EcgRecord, s: PipelineSettings): Float32
   try {
     x = resample(record.signal, record.fs, s.fs);
   } catch (e) {
-    throw new MamError(`${record.name}: ${(e as Error).message}: check its sampling rate (--fs)`);
+    throw new MamError(msg`${record.name}: ${(e as Error).message}: check its sampling rate ({fs})`);
   }
   if (s.baseline === 'highpass') x = removeBaseline(x, s.fs);
   if (x.length < s.window) {

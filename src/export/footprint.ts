@@ -2,7 +2,7 @@
 // non-zeros, the bytes of each way to store the kernel (dense, CSR, bitmap; the C export's
 // choice marked) and the arithmetic of one inference; in all, flash (weights and biases) and RAM
 // (the activation arena plus the input and output buffers), against a target's budget. Pure.
-import { MamError } from '../errors.js';
+import { msg, RequestError, setting } from '../errors.js';
 import { arenaSize, layerStorage, type Storage } from './c.js';
 import { kept, type ExportNetwork } from './network.js';
 
@@ -15,7 +15,7 @@ export interface Target {
 
 const KB = 1024;
 
-/** Common Cortex-M parts, by the names `--target` takes. Flash and RAM from their datasheets. */
+/** Common Cortex-M parts, by the names findTarget takes. Flash and RAM from their datasheets. */
 export const TARGETS: Record<string, Target> = {
   stm32f767zi: { name: 'STM32F767ZI', core: 'Cortex-M7, 216 MHz', flashBytes: 2048 * KB, ramBytes: 512 * KB },
   stm32h743zi: { name: 'STM32H743ZI', core: 'Cortex-M7, 480 MHz', flashBytes: 2048 * KB, ramBytes: 1024 * KB },
@@ -25,10 +25,10 @@ export const TARGETS: Record<string, Target> = {
   nrf52840: { name: 'nRF52840', core: 'Cortex-M4, 64 MHz', flashBytes: 1024 * KB, ramBytes: 256 * KB },
 };
 
-/** A part by its `--target` name (any case), or a MamError listing the known ones. */
-export function findTarget(name: string): Target {
+/** A part by its name (any case), or a RequestError naming `field` (the setting it came from) and the known parts. */
+export function findTarget(name: string, field = 'target'): Target {
   const target = TARGETS[name.toLowerCase()];
-  if (!target) throw new MamError(`--target ${name}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
+  if (!target) throw new RequestError(msg`${setting(field)} ${name}: unknown part; choose one of ${Object.keys(TARGETS).join(', ')}`);
   return target;
 }
 

@@ -3,7 +3,7 @@
 // Everything an export needs, read once from the tfjs model (the JSON and C writers use no tfjs).
 import type * as tf from '@tensorflow/tfjs';
 import type { PipelineSettings } from '../data/pipeline.js';
-import { MamError } from '../errors.js';
+import { MamError, msg, RequestError } from '../errors.js';
 import type { PrunedAs } from '../layers/mam-math.js';
 import { MamDense } from '../layers/mam-dense.js';
 import { PrunableDense, type LayerKind } from '../layers/prunable-dense.js';
@@ -54,11 +54,11 @@ export function exportNetwork(model: tf.LayersModel, preprocessing: PipelineSett
   const all = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
   if (all.length !== model.layers.length) throw new MamError(`${model.name}: not a mam autoencoder (it has layers other than MAM and MAC ones)`);
   if (tail !== undefined && !(Number.isInteger(tail) && tail >= 1 && tail <= all.length)) {
-    throw new MamError(`--tail ${tail}: this model has ${all.length} layers (${all.map((l) => l.name).join(', ')}); give 1 to ${all.length}`);
+    throw new RequestError(msg`{tail} ${tail}: this model has ${all.length} layers (${all.map((l) => l.name).join(', ')}); give 1 to ${all.length}`);
   }
   const blending = all.find((l) => l instanceof MamDense && l.beta !== 0) as MamDense | undefined;
   if (blending) {
-    throw new MamError(`layer ${blending.name} still blends in the dense product (beta ${blending.beta}): the model is an unfinished training run; finish it (mam train --resume DIR) before exporting`);
+    throw new MamError(`layer ${blending.name} still blends in the dense product (beta ${blending.beta}): the model is an unfinished training run; finish its training (resume it) before exporting`);
   }
   const chosen = tail === undefined ? all : all.slice(all.length - tail);
   return {

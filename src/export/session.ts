@@ -182,7 +182,7 @@ export function hostCompiler(): string | null {
  */
 export function checkC(dir: string): CheckResult {
   const cc = hostCompiler();
-  if (!cc) throw new MamError('--check needs a C compiler: install one (Debian: apt-get install gcc) or set $CC');
+  if (!cc) throw new MamError('checking a C export needs a C compiler: install one (Debian: apt-get install gcc) or set $CC');
   const work = mkdtempSync(join(tmpdir(), 'mam-check-'));
   try {
     writeFileSync(join(work, 'check.c'), CHECK_MAIN);

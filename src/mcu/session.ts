@@ -9,7 +9,7 @@ import { existsSync, promises as fs, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeDirAtomically, writeFailure } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
-import { MamError } from '../errors.js';
+import { MamError, msg } from '../errors.js';
 import { findTarget, type Target } from '../export/footprint.js';
 import { C_SOURCE, C_TOLERANCE, renderExport, type RenderedExport } from '../export/session.js';
 import { BOARD_BYTES, INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
@@ -165,7 +165,7 @@ export function meanInstructions(run: Pick<FirmwareRun, 'instructions' | 'layerI
 export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<FirmwareRun> {
   const buildPath = join(dir, BUILD_JSON);
   if (!existsSync(buildPath) || !existsSync(join(dir, ELF))) {
-    throw new MamError(`${dir}: no ${ELF} and ${BUILD_JSON}: build it first with mam mcu build --out ${dir}`);
+    throw new MamError(`${dir}: no ${ELF} and ${BUILD_JSON}: build the firmware into it first (mam mcu build)`);
   }
   if (!tool(QEMU)) throw new MamError(`${QEMU} not found: ${INSTALL}`);
   let build: FirmwareBuild;
@@ -175,7 +175,7 @@ export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<Fir
     throw new MamError(`${buildPath}: not valid JSON (${(e as Error).message}): build it again with mam mcu build`, { file: buildPath });
   }
   if (build.flashBytes > BOARD_BYTES || build.ramBytes > BOARD_BYTES) {
-    throw new MamError(`${join(dir, ELF)} needs ${build.flashBytes} bytes of flash and ${build.ramBytes} of RAM: more than the emulated board's 4 MB each; export a shorter --tail or prune more`);
+    throw new MamError(msg`${join(dir, ELF)} needs ${build.flashBytes} bytes of flash and ${build.ramBytes} of RAM: more than the emulated board's 4 MB each; export a shorter {tail} or prune more`);
   }
   const q = spawnSync(QEMU, ['-M', 'mps2-an500', '-nographic', '-monitor', 'none', '-serial', 'none', '-semihosting-config', 'enable=on,target=native', '-icount', 'shift=0', '-kernel', join(dir, ELF)],
     { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });

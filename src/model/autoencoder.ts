@@ -2,7 +2,7 @@
 // window length n; ReLU after every layer but the last. Any of its layers can be MAM: the
 // default is the decoder's tail, the part the paper runs on the microcontroller.
 import * as tf from '@tensorflow/tfjs';
-import { MamError } from '../errors.js';
+import { msg, RequestError } from '../errors.js';
 import type { PrunedAs } from '../layers/mam-math.js';
 import { MamDense } from '../layers/mam-dense.js';
 import { MaskedDense } from '../layers/masked-dense.js';
@@ -81,7 +81,7 @@ export function layerNames(spec: Pick<AutoencoderSpec, 'encoder' | 'decoder'>): 
 
 /**
  * Which layers are MAM, from an option: a number K (the last K layers) or names separated by
- * commas. Throws a MamError naming the option when it does not fit the network.
+ * commas. Throws a RequestError naming the option (mamLayers) when it does not fit the network.
  */
 export function resolveMamLayers(option: string | number, spec: Pick<AutoencoderSpec, 'encoder' | 'decoder'>): string[] {
   const names = layerNames(spec);
@@ -89,14 +89,14 @@ export function resolveMamLayers(option: string | number, spec: Pick<Autoencoder
   if (/^\d+$/.test(text)) {
     const k = Number(text);
     if (k < 1 || k > names.length) {
-      throw new MamError(`--mam-layers ${text}: this network has ${names.length} layers (${names.join(', ')}): give 1 to ${names.length}, or layer names`);
+      throw new RequestError(msg`{mamLayers} ${text}: this network has ${names.length} layers (${names.join(', ')}): give 1 to ${names.length}, or layer names`);
     }
     return names.slice(names.length - k);
   }
   const wanted = text.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = wanted.filter((w) => !names.includes(w));
   if (wanted.length === 0 || unknown.length > 0) {
-    throw new MamError(`--mam-layers ${text}: no layer named ${unknown.join(', ') || '(none)'}; the layers are ${names.join(', ')}`);
+    throw new RequestError(msg`{mamLayers} ${text}: no layer named ${unknown.join(', ') || '(none)'}; the layers are ${names.join(', ')}`);
   }
   return names.filter((n) => wanted.includes(n)); // network order
 }
@@ -104,14 +104,14 @@ export function resolveMamLayers(option: string | number, spec: Pick<Autoencoder
 export function checkSpec(spec: AutoencoderSpec): AutoencoderSpec {
   const sizes = [spec.window, ...spec.encoder, spec.latent, ...spec.decoder];
   if (!sizes.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new MamError(`model sizes must be whole numbers >= 1, got window ${spec.window}, encoder [${spec.encoder}], latent ${spec.latent}, decoder [${spec.decoder}]`);
+    throw new RequestError(`model sizes must be whole numbers >= 1, got window ${spec.window}, encoder [${spec.encoder}], latent ${spec.latent}, decoder [${spec.decoder}]`);
   }
   if (spec.latent >= spec.window) {
-    throw new MamError(`--latent ${spec.latent}: an autoencoder's latent must be smaller than its window (${spec.window}); e.g. --latent 16`);
+    throw new RequestError(msg`{latent} ${spec.latent}: an autoencoder's latent must be smaller than its window (${spec.window}); e.g. {latent} 16`);
   }
-  if (spec.kind !== 'mam' && spec.kind !== 'mac') throw new MamError(`--kind must be mam or mac, got '${String(spec.kind)}'`);
+  if (spec.kind !== 'mam' && spec.kind !== 'mac') throw new RequestError(msg`{kind} must be mam or mac, got '${String(spec.kind)}'`);
   if (spec.kind === 'mam') resolveMamLayers(spec.mamLayers.join(','), spec);
-  if (!Number.isInteger(spec.splits) || spec.splits < 1) throw new MamError(`--splits must be a whole number >= 1, got ${spec.splits}`);
+  if (!Number.isInteger(spec.splits) || spec.splits < 1) throw new RequestError(msg`{splits} must be a whole number >= 1, got ${spec.splits}`);
   const names = layerNames(spec);
   const inputs = [spec.window, ...spec.encoder, spec.latent, ...spec.decoder];
   for (const name of spec.kind === 'mam' ? spec.mamLayers : []) {
@@ -120,7 +120,7 @@ export function checkSpec(spec: AutoencoderSpec): AutoencoderSpec {
     // linear layer: such a "MAM" layer would spend its prunability for nothing.
     const most = Math.max(1, Math.floor(n / 3));
     if (spec.splits > most) {
-      throw new MamError(`--splits ${spec.splits}: MAM layer ${name} has ${n} inputs, and slices of fewer than 3 make it plain MAC; give at most ${most}`);
+      throw new RequestError(msg`{splits} ${spec.splits}: MAM layer ${name} has ${n} inputs, and slices of fewer than 3 make it plain MAC; give at most ${most}`);
     }
   }
   return spec;
@@ -154,7 +154,7 @@ export function specFromPreset(
   over: Partial<Omit<AutoencoderSpec, 'mamLayers'>> & { mamLayers?: string | number } = {},
 ): AutoencoderSpec {
   const preset = PRESETS[presetName];
-  if (!preset) throw new MamError(`--preset ${presetName}: no such preset; choose ${Object.keys(PRESETS).join(', ')}`);
+  if (!preset) throw new RequestError(msg`{preset} ${presetName}: no such preset; choose ${Object.keys(PRESETS).join(', ')}`);
   const { mamLayers, ...rest } = over;
   const spec: AutoencoderSpec = {
     preset: presetName,
@@ -191,7 +191,7 @@ export function copyTrainedWeights(source: tf.LayersModel, target: tf.LayersMode
   const to = target.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
   const shapes = (ls: PrunableDense[]) => ls.map((l) => l.kernelShape().join('x')).join(', ');
   if (shapes(from) !== shapes(to)) {
-    throw new MamError(`the model to start from has layers ${shapes(from)}, this network ${shapes(to)}: give the same --preset and sizes`);
+    throw new RequestError(msg`the model to start from has layers ${shapes(from)}, this network ${shapes(to)}: give the same {preset} and sizes`);
   }
   to.forEach((layer, i) => {
     const weights = from[i]!.getWeights(); // kernel, bias, mask: the order build() adds them in

@@ -8,7 +8,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { MamError } from '../errors.js';
+import { MamError, msg, type Message } from '../errors.js';
 import { restoreInterruptedSwap, writeDirAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import '../layers/mam-dense.js'; // registers MamDense for deserialization
@@ -96,10 +96,10 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     if (old) {
       throw new MamError(`model directory ${dir} not found, but ${join(parent, old)} is: a save was interrupted; rename it back to ${dir}`, { file: dir });
     }
-    throw new MamError(`model directory ${dir} not found: give the --out directory of a 'mam train' run`, { file: dir });
+    throw new MamError(msg`model directory ${dir} not found: give the {out} directory of a 'mam train' run`, { file: dir });
   }
   const metaPath = join(dir, METADATA_FILE);
-  const metadata = await readJson(metaPath, 'give a directory written by mam (mam train --out, or saveModel)') as ModelMetadata;
+  const metadata = await readJson(metaPath, msg`give a directory written by mam (mam train {out}, or saveModel)`) as ModelMetadata;
   if (metadata.format !== FORMAT_NAME || typeof metadata.formatVersion !== 'number') {
     throw new MamError(`${metaPath}: not a mam model description (no "format": "${FORMAT_NAME}"): give a directory written by mam`, { file: metaPath });
   }
@@ -134,7 +134,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
 }
 
 /** Reads another file of a model directory (a checkpoint's optimizer state, say). */
-export async function readModelFile(dir: string, name: string, fix: string): Promise<Buffer> {
+export async function readModelFile(dir: string, name: string, fix: string | Message): Promise<Buffer> {
   return readFile(join(dir, name), fix);
 }
 
@@ -163,16 +163,16 @@ function checkFinite(weights: Buffer, specs: tf.io.WeightsManifestEntry[], file:
   }
 }
 
-async function readFile(path: string, fix: string): Promise<Buffer> {
+async function readFile(path: string, fix: string | Message): Promise<Buffer> {
   try {
     return await fs.readFile(path);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable (${(e as Error).message})`;
-    throw new MamError(`${path}: ${why}: ${fix}`, { file: path, cause: e });
+    throw new MamError(msg`${path}: ${why}: ${fix}`, { file: path, cause: e });
   }
 }
 
-async function readJson(path: string, fix: string): Promise<unknown> {
+async function readJson(path: string, fix: string | Message): Promise<unknown> {
   const text = (await readFile(path, fix)).toString('utf8');
   try {
     const value: unknown = JSON.parse(text);
@@ -181,7 +181,7 @@ async function readJson(path: string, fix: string): Promise<unknown> {
   } catch (e) {
     // V8 quotes the start of the text in its message, raw newlines included: keep it one line.
     const why = (e as Error).message.replace(/\s+/g, ' ');
-    throw new MamError(`${path}: not valid JSON (${why}): the file is truncated or corrupt; ${fix}`, { file: path, cause: e });
+    throw new MamError(msg`${path}: not valid JSON (${why}): the file is truncated or corrupt; ${fix}`, { file: path, cause: e });
   }
 }
 
@@ -193,12 +193,12 @@ export async function checkReplaceable(target: string): Promise<void> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
-    if (code === 'ENOTDIR') throw new MamError(`${target}: it or a folder above it is a file, not a directory: choose another --out`, { file: target });
+    if (code === 'ENOTDIR') throw new MamError(msg`${target}: it or a folder above it is a file, not a directory: choose another {out}`, { file: target });
     throw e;
   }
   // A mam.json of someone else's (a config file, say) must not get the directory replaced.
   if (entries.length > 0 && !(entries.includes(METADATA_FILE) && await isMamMetadata(join(target, METADATA_FILE)))) {
-    throw new MamError(`${target} exists and is not a mam model directory: choose another --out (mam replaces only its own model directories)`, { file: target });
+    throw new MamError(msg`${target} exists and is not a mam model directory: choose another {out} (mam replaces only its own model directories)`, { file: target });
   }
 }
 

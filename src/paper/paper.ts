@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomically } from '../io/atomic.js';
 import { snakeKeys } from '../report/json-keys.js';
 import { withOutputLock } from '../io/lock.js';
-import { MamError } from '../errors.js';
+import { MamError, msg, RequestError, setting } from '../errors.js';
 import { findTarget, footprint, type Target } from '../export/footprint.js';
 import { exportNetwork, kept } from '../export/network.js';
 import { buildFirmware, meanInstructions, runFirmware } from '../mcu/session.js';
@@ -130,7 +130,7 @@ async function specOf(source: DenseSource): Promise<AutoencoderSpec> {
   const { model, metadata } = await loadAutoencoder(source.dir);
   model.dispose();
   if (!metadata.training.state.finished) {
-    throw new MamError(`${source.dir} is an unfinished training run (epoch ${metadata.training.state.epoch} of ${metadata.training.options.epochs}): finish it with mam train --resume ${source.dir}`, { file: source.dir });
+    throw new MamError(`${source.dir} is an unfinished training run (epoch ${metadata.training.state.epoch} of ${metadata.training.options.epochs}): finish its training first (resume it)`, { file: source.dir });
   }
   return metadata.spec;
 }
@@ -143,21 +143,21 @@ export function runPaper(request: PaperRequest, ui: PaperUi): Promise<PaperTable
 async function runLocked(request: PaperRequest, ui: PaperUi): Promise<PaperTable | null> {
   const started = performance.now();
   const dir = resolve(request.dir);
-  const part = findTarget(request.part);
+  const part = findTarget(request.part, 'part');
   const specs = { mac: await specOf(request.models.mac), mam: await specOf(request.models.mam) };
   for (const kind of SWEEP_KINDS) {
     const m = request.models[kind];
-    if (specs[kind].kind !== kind) throw new MamError(`--${kind}-model ${'dir' in m ? m.dir : ''} is a ${specs[kind].kind.toUpperCase()} model: give a ${kind.toUpperCase()} one`);
+    if (specs[kind].kind !== kind) throw new MamError(msg`${setting(`models.${kind}`)} ${'dir' in m ? m.dir : ''} is a ${specs[kind].kind.toUpperCase()} model: give a ${kind.toUpperCase()} one`);
   }
   const names = layerNames(specs.mam);
   const tail = request.tail ?? specs.mam.decoder.length + 1;
-  if (!(Number.isInteger(tail) && tail >= 1 && tail <= names.length)) throw new MamError(`--tail ${tail}: this network has ${names.length} layers; give 1 to ${names.length}`);
+  if (!(Number.isInteger(tail) && tail >= 1 && tail <= names.length)) throw new RequestError(msg`{tail} ${tail}: this network has ${names.length} layers; give 1 to ${names.length}`);
   const tailLayers = names.slice(names.length - tail);
   const outside = specs.mam.mamLayers.filter((l) => !tailLayers.includes(l));
-  if (outside.length > 0) throw new MamError(`the MAM layers ${outside.join(', ')} are not in the tail (${tailLayers.join(', ')}): the claim is about the part that runs on the device; give a longer --tail`);
+  if (outside.length > 0) throw new RequestError(msg`the MAM layers ${outside.join(', ')} are not in the tail (${tailLayers.join(', ')}): the claim is about the part that runs on the device; give a longer {tail}`);
   for (const protocol of request.protocols) {
     const grid = request.grids[protocol];
-    if (!grid.includes(0)) throw new MamError(`--${protocol}-grid: include 0, the dense point the table starts from (e.g. --${protocol}-grid 0,${grid.join(',')})`);
+    if (!grid.includes(0)) throw new RequestError(msg`${setting(`grids.${protocol}`)}: include 0, the dense point the table starts from (e.g. ${setting(`grids.${protocol}`)} 0,${grid.join(',')})`);
   }
   const layersOf: Record<SweepProtocol, string[]> = {
     papers: request.layers?.papers ?? specs.mam.mamLayers,

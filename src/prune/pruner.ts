@@ -4,7 +4,7 @@
 // measure the validation ASNR. MAM layers stay pure MAM (beta = 0) throughout.
 import * as tf from '@tensorflow/tfjs';
 import type { WindowSet } from '../data/pipeline.js';
-import { MamError } from '../errors.js';
+import { msg, RequestError, setting } from '../errors.js';
 import type { PrunedAs } from '../layers/mam-math.js';
 import { MamDense } from '../layers/mam-dense.js';
 import { PrunableDense, type LayerKind } from '../layers/prunable-dense.js';
@@ -98,22 +98,22 @@ export interface PruneHooks {
 
 /**
  * The layers to prune, in network order: those named in `include` (all MAM and MAC layers when
- * it is empty) but not in `exclude`. Unknown names, or nothing left, are MamErrors.
+ * it is empty) but not in `exclude`. Unknown names, or nothing left, are RequestErrors.
  */
 export function layersToPrune(model: tf.LayersModel, include: string[], exclude: string[] = []): PrunableDense[] {
   const all = model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
   const names = all.map((l) => l.name).join(', ');
   checkLayerNames(all.map((l) => l.name), include, exclude, "this model's");
   const chosen = all.filter((l) => (include.length === 0 || include.includes(l.name)) && !exclude.includes(l.name));
-  if (chosen.length === 0) throw new MamError(`--layers/--exclude leave no layer to prune; this model's layers are ${names}`);
+  if (chosen.length === 0) throw new RequestError(msg`{layers}/{exclude} leave no layer to prune; this model's layers are ${names}`);
   return chosen;
 }
 
-/** --layers and --exclude must name layers of `available`; `whose` says whose ("this model's"). */
+/** The layers and exclude options must name layers of `available`; `whose` says whose ("this model's"). */
 export function checkLayerNames(available: string[], include: string[], exclude: string[], whose: string): void {
-  for (const [flag, list] of [['--layers', include], ['--exclude', exclude]] as const) {
+  for (const [field, list] of [['layers', include], ['exclude', exclude]] as const) {
     const unknown = list.filter((n) => !available.includes(n));
-    if (unknown.length > 0) throw new MamError(`${flag}: no layer named ${unknown.join(', ')}; ${whose} layers are ${available.join(', ')}`);
+    if (unknown.length > 0) throw new RequestError(msg`${setting(field)}: no layer named ${unknown.join(', ')}; ${whose} layers are ${available.join(', ')}`);
   }
 }
 
@@ -153,10 +153,10 @@ export function setPruningMode(model: tf.LayersModel, options: Pick<PruneOptions
 /** A target must be in [0, 1) and no lower than the layers' sparsity now (masks only grow). */
 export function checkSparsity(target: number, now: { sparsity: number; weights: number }): void {
   if (!(target >= 0 && target < 1)) {
-    throw new MamError(`--sparsity ${target}: give a fraction in [0, 1), e.g. --sparsity 0.9 to keep 10% of the weights`);
+    throw new RequestError(msg`{sparsity} ${target}: give a fraction in [0, 1), e.g. {sparsity} 0.9 to keep 10% of the weights`);
   }
   if (target < now.sparsity - 0.5 / now.weights) {
-    throw new MamError(`--sparsity ${target}: these layers are already ${now.sparsity.toFixed(4)} sparse and pruned weights do not come back; give at least that`);
+    throw new RequestError(msg`{sparsity} ${target}: these layers are already ${now.sparsity.toFixed(4)} sparse and pruned weights do not come back; give at least that`);
   }
 }
 

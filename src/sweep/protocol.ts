@@ -4,7 +4,7 @@
 //             model's bit for bit and the curve shows how prunable the trained layers are.
 //   finetune  gradual pruning with fine-tuning after each step (the schedule and epochs given),
 //             each point from the one before it: what a deployment would do.
-import { MamError } from '../errors.js';
+import { msg, RequestError } from '../errors.js';
 import { DEFAULT_PRUNE_OPTIONS, type PruneRequest } from '../prune/pruner.js';
 
 export type SweepProtocol = 'papers' | 'finetune';
@@ -18,7 +18,7 @@ export const PROTOCOL_DESCRIPTIONS: Record<SweepProtocol, string> = {
 /** The pruning options a protocol runs with: `papers` fixes the schedule and the fine-tuning. */
 export function protocolPrune(protocol: SweepProtocol, prune: Omit<PruneRequest, 'sparsity'>): Omit<PruneRequest, 'sparsity'> {
   if (!SWEEP_PROTOCOLS.includes(protocol)) {
-    throw new MamError(`--protocol ${String(protocol)}: choose ${SWEEP_PROTOCOLS.join(' or ')}`);
+    throw new RequestError(msg`{protocol} ${String(protocol)}: choose ${SWEEP_PROTOCOLS.join(' or ')}`);
   }
   // Without fine-tuning its learning rate means nothing: fixed, so it cannot tell two sweeps apart.
   return protocol === 'papers' ? { ...prune, schedule: 'oneshot', steps: 1, fineTuneEpochs: 0, learningRate: DEFAULT_PRUNE_OPTIONS.learningRate } : prune;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { canonical } from '../canonical.js';
-import { MamError } from '../errors.js';
+import { MamError, Message, msg, RequestError, setting } from '../errors.js';
 import { checkJson, listOf, number, object, oneOf, optional, orNull, string, unread } from '../json-check.js';
 import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
 import { loadAutoencoder } from '../model/metadata.js';
@@ -81,29 +81,29 @@ export interface SweepUi {
 async function readSweep(dir: string): Promise<SweepFile | null> {
   const path = join(dir, SWEEP_JSON);
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new MamError(`${dir} is a file, not a directory: give --out a directory for the sweep`, { file: dir });
+    throw new MamError(msg`${dir} is a file, not a directory: give {dir} a directory for the sweep`, { file: dir });
   }
   if (!existsSync(path)) {
     if (existsSync(dir) && (await fs.readdir(dir)).length > 0) {
-      throw new MamError(`${dir} exists, is not empty and holds no ${SWEEP_JSON}: choose another --out (a sweep writes into its own directory)`, { file: dir });
+      throw new MamError(msg`${dir} exists, is not empty and holds no ${SWEEP_JSON}: choose another {dir} (a sweep writes into its own directory)`, { file: dir });
     }
     return null;
   }
-  return loadSweepFile(path, 'delete it to start the sweep again, or choose another --out');
+  return loadSweepFile(path, msg`delete it to start the sweep again, or choose another {dir}`);
 }
 
 /** A sweep.json, checked field by field: MamErrors end with `fix`. */
-export async function loadSweepFile(path: string, fix: string): Promise<SweepFile> {
+export async function loadSweepFile(path: string, fix: string | Message): Promise<SweepFile> {
   let json: unknown;
   try {
     json = JSON.parse(await fs.readFile(path, 'utf8'));
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `not valid JSON (${(e as Error).message.replace(/\s+/g, ' ')})`;
-    throw new MamError(`${path}: ${why}: ${fix}`, { file: path });
+    throw new MamError(msg`${path}: ${why}: ${fix}`, { file: path });
   }
   const head = json as { format?: unknown; formatVersion?: unknown; points?: unknown } | null;
   if (head?.format !== FORMAT || !Array.isArray(head.points)) {
-    throw new MamError(`${path}: not a mam sweep: ${fix}`, { file: path });
+    throw new MamError(msg`${path}: not a mam sweep: ${fix}`, { file: path });
   }
   if (typeof head.formatVersion === 'number' && head.formatVersion > FORMAT_VERSION) {
     throw new MamError(`${path}: sweep format ${head.formatVersion} is newer than this mam reads (${FORMAT_VERSION}): upgrade mam-ecg`, { file: path });
@@ -170,10 +170,10 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
   await checkModels(settings.models, settings.prune);
   const previous = await readSweep(dir);
   if (previous && previous.settings.protocol !== protocol) {
-    throw new MamError(`${join(dir, SWEEP_JSON)} was made with --protocol ${previous.settings.protocol}: give --protocol ${previous.settings.protocol} to resume it, or another --out`, { file: dir });
+    throw new RequestError(msg`${join(dir, SWEEP_JSON)} was made with {protocol} ${previous.settings.protocol}: give {protocol} ${previous.settings.protocol} to resume it, or another {dir}`, { file: dir });
   }
   if (previous && canonical(previous.settings) !== canonical(settings)) {
-    throw new MamError(`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another --out`, { file: dir });
+    throw new RequestError(msg`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another {dir}`, { file: dir });
   }
   const grid = [...new Set(request.grid)].sort((a, b) => a - b);
   const points = previous?.points ?? [];
@@ -196,7 +196,7 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
         await writeFileAtomically(join(dir, SWEEP_CSV), [sweepCsv(f.points)]);
         await writeFileAtomically(join(dir, SWEEP_SVG), [sweepSvg(protocol, f.points, request.targetDb)]);
       } catch (e) {
-        writeError = new MamError(`cannot write the sweep's files in ${dir} (${(e as Error).message}): free some space or choose another --out, then run the same command to resume`, { file: dir, cause: e });
+        writeError = new MamError(msg`cannot write the sweep's files in ${dir} (${(e as Error).message}): free some space or choose another {dir}, then run the same command to resume`, { file: dir, cause: e });
       }
     });
     return writing;
@@ -214,7 +214,7 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
   }).filter((t) => t.sparsities.length > 0);
   ui.start?.(tasks.reduce((sum, t) => sum + chainUnits(t), 0));
 
-  const failures: Array<{ message: string; internal: boolean }> = [];
+  const failures: Array<{ text: Message; kind: Failure }> = [];
   const queue = [...tasks];
   const jobs = Math.max(1, Math.min(request.jobs, tasks.length));
   const threadsPerJob = request.threads ?? Math.max(1, Math.floor(availableParallelism() / jobs));
@@ -227,7 +227,7 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
           void write();
           ui.log(`${p.kind} (${p.protocol}): sparsity ${p.sparsity} (actual ${p.actual_sparsity.toFixed(4)}, ${p.nonzeros} weights left): test ASNR ${p.asnr_db.toFixed(2)} dB`);
         },
-        error: (message, internal) => failures.push({ message, internal }),
+        error: (text, kind) => failures.push({ text, kind }),
       });
     }
   };
@@ -235,15 +235,16 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
   await write();
   if (writeError) throw writeError;
   if (failures.length > 0) {
-    const message = failures.map((f) => f.message).join('; ');
-    throw failures.some((f) => f.internal) ? new Error(message) : new MamError(message);
+    const text = new Message(failures.flatMap((f, i) => [...(i > 0 ? ['; '] : []), ...f.text.parts]));
+    if (failures.some((f) => f.kind === 'internal')) throw new Error(text.render());
+    throw failures.every((f) => f.kind === 'request') ? new RequestError(text) : new MamError(text);
   }
   return file();
 }
 
 /**
- * Before any work: given models must be what they are given as (--mac-model a MAC model, ...),
- * the two of one shape, and the layers named in --layers/--exclude must exist.
+ * Before any work: given models must be what they are given as (models.mac a MAC model, ...),
+ * the two of one shape, and the layers named in prune.layers/exclude must exist.
  */
 async function checkModels(models: Record<SweepKind, DenseSource>, prune: SweepRequest['prune']): Promise<void> {
   const specs = {} as Record<SweepKind, AutoencoderSpec>;
@@ -256,19 +257,22 @@ async function checkModels(models: Record<SweepKind, DenseSource>, prune: SweepR
     const { model, metadata } = await loadAutoencoder(m.dir);
     model.dispose();
     if (metadata.spec.kind !== kind) {
-      throw new MamError(`--${kind}-model ${m.dir} is a ${metadata.spec.kind.toUpperCase()} model: give a ${kind.toUpperCase()} one (trained with mam train --kind ${kind})`, { file: m.dir });
+      throw new MamError(msg`${setting(`models.${kind}`)} ${m.dir} is a ${metadata.spec.kind.toUpperCase()} model: give a ${kind.toUpperCase()} one (trained with {kind} ${kind})`, { file: m.dir });
     }
     specs[kind] = metadata.spec;
   }
   if (shapeOf(specs.mac) !== shapeOf(specs.mam)) {
-    throw new MamError(`--mac-model is ${shapeOf(specs.mac)} and --mam-model is ${shapeOf(specs.mam)}: a sweep compares models of one shape; train them with the same --preset and sizes`);
+    throw new MamError(msg`{models.mac} is ${shapeOf(specs.mac)} and {models.mam} is ${shapeOf(specs.mam)}: a sweep compares models of one shape; train them with the same {preset} and sizes`);
   }
   checkLayerNames(layerNames(specs.mam), prune.layers, prune.exclude, "these models'");
 }
 
+/** How a worker failed: a RequestError, another MamError, or a bug. */
+type Failure = 'request' | 'mam' | 'internal';
+
 interface WorkerUi extends SweepUi {
   point(p: SweepPoint): void;
-  error(message: string, internal: boolean): void;
+  error(text: Message, kind: Failure): void;
 }
 
 function runWorker(task: ChainTask, backend: string, threads: number, signal: AbortSignal | undefined, ui: WorkerUi): Promise<void> {
@@ -285,13 +289,16 @@ function runWorker(task: ChainTask, backend: string, threads: number, signal: Ab
       if (m.type === 'log') ui.log(m.text);
       else if (m.type === 'tick') ui.tick?.(m.units);
       else if (m.type === 'point') ui.point(m.point);
-      else if (m.type === 'error') { finished = true; ui.error(`${task.kind}: ${m.mamError ? '' : 'internal error: '}${m.message}`, !m.mamError); }
-      else if (m.type === 'done') finished = true;
+      else if (m.type === 'error') {
+        finished = true;
+        const kind: Failure = m.request ? 'request' : m.text ? 'mam' : 'internal';
+        ui.error(msg`${task.kind}: ${kind === 'internal' ? 'internal error: ' : ''}${m.text ? new Message(m.text) : m.message}`, kind);
+      } else if (m.type === 'done') finished = true;
     });
     // 'close', not 'exit': it comes after the last message has been read.
     child.on('close', (code, sig) => {
       signal?.removeEventListener('abort', stop);
-      if (!finished) ui.error(`the ${task.kind} worker ended unexpectedly (${sig ?? `exit code ${code}`}); run the same command again to resume`, false);
+      if (!finished) ui.error(msg`the ${task.kind} worker ended unexpectedly (${sig ?? `exit code ${code}`}); run the same command again to resume`, 'mam');
       resolveDone();
     });
   });

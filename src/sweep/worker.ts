@@ -4,7 +4,7 @@
 // SIGINT), SIGTERM or SIGHUP stops it after the current
 // training step or sweep point; if the parent goes away, it ends at once.
 import { initBackend } from '../backend.js';
-import { MamError } from '../errors.js';
+import { MamError, RequestError, type Setting } from '../errors.js';
 import { setRunDefaults } from '../train/steppers.js';
 import { runChain, type ChainMessage, type ChainTask } from './chain.js';
 
@@ -15,7 +15,8 @@ export interface WorkerRequest {
   threads: number;
 }
 
-export type WorkerMessage = ChainMessage | { type: 'done' } | { type: 'error'; message: string; mamError: boolean };
+/** An error: its message, and for a MamError its text with the settings it names (and whether it is a RequestError). */
+export type WorkerMessage = ChainMessage | { type: 'done' } | { type: 'error'; message: string; text?: ReadonlyArray<string | Setting>; request?: boolean };
 
 let stopRequested = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => { stopRequested = true; });
@@ -33,7 +34,7 @@ process.once('message', (request: WorkerRequest) => {
       await runChain(request.task, { send: (m) => void send(m), shouldStop: () => stopRequested });
       await send({ type: 'done' });
     } catch (e) {
-      await send({ type: 'error', message: (e as Error).message, mamError: e instanceof MamError });
+      await send({ type: 'error', message: (e as Error).message, ...(e instanceof MamError ? { text: e.text.parts, request: e instanceof RequestError } : {}) });
     }
     process.exit(0);
   })();

@@ -2,7 +2,7 @@
 // layout in mam.json) and the TrainState, all written in one atomic save, so an interrupted
 // run can always be resumed from its last epoch (or step, after Ctrl-C).
 import * as tf from '@tensorflow/tfjs';
-import { MamError } from '../errors.js';
+import { MamError, msg } from '../errors.js';
 import { loadModel, readModelFile, saveModel } from '../model/files.js';
 import { autoencoderMetadata, type AutoencoderMetadata, type OptimizerSpec } from '../model/metadata.js';
 import type { NamedTensor, TrainState } from './trainer.js';
@@ -35,20 +35,20 @@ export interface LoadedCheckpoint {
   optimizerWeights: NamedTensor[];
 }
 
-/** Loads a checkpoint for --resume; a model without training state is refused with the fix. */
+/** Loads a checkpoint to resume; a model without training state is refused with the fix. */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const { model, metadata: stored } = await loadModel(dir);
   // Only a training run stores its optimizer's state (pruning drops it): without it there is
   // nothing to resume; with it, the rest of mam.json must be whole.
   const metadata = stored.optimizer === undefined ? undefined : autoencoderMetadata(stored, dir);
   if (!metadata?.optimizer) {
-    throw new MamError(`${dir}: no training state to resume (it was not written by mam train): train a new model with --out`, { file: dir });
+    throw new MamError(msg`${dir}: no training state to resume (it was not written by mam train): train a new model with {out}`, { file: dir });
   }
   const specs = metadata.optimizer;
-  const bytes = await readModelFile(dir, OPTIMIZER_FILE, 'the checkpoint is incomplete; train again without --resume');
+  const bytes = await readModelFile(dir, OPTIMIZER_FILE, 'the checkpoint is incomplete; train the model again from the start');
   const expected = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
   if (bytes.length !== expected) {
-    throw new MamError(`${dir}/${OPTIMIZER_FILE}: ${bytes.length} bytes where mam.json describes ${expected}: the checkpoint is corrupt; train again without --resume`, { file: dir });
+    throw new MamError(`${dir}/${OPTIMIZER_FILE}: ${bytes.length} bytes where mam.json describes ${expected}: the checkpoint is corrupt; train the model again from the start`, { file: dir });
   }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
   let offset = 0;

@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { canonical } from '../canonical.js';
 import type { PipelineSettings, PreparedData } from '../data/pipeline.js';
 import { dataWarnings } from '../data/pipeline.js';
-import { MamError } from '../errors.js';
+import { MamError, msg, RequestError } from '../errors.js';
 import { fingerprintSource, prepareFromSource, withoutFingerprints, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { asnrOf } from '../metrics/reconstruction.js';
@@ -65,7 +65,7 @@ async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Pro
   const source = await fingerprintSource(config.source);
   const data = await prepareFromSource(source, config.pipeline);
   if (data.val.count === 0) {
-    throw new MamError(`no validation windows (${data.train.count} training windows in all): give more data (more or longer recordings, or --synth-records / --synth-seconds)`);
+    throw new MamError(msg`no validation windows (${data.train.count} training windows in all): give more data (more or longer recordings, or {source.records} / {source.generator.seconds})`);
   }
   ui.log(`data: ${data.train.count} training, ${data.val.count} validation, ${data.test.count} test windows of ${config.spec.window} samples at ${config.pipeline.fs} Hz (split by ${data.splitBy})`);
   for (const note of dataWarnings(data)) ui.log(note);
@@ -84,7 +84,7 @@ async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Pro
     try {
       copyTrainedWeights(source.model, model);
     } catch (e) {
-      if (e instanceof MamError) throw new MamError(`--from ${config.from}: ${e.message}`, { file: config.from });
+      if (e instanceof RequestError) throw new RequestError(msg`{from} ${config.from}: ${e.text}`, { file: config.from });
       throw e;
     } finally {
       source.model.dispose();
@@ -124,13 +124,14 @@ export async function trainOrResume(
     // What decides the model must be what was asked for, or the run in `dir` is another one.
     const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
     const differs = [
-      ...(same(stored.spec, config.spec) ? [] : ['network']),
-      ...(same(withoutFingerprints(stored.data.source), withoutFingerprints(config.source)) ? [] : ['data']),
-      ...(same(stored.training.options, config.options) ? [] : ['training options']),
-      ...(stored.training.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : ['starting weights (--from)']),
+      ...(same(stored.spec, config.spec) ? [] : [msg`network`]),
+      ...(same(withoutFingerprints(stored.data.source), withoutFingerprints(config.source)) ? [] : [msg`data`]),
+      ...(same(stored.training.options, config.options) ? [] : [msg`training options`]),
+      ...(stored.training.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : [msg`starting weights ({from})`]),
     ];
     if (differs.length > 0) {
-      throw new MamError(`${dir} holds a run with another ${differs.join(', ')}: give the options it was made with, or remove it (or choose another output directory) to train anew`, { file: dir });
+      const what = differs.reduce((list, d) => msg`${list}, ${d}`);
+      throw new RequestError(msg`${dir} holds a run with another ${what}: give the options it was made with, or remove it (or choose another output directory) to train anew`, { file: dir });
     }
     resumed?.(state.epoch);
     if (state.finished) return { finished: true, epochsBefore: state.epoch, outcome: null };
@@ -154,7 +155,7 @@ async function resumeLocked(dir: string, ui: SessionUi, epochs?: number): Promis
   if (epochs !== undefined) {
     const { vconEpochs } = metadata.training.options;
     if (!Number.isInteger(epochs) || epochs <= vconEpochs || epochs < state.epoch) {
-      throw new MamError(`--epochs ${epochs}: ${dir} has trained ${state.epoch} epochs and its vcon lasts ${vconEpochs}; give a whole number of at least ${Math.max(state.epoch, vconEpochs + 1)}`);
+      throw new RequestError(msg`{epochs} ${epochs}: ${dir} has trained ${state.epoch} epochs and its vcon lasts ${vconEpochs}; give a whole number of at least ${Math.max(state.epoch, vconEpochs + 1)}`);
     }
     metadata.training.options.epochs = epochs;
     // A run that ended on its epoch count goes on; one that stopped early stays stopped.

@@ -7,7 +7,7 @@
 // corrections are saved and restored exactly.
 import * as tf from '@tensorflow/tfjs';
 import type { WindowSet } from '../data/pipeline.js';
-import { MamError } from '../errors.js';
+import { MamError, msg } from '../errors.js';
 import { seededRandom, shuffleInPlace } from '../data/random.js';
 import { readAccBeta, type AdamInternals } from './adam-state.js';
 import { setModelBeta } from './beta.js';
@@ -132,7 +132,7 @@ export async function trainAutoencoder(
 ): Promise<TrainState> {
   const n = train.length;
   if (train.count === 0 || val.count === 0) {
-    throw new MamError(`no ${train.count === 0 ? 'training' : 'validation'} windows: give more data (more or longer recordings, or --synth-records / --synth-seconds)`);
+    throw new MamError(msg`no ${train.count === 0 ? 'training' : 'validation'} windows: give more data (more or longer recordings, or {source.records} / {source.generator.seconds})`);
   }
   const stepsPerEpoch = Math.ceil(train.count / options.batchSize);
   const vcon = { steps: options.vconEpochs * stepsPerEpoch, shape: options.vconShape };
@@ -159,7 +159,7 @@ export async function trainAutoencoder(
       const loss = stepper.step(batch, batchRows.length, vconBeta(state.step, vcon), state.learningRate);
       if (!Number.isFinite(loss)) {
         // The last checkpoint (end of the previous epoch) stays as it was: nothing diverged is saved.
-        throw new MamError(`training diverged at epoch ${state.epoch + 1}, step ${b + 1} (loss ${loss}): lower --lr (now ${state.learningRate}) and train again`);
+        throw new MamError(msg`training diverged at epoch ${state.epoch + 1}, step ${b + 1} (loss ${loss}): lower {learningRate} (now ${state.learningRate}) and train again`);
       }
       state.step++;
       state.batchInEpoch = b + 1;
@@ -172,7 +172,7 @@ export async function trainAutoencoder(
     // End of the epoch: validate at the beta the next step will use (0 once vcon is over).
     const beta = vconBeta(state.step, vcon);
     if (!stepper.finite()) {
-      throw new MamError(`training diverged in epoch ${state.epoch + 1} (a weight is no longer finite): lower --lr (now ${state.learningRate}) and train again`);
+      throw new MamError(msg`training diverged in epoch ${state.epoch + 1} (a weight is no longer finite): lower {learningRate} (now ${state.learningRate}) and train again`);
     }
     const recon = stepper.reconstruct(val, beta);
     setModelBeta(model, beta);

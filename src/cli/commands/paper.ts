@@ -14,7 +14,7 @@ import { setRunDefaults } from '../../train/steppers.js';
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, denseSources, type GivenModelFlags, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, denseSources, GIVEN_MODEL_FLAGS, TRAIN_FLAGS, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
 /** Grids measured for the `paper-wide` preset (README, "The paper's claim"). */
 export const PAPER_GRIDS: Record<SweepProtocol, number[]> = {
@@ -42,6 +42,14 @@ interface PaperFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<Pru
   threads?: string;
   json?: boolean;
 }
+
+// The directory is --out, a protocol's grid --<protocol>-grid; it trains MAC (--lr) and MAM
+// (--mam-lr) models and fine-tunes them (--fine-tune-lr).
+const FLAGS = {
+  ...TRAIN_FLAGS, ...GIVEN_MODEL_FLAGS, dir: '--out',
+  'grids.papers': '--papers-grid', 'grids.finetune': '--finetune-grid', sparsity: '--papers-grid or --finetune-grid',
+  learningRate: '--lr, --mam-lr or --fine-tune-lr',
+};
 
 export function register(program: Command): void {
   const cmd = program
@@ -130,7 +138,7 @@ export function register(program: Command): void {
     }
     if (flags.json) printJson(table);
     else process.stdout.write(formatTable(table, flags.out));
-  }));
+  }, { flags: FLAGS }));
 }
 
 function formatTable(t: PaperTable, dir: string): string {

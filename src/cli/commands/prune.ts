@@ -4,7 +4,7 @@ import type { LayerRow, PruneStepRecord } from '../../prune/pruner.js';
 import { pruneSaved } from '../../prune/session.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { formatTable, numberColumn } from '../../report/table.js';
-import { addPruneOptions, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
+import { addPruneOptions, PRUNE_FLAGS, pruneRequest, sparsityOption, type PruneFlags } from '../prune-options.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { addThreadsOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
@@ -45,7 +45,7 @@ export function register(program: Command): void {
     process.stderr.write(`saved ${flags.out}: sparsity ${run.after.sparsity.toFixed(4)}, validation ASNR ${run.after.valAsnrDb.toFixed(2)} dB (before ${run.before.valAsnrDb.toFixed(2)} dB)${run.after.test ? `, test ASNR ${run.after.test.asnr_db.toFixed(2)} dB` : ''}\n`);
     if (flags.json) printJson({ model: flags.model, out: flags.out, ...run, totals: totals(run.layers) });
     else process.stdout.write(formatLayerTable(run.layers));
-  }));
+  }, { flags: PRUNE_FLAGS }));
 }
 
 function stepLine(r: PruneStepRecord, steps: number): string {

@@ -11,7 +11,7 @@ import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intO
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, denseSources, type GivenModelFlags, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, denseSources, GIVEN_MODEL_FLAGS, TRAIN_FLAGS, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
 interface SweepFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
   out: string;
@@ -22,6 +22,9 @@ interface SweepFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<Pru
   threads?: string;
   json?: boolean;
 }
+
+// The sweep's directory is --out, its sparsities --grid; it trains (--lr) and fine-tunes (--fine-tune-lr).
+const FLAGS = { ...TRAIN_FLAGS, ...GIVEN_MODEL_FLAGS, dir: '--out', sparsity: '--grid', learningRate: '--lr or --fine-tune-lr' };
 
 export function register(program: Command): void {
   const cmd = program
@@ -70,7 +73,7 @@ export function register(program: Command): void {
     if (flags.json) printJson(file.summary);
     else process.stdout.write(formatSummary(file.summary, flags.out));
     if (missing > 0) stop.setExitCode();
-  }));
+  }, { flags: FLAGS }));
 }
 
 function formatSummary(s: SweepSummary, dir: string): string {

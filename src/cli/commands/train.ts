@@ -8,7 +8,7 @@ import { loadAutoencoder } from '../../model/metadata.js';
 import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, trainConfig, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
 
 interface TrainCommandFlags extends TrainFlags {
   out?: string;
@@ -38,7 +38,7 @@ export function register(program: Command): void {
       ? await startTraining(config, flags.out ?? `models/${config.spec.preset}-${flags.kind}`, ui.session)
       : await resumeTraining(flags.resume!, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1));
     ui.finish(outcome, flags.json === true);
-  }));
+  }, { flags: TRAIN_FLAGS }));
 }
 
 /** With --from, the network's preset and sizes default to the source model's; they must match it. */
