@@ -1,6 +1,6 @@
 // The library's public names: everything the CLI does is reachable from here without it.
 export { initBackend, backendInfo, type BackendInfo, type BackendName } from './backend.js';
-export { MamError } from './errors.js';
+export { MamError, RequestError, Message, type Setting } from './errors.js';
 export { readEcgCsv, readEcgFiles, expandCsvPaths, type CsvReadOptions, type CsvRecord, type TimeUnit } from './data/csv.js';
 export { generateEcg, synthRecords, resolveEcgsynOptions, ECGSYN_DEFAULTS, type EcgsynOptions, type EcgsynTrace } from './data/ecgsyn.js';
 export { detectRPeaks, type RPeakOptions } from './data/rpeaks.js';
