@@ -76,6 +76,12 @@ export class MamError extends Error {
   }
 }
 
+/** First line of an error's message: require() errors append a multi-line "Require stack". */
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n', 1)[0]!.trim();
+}
+
 /**
  * A request the library cannot carry out as given: a setting out of range, naming something
  * that does not exist, or not fitting the network, model or directory it applies to. The fix is
@@ -92,10 +98,4 @@ export class RequestError extends MamError {
  */
 export class UsageError extends RequestError {
   override name = 'UsageError';
-}
-
-/** First line of an error's message: require() errors append a multi-line "Require stack". */
-export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n', 1)[0]!.trim();
 }

@@ -44,9 +44,9 @@ interface PaperFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<Pru
 }
 
 // The directory is --out, a protocol's grid --<protocol>-grid; it trains MAC (--lr) and MAM
-// (--mam-lr) models and fine-tunes them (--fine-tune-lr).
+// (--mam-lr, from the MAC model's weights with --mam-start) models and fine-tunes them (--fine-tune-lr).
 const FLAGS = {
-  ...TRAIN_FLAGS, ...GIVEN_MODEL_FLAGS, dir: '--out',
+  ...TRAIN_FLAGS, ...GIVEN_MODEL_FLAGS, dir: '--out', from: '--mam-start',
   'grids.papers': '--papers-grid', 'grids.finetune': '--finetune-grid', sparsity: '--papers-grid or --finetune-grid',
   learningRate: '--lr, --mam-lr or --fine-tune-lr',
 };
