@@ -4,8 +4,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { Command } from 'commander';
 import { initBackend } from '../src/backend.js';
-import { flagOf, reportError } from '../src/cli/run.js';
+import { PAPER_FLAGS, register as registerPaper } from '../src/cli/commands/paper.js';
+import { register as registerPrune } from '../src/cli/commands/prune.js';
+import { register as registerSweep, SWEEP_FLAGS } from '../src/cli/commands/sweep.js';
+import { register as registerTrain } from '../src/cli/commands/train.js';
+import { PRUNE_FLAGS } from '../src/cli/prune-options.js';
+import { flagOf, reportError, type FlagNames } from '../src/cli/run.js';
 import { TRAIN_FLAGS } from '../src/cli/train-options.js';
 import { MamError, Message, msg, RequestError, setting, UsageError } from '../src/errors.js';
 import { resolveMamLayers, specFromPreset } from '../src/model/autoencoder.js';
@@ -52,6 +58,19 @@ describe('messages that name settings', () => {
     assert.deepEqual(reported(new RequestError(layers)), { said: "mam: --layers/--exclude leave no layer to prune; this model's layers are enc1, out\n", code: 2 });
     assert.deepEqual(reported(new MamError(msg`x is a file: give {dir} a directory`), { dir: '--out' }), { said: 'mam: x is a file: give --out a directory\n', code: 1 });
     assert.deepEqual(reported(new UsageError('--fs must be a number')), { said: 'mam: --fs must be a number\n', code: 2 });
+  });
+
+  it("every flag the commands' maps name is an option of that command (or of the command named before it)", () => {
+    const program = new Command();
+    for (const register of [registerTrain, registerPrune, registerSweep, registerPaper]) register(program);
+    const options = (name: string) => program.commands.find((c) => c.name() === name)!.options.map((o) => o.long);
+    for (const [command, flags] of [['train', TRAIN_FLAGS], ['prune', PRUNE_FLAGS], ['sweep', SWEEP_FLAGS], ['paper', PAPER_FLAGS]] as Array<[string, FlagNames]>) {
+      for (const [field, text] of Object.entries(flags)) {
+        const named = [...text.matchAll(/(?:mam (\w+) )?(--[a-z-]+)/g)];
+        assert.ok(named.length > 0, `${command}: ${field} -> ${text}`);
+        for (const [, other, flag] of named) assert.ok(options(other ?? command).includes(flag), `${command}: ${field} -> ${flag}`);
+      }
+    }
   });
 });
 

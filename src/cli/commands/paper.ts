@@ -45,7 +45,7 @@ interface PaperFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<Pru
 
 // The directory is --out, a protocol's grid --<protocol>-grid; it trains MAC (--lr) and MAM
 // (--mam-lr, from the MAC model's weights with --mam-start) models and fine-tunes them (--fine-tune-lr).
-const FLAGS = {
+export const PAPER_FLAGS = {
   ...TRAIN_FLAGS, ...GIVEN_MODEL_FLAGS, dir: '--out', from: '--mam-start',
   'grids.papers': '--papers-grid', 'grids.finetune': '--finetune-grid', sparsity: '--papers-grid or --finetune-grid',
   learningRate: '--lr, --mam-lr or --fine-tune-lr',
@@ -138,7 +138,7 @@ export function register(program: Command): void {
     }
     if (flags.json) printJson(table);
     else process.stdout.write(formatTable(table, flags.out));
-  }, { flags: FLAGS }));
+  }, { flags: PAPER_FLAGS }));
 }
 
 function formatTable(t: PaperTable, dir: string): string {

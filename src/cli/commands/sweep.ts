@@ -24,7 +24,7 @@ interface SweepFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<Pru
 }
 
 // The sweep's directory is --out, its sparsities --grid; it trains (--lr) and fine-tunes (--fine-tune-lr).
-const FLAGS = { ...TRAIN_FLAGS, ...GIVEN_MODEL_FLAGS, dir: '--out', sparsity: '--grid', learningRate: '--lr or --fine-tune-lr' };
+export const SWEEP_FLAGS = { ...TRAIN_FLAGS, ...GIVEN_MODEL_FLAGS, dir: '--out', sparsity: '--grid', learningRate: '--lr or --fine-tune-lr' };
 
 export function register(program: Command): void {
   const cmd = program
@@ -73,7 +73,7 @@ export function register(program: Command): void {
     if (flags.json) printJson(file.summary);
     else process.stdout.write(formatSummary(file.summary, flags.out));
     if (missing > 0) stop.setExitCode();
-  }, { flags: FLAGS }));
+  }, { flags: SWEEP_FLAGS }));
 }
 
 function formatSummary(s: SweepSummary, dir: string): string {
