@@ -10,7 +10,7 @@
 //   it is ignored.
 // - options.lead: a name (case-insensitive, quotes ignored) or a 0-based index among the signal
 //   columns (the time column does not count). Default: the first signal column.
-import { MamError } from '../../errors.js';
+import { MamError, msg, RequestError } from '../../errors.js';
 import type { FirstLine } from './sniff.js';
 import { cleanName, NONFINITE, NUMBER, splitLine } from './text.js';
 import type { TimeColumn, TimeUnit } from './types.js';
@@ -83,11 +83,11 @@ export function resolveLead(path: string, leads: string[], lead: string | number
   if (typeof lead === 'string') {
     const want = cleanName(lead).toLowerCase();
     const hits = leads.flatMap((l, i) => (l.toLowerCase() === want ? [i] : []));
-    if (hits.length > 1) throw new MamError(`${path}: lead name "${lead}" is ambiguous (leads ${hits.join(' and ')}): give --lead as a 0-based index (${list})`, { file: path });
+    if (hits.length > 1) throw new RequestError(msg`${path}: lead name "${lead}" is ambiguous (leads ${hits.join(' and ')}): give {lead} as a 0-based index (${list})`, { file: path });
     if (hits.length === 1) return hits[0]!;
-    if (!/^\d+$/.test(want)) throw new MamError(`${path}: no lead "${lead}": give --lead as a name or 0-based index (${list})`, { file: path });
+    if (!/^\d+$/.test(want)) throw new RequestError(msg`${path}: no lead "${lead}": give {lead} as a name or 0-based index (${list})`, { file: path });
   }
   const i = Number(lead);
-  if (i >= leads.length) throw new MamError(`${path}: no lead ${i} (indices count from 0): give --lead as a name or 0-based index (${list})`, { file: path });
+  if (i >= leads.length) throw new RequestError(msg`${path}: no lead ${i} (indices count from 0): give {lead} as a name or 0-based index (${list})`, { file: path });
   return i;
 }

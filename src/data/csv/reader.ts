@@ -7,7 +7,7 @@
 //   The second pass parses whole lines chunk by chunk, through one buffer.
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { MamError } from '../../errors.js';
+import { MamError, msg, RequestError } from '../../errors.js';
 import { expandCsvPaths, fileError, readAt, regularFileSize } from './files.js';
 import { readColumns, resolveLead } from './header.js';
 import { RowParser } from './row-parser.js';
@@ -51,16 +51,16 @@ export async function readEcgFiles(paths: readonly string[], options: CsvReadOpt
 
 function checkOptions(o: CsvReadOptions): void {
   if (o.fs !== undefined && !(Number.isFinite(o.fs) && o.fs > 0)) {
-    throw new MamError(`--fs ${o.fs}: the sampling rate must be a positive number of Hz`);
+    throw new RequestError(msg`{fs} ${o.fs}: the sampling rate must be a positive number of Hz`);
   }
   if (o.adcGain !== undefined && !(Number.isFinite(o.adcGain) && o.adcGain !== 0)) {
-    throw new MamError(`--adc-gain ${o.adcGain}: must be a nonzero number of ADC counts per mV (MIT-BIH: 200)`);
+    throw new RequestError(msg`{adcGain} ${o.adcGain}: must be a nonzero number of ADC counts per mV (MIT-BIH: 200)`);
   }
   if (o.adcZero !== undefined && !Number.isFinite(o.adcZero)) {
-    throw new MamError(`--adc-zero ${o.adcZero}: must be a number of ADC counts (MIT-BIH: 1024)`);
+    throw new RequestError(msg`{adcZero} ${o.adcZero}: must be a number of ADC counts (MIT-BIH: 1024)`);
   }
   if (typeof o.lead === 'number' && !(Number.isInteger(o.lead) && o.lead >= 0)) {
-    throw new MamError(`--lead ${o.lead}: a lead index must be a whole number from 0`);
+    throw new RequestError(msg`{lead} ${o.lead}: a lead index must be a whole number from 0`);
   }
 }
 

@@ -6,7 +6,7 @@
 // This is the hot loop of reading a file. fastLine is long on purpose: it parses a whole line,
 // numbers included, in one call. Cut into a call per number, V8 cannot inline that call (too
 // much bytecode) and a read costs 5% more instructions (measured with callgrind).
-import { MamError } from '../../errors.js';
+import { MamError, msg, type Message } from '../../errors.js';
 import { COL_SKIP, type Columns } from './header.js';
 import type { TimeSteps } from './sampling-rate.js';
 import { cleanName, NONFINITE, NUMBER, show, splitLine } from './text.js';
@@ -261,9 +261,9 @@ export class RowParser {
     throw new MamError(`${this.s.path}: line ${this.line}, column ${c + 1} (${this.s.columns.labels[c]}): ${show(cell)} is ${why} the float32 range (3.4e38): fix the cell`, { file: this.s.path });
   }
 
-  private timeError(what: string): never {
+  private timeError(what: string | Message): never {
     const { path } = this.s;
     const { labels } = this.s.columns;
-    throw new MamError(`${path}: line ${this.line}, column 1 (${labels[0]}): ${what}`, { file: path });
+    throw new MamError(msg`${path}: line ${this.line}, column 1 (${labels[0]}): ${what}`, { file: path });
   }
 }

@@ -7,7 +7,7 @@
 //   must go up by the same step.
 // - options.fs (--fs) wins over a time column: the column is then only checked to go forward,
 //   and fsSource says when it disagrees. Without a time column in s or ms, fs is required.
-import { MamError } from '../../errors.js';
+import { MamError, msg, type Message } from '../../errors.js';
 import type { TimeColumn, TimeUnit } from './types.js';
 
 /** Time cells may have been written from float32 (2^-24 relative error each): allow twice that per step. */
@@ -22,8 +22,8 @@ const MAX_FS = 100_000;
 export function requireRateSource(path: string, fsGiven: number | undefined, timeColumn: TimeColumn | null): void {
   if (fsGiven === undefined && timeColumn?.unit !== 'seconds' && timeColumn?.unit !== 'milliseconds') {
     throw new MamError(timeColumn
-      ? `${path}: the first column '${timeColumn.name}' numbers the samples but gives no rate: give --fs HZ (MIT-BIH: 360)`
-      : `${path}: no time column to infer the sampling rate from: give --fs HZ`, { file: path });
+      ? msg`${path}: the first column '${timeColumn.name}' numbers the samples but gives no rate: give {fs} HZ (MIT-BIH: 360)`
+      : msg`${path}: no time column to infer the sampling rate from: give {fs} HZ`, { file: path });
   }
 }
 
@@ -63,7 +63,7 @@ export class TimeSteps {
   }
 
   /** The next row's time, written with `decimals` decimals: null if fine, else what is wrong (the caller says where). */
-  add(t: number, decimals: number): string | null {
+  add(t: number, decimals: number): string | Message | null {
     const i = this.n++;
     if (decimals > this.maxDec) {
       this.maxDec = Math.min(decimals, 20);
@@ -93,7 +93,7 @@ export class TimeSteps {
       const tol = 4 * this.quantum + TIME_REL * abs;
       if (Math.abs(s - ref) > tol) {
         const u = this.unitSuffix();
-        return `the time steps by ${+s.toPrecision(6)}${u} here but by ${+ref.toPrecision(6)}${u} on average before: missing or repeated rows? fix the file, or give --fs to take the rows as they are`;
+        return msg`the time steps by ${+s.toPrecision(6)}${u} here but by ${+ref.toPrecision(6)}${u} on average before: missing or repeated rows? fix the file, or give {fs} to take the rows as they are`;
       }
     }
     this.tPrev = t;
@@ -143,14 +143,14 @@ export function chooseRate(path: string, fsGiven: number | undefined, timeColumn
   }
   // requireRateSource saw to it: without --fs, a time column in s or ms.
   const col = timeColumn!;
-  if (rows < 2) throw new MamError(`${path}: one data row: a time column needs two to give the rate: give --fs HZ`, { file: path });
+  if (rows < 2) throw new MamError(msg`${path}: one data row: a time column needs two to give the rate: give {fs} HZ`, { file: path });
   if (timeFs === null) {
-    throw new MamError(`${path}: column 1 (${col.name}): ${rows} rows written to ${steps!.decimals} decimals do not pin the rate down to 0.1%: give --fs HZ, or write the time with more decimals`, { file: path });
+    throw new MamError(msg`${path}: column 1 (${col.name}): ${rows} rows written to ${steps!.decimals} decimals do not pin the rate down to 0.1%: give {fs} HZ, or write the time with more decimals`, { file: path });
   }
   const fs = timeFs.fs;
   // A rate no ECG has means a unit mix-up (ms in a column named time, say), not a record.
   if (fs < MIN_FS || fs > MAX_FS) {
-    throw new MamError(`${path}: column 1 (${col.name}) in ${col.unit} gives ${fs} Hz, not an ECG sampling rate: if it holds another unit, name it time_ms (milliseconds) or sample (sample numbers), or give --fs HZ`, { file: path });
+    throw new MamError(msg`${path}: column 1 (${col.name}) in ${col.unit} gives ${fs} Hz, not an ECG sampling rate: if it holds another unit, name it time_ms (milliseconds) or sample (sample numbers), or give {fs} HZ`, { file: path });
   }
   return { fs, fsSource: `time column (${col.unit})`, timeColumnFs };
 }
