@@ -11,6 +11,8 @@ import { describe, it } from 'node:test';
 import { MamError } from '../src/errors.js';
 import { cleanStaleTemporaries, writeDirAtomically, writeFileAtomically } from '../src/io/atomic.js';
 import { lockFileOf, lockOutput } from '../src/io/lock.js';
+import { bootId } from '../src/io/owner.js';
+import { modelDirExists } from '../src/model/files.js';
 import { deadPid, mam, startMam, tempDir } from './cli-helpers.js';
 
 const root = tempDir('mam-crash-test-');
@@ -19,13 +21,23 @@ const fresh = () => mkdtempSync(join(root, `t${count++}-`));
 const TINY = ['--epochs', '3', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '8', '--encoder', '16', '--latent', '6', '--decoder', '16'];
 
 describe('atomic writers', () => {
-  it('a file write removes the temporaries of dead runs, and keeps those of running ones and foreign files', async () => {
+  it('a file write removes the temporaries of dead runs (and ones with its own PID it did not make), keeps those of running ones and foreign files', async () => {
     const dir = fresh();
-    const dead = `.out.csv.tmp-${deadPid()}-Ab12Cd`, live = `.out.csv.tmp-${process.pid}-Ef34Gh`;
-    for (const n of [dead, live, '.out.csv.tmp-legacy', 'other.csv']) writeFileSync(join(dir, n), 'x');
-    await writeFileAtomically(join(dir, 'out.csv'), ['a,b\n', new TextEncoder().encode('1,2\n')]);
-    assert.equal(readFileSync(join(dir, 'out.csv'), 'utf8'), 'a,b\n1,2\n');
-    assert.deepEqual((await fs.readdir(dir)).sort(), [live, '.out.csv.tmp-legacy', 'other.csv', 'out.csv'].sort());
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      const dead = `.out.csv.tmp-${deadPid()}-Ab12Cd`, live = `.out.csv.tmp-${sleeper.pid}-Ef34Gh`, reused = `.out.csv.tmp-${process.pid}-Ij56Kl`;
+      for (const n of [dead, live, reused, '.out.csv.tmp-legacy', 'other.csv']) writeFileSync(join(dir, n), 'x');
+      await writeFileAtomically(join(dir, 'out.csv'), ['a,b\n', new TextEncoder().encode('1,2\n')]);
+      assert.equal(readFileSync(join(dir, 'out.csv'), 'utf8'), 'a,b\n1,2\n');
+      assert.deepEqual((await fs.readdir(dir)).sort(), [live, '.out.csv.tmp-legacy', 'other.csv', 'out.csv'].sort());
+      // Holding the output's lock, no other run can be writing it: a live run's temporary is a leftover too.
+      const release = await lockOutput(join(dir, 'out.csv'), 'file');
+      await writeFileAtomically(join(dir, 'out.csv'), ['again\n']);
+      await release();
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['.out.csv.tmp-legacy', 'other.csv', 'out.csv']);
+    } finally {
+      sleeper.kill();
+    }
   });
 
   it('a directory moved aside by a crashed swap is put back when the target is missing, removed when it is not', async () => {
@@ -65,6 +77,46 @@ describe('output lock', () => {
     await (await lockOutput(target))();
     writeFileSync(lockFileOf(target), JSON.stringify({ pid: 1, host: 'elsewhere', started: 'then' }));
     await assert.rejects(lockOutput(target), /locked by a mam run on host elsewhere .*remove .*\.out\.lock if no run is using/);
+  });
+
+  it('a reused PID does not keep a lock: another boot\'s, or ours without our holding it; junk is stale; a release leaves another run\'s lock alone', async () => {
+    const target = join(fresh(), 'out');
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      if (bootId()) {
+        writeFileSync(lockFileOf(target), JSON.stringify({ pid: sleeper.pid, host: hostname(), started: 'then', boot: 'an-earlier-boot' }));
+        await (await lockOutput(target))();
+      }
+      writeFileSync(lockFileOf(target), JSON.stringify({ pid: process.pid, host: hostname(), started: 'then', boot: bootId() }));
+      await (await lockOutput(target))();
+      writeFileSync(lockFileOf(target), '{"pid": 12');
+      const release = await lockOutput(target);
+      // Someone replaced our lock by hand: our release must not remove theirs.
+      const theirs = JSON.stringify({ pid: sleeper.pid, host: hostname(), started: 'now', boot: bootId(), token: 'theirs' });
+      writeFileSync(lockFileOf(target), theirs);
+      await release();
+      assert.equal(readFileSync(lockFileOf(target), 'utf8'), theirs);
+      await assert.rejects(lockOutput(target), /being written by another mam run .*or, if no mam run is using it, remove .*\.out\.lock/);
+    } finally {
+      sleeper.kill();
+    }
+  });
+
+  it('a model directory moved aside by a killed save is put back before a run decides to start afresh, unless a live run holds its lock', async () => {
+    const dir = fresh();
+    const aside = join(dir, `.m.old-${deadPid()}-Zz12Yy`);
+    await fs.mkdir(aside);
+    writeFileSync(join(aside, 'mam.json'), '{}');
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      writeFileSync(lockFileOf(join(dir, 'm')), JSON.stringify({ pid: sleeper.pid, host: hostname(), started: 'now', boot: bootId(), token: 't' }));
+      assert.equal(await modelDirExists(join(dir, 'm')), false, 'a live run is between its renames: leave it');
+    } finally {
+      sleeper.kill();
+    }
+    await new Promise((r) => sleeper.on('exit', r));
+    assert.equal(await modelDirExists(join(dir, 'm')), true);
+    assert.equal(readFileSync(join(dir, 'm', 'mam.json'), 'utf8'), '{}');
   });
 
   it('mam train on an output another run holds is refused at once, before any data is read', async () => {

@@ -184,7 +184,7 @@ describe('loadModel errors', () => {
     const parent = await freshParent();
     await fs.cp(good, join(parent, '.model.old-x1y2'), { recursive: true });
     const dir = join(parent, 'model');
-    await rejectsMam(loadModel(dir), dir, /not found, but .*\.model\.old-x1y2 is: a save was interrupted; rename it back to /);
+    await rejectsMam(loadModel(dir), dir, /not found, but .*\.model\.old-x1y2 is: a save was interrupted \(or a run is saving it right now\); unless one is, rename it back to /);
   });
   it('a save killed between its two renames: the next load puts the previous model back', async () => {
     const parent = await freshParent();

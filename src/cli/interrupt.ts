@@ -1,6 +1,6 @@
 // Ctrl-C, a job scheduler's SIGTERM and a closed terminal's SIGHUP all stop a long command the
 // same way: at the end of the current step, with a save, so that it can be resumed. A second
-// signal quits at once. Either way the exit code is 128 + the signal's number (130 for Ctrl-C).
+// Ctrl-C or SIGTERM quits at once. Either way the exit code is 128 + the signal's number (130 for Ctrl-C).
 import { constants } from 'node:os';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -21,7 +21,9 @@ export function onInterrupt(say: (text: string) => void, what = 'after the curre
   const code = () => 128 + constants.signals[received ?? 'SIGINT'];
   for (const name of SIGNALS) {
     process.on(name, () => {
-      if (received) process.exit(code()); // the second signal: stop now
+      // A second Ctrl-C or SIGTERM: stop now. A closing terminal may send SIGHUP twice: not that.
+      if (received && name !== 'SIGHUP') process.exit(code());
+      if (received) return;
       received = name;
       controller.abort();
       say(`${name === 'SIGINT' ? '' : `${name}: `}stopping ${what} (Ctrl-C again to quit at once)...`);

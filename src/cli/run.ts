@@ -73,15 +73,21 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(snakeKeys(value), null, 2)}\n`);
 }
 
+/** The errors of writing to a reader that went away: a closed pipe, a terminal that hung up. */
+const GONE = new Set(['EPIPE', 'EIO', 'ERR_STREAM_DESTROYED']);
+
 /**
- * A reader that goes away (`mam synth --out - | head -1`) closes the pipe: stop quietly, as
- * command-line tools do, instead of dying on EPIPE with a stack trace.
+ * A reader of stdout that goes away (`mam synth --out - | head -1`) closes the pipe: stop
+ * quietly, as command-line tools do, instead of dying on EPIPE with a stack trace, keeping any
+ * exit code already set. Losing stderr (`2>&1 | less`, then q; a closed terminal) only loses
+ * the messages: the command goes on, so that a training run still saves.
  */
 export function quietOnClosedPipe(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(EXIT.ok);
-      throw err;
-    });
-  }
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (GONE.has(err.code ?? '')) process.exit(process.exitCode ?? EXIT.ok);
+    throw err;
+  });
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (!GONE.has(err.code ?? '')) throw err;
+  });
 }

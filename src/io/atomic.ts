@@ -9,6 +9,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MamError } from '../errors.js';
+import { holdsLock, isRunning } from './owner.js';
 
 type Content = string | Uint8Array;
 
@@ -29,6 +30,8 @@ export async function writeFileAtomically(file: string, chunks: Iterable<Content
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;
+  } finally {
+    made.delete(tmp);
   }
   await syncDirectory(dirname(file));
 }
@@ -48,6 +51,7 @@ export async function writeDirAtomically(
   const tmp = await temporaryName(target, 'tmp');
   await fs.mkdir(tmp);
   const old = tmp.replace(/\.tmp-([^/]*)$/, '.old-$1');
+  made.add(old);
   try {
     if (typeof files === 'function') await files(tmp);
     else for (const [name, data] of Object.entries(files)) await fs.writeFile(join(tmp, name), data, { flag: 'wx' });
@@ -67,6 +71,9 @@ export async function writeDirAtomically(
     if (!existsSync(target) && existsSync(old)) await fs.rename(old, target); // put the old one back
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
+  } finally {
+    made.delete(tmp);
+    made.delete(old);
   }
 }
 
@@ -106,7 +113,7 @@ export async function cleanStaleTemporaries(target: string): Promise<string[]> {
   if (restored) cleaned.push(restored);
   for (const name of names) {
     const leftover = parseTemporary(basename(target), name);
-    if (!leftover || name === restored || isRunning(leftover.pid)) continue;
+    if (!leftover || name === restored || inUse(join(parent, name), leftover.pid, target)) continue;
     await fs.rm(join(parent, name), { recursive: true, force: true });
     cleaned.push(name);
   }
@@ -123,7 +130,7 @@ export async function restoreInterruptedSwap(target: string, names?: string[]): 
   const all = names ?? (existsSync(parent) ? await fs.readdir(parent) : []);
   const aside = all.filter((n) => {
     const t = parseTemporary(basename(target), n);
-    return t?.kind === 'old' && !isRunning(t.pid);
+    return t?.kind === 'old' && !inUse(join(parent, n), t.pid, target);
   });
   if (aside.length === 0) return undefined;
   // Several would mean several crashed swaps: the newest is the last complete version.
@@ -141,22 +148,26 @@ export function parseTemporary(name: string, entry: string): { kind: 'tmp' | 'ol
   return m ? { kind: m[1] as 'tmp' | 'old', pid: Number(m[2]) } : undefined;
 }
 
-/** Whether a process with this PID exists (EPERM: it does, but is someone else's). */
-export function isRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The temporaries this process made (and has not finished with). */
+const made = new Set<string>();
+
+/**
+ * Whether a temporary may still be some run's work in progress: not if this process made it
+ * and is done with it, or its PID is ours without our having made it (a reused PID), or its
+ * process is gone, or this process holds the target's output lock (no other run writes it).
+ */
+function inUse(path: string, pid: number, target: string): boolean {
+  if (made.has(path)) return true;
+  if (pid === process.pid || holdsLock(target)) return false;
+  return isRunning(pid);
 }
 
 /** A name beside `target` that nobody holds: mkdtemp's six random characters, then removed (we only want the name). */
 async function temporaryName(target: string, kind: 'tmp' | 'old'): Promise<string> {
-  const made = await fs.mkdtemp(join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-`));
-  await fs.rmdir(made);
-  return made;
+  const name = await fs.mkdtemp(join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-`));
+  await fs.rmdir(name);
+  made.add(name);
+  return name;
 }
 
 /** fsync of every file (and folder) below `dir`, so that the rename publishes data already on disk. */

@@ -11,11 +11,13 @@ import { writeDirAtomically, writeFailure } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { MamError, msg } from '../errors.js';
 import { findTarget, type Target } from '../export/footprint.js';
-import { C_SOURCE, C_TOLERANCE, renderExport, type RenderedExport } from '../export/session.js';
+import { C_HEADER, C_SOURCE, C_TOLERANCE, renderExport, type RenderedExport } from '../export/session.js';
 import { BOARD_BYTES, INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
 
 export const ELF = 'firmware.elf';
 export const BUILD_JSON = 'build.json';
+/** What a build directory holds: the export, the harness, the image and its record, and the tests' host build. */
+const BUILD_FILES = [C_HEADER, C_SOURCE, 'startup.c', 'link.ld', 'profile.h', 'main.c', ELF, BUILD_JSON, 'host-check'];
 const GCC = 'arm-none-eabi-gcc';
 const SIZE = 'arm-none-eabi-size';
 const QEMU = 'qemu-system-arm';
@@ -87,6 +89,11 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
   if (!existsSync(RDIMON)) throw new MamError(`newlib for arm-none-eabi (${RDIMON}) not found: ${INSTALL}`);
   const dir = request.out;
   return withOutputLock(dir, async () => {
+    // The directory is replaced whole: anything in it that a build did not make would be lost.
+    const foreign = existsSync(dir) && statSync(dir).isDirectory() ? (await fs.readdir(dir)).filter((n) => !BUILD_FILES.includes(n)) : [];
+    if (foreign.length > 0 && existsSync(join(dir, BUILD_JSON))) {
+      throw new MamError(`${dir} holds files a build did not make (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}): move them out, or build into another directory (mam replaces the whole build directory)`, { file: dir });
+    }
     if (existsSync(dir) && (!statSync(dir).isDirectory() || ((await fs.readdir(dir)).length > 0 && !existsSync(join(dir, BUILD_JSON))))) {
       throw new MamError(`${dir} exists and is not a mam mcu build directory: choose another output directory (mam mcu build writes its own sources there)`, { file: dir });
     }

@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MamError, msg, type Message } from '../errors.js';
 import { restoreInterruptedSwap, writeDirAtomically } from '../io/atomic.js';
-import { withOutputLock } from '../io/lock.js';
+import { lockedByAnotherRun, withOutputLock } from '../io/lock.js';
 import '../layers/mam-dense.js'; // registers MamDense for deserialization
 import '../layers/masked-dense.js'; // registers MaskedDense
 import { PrunableDense } from '../layers/prunable-dense.js';
@@ -84,17 +84,27 @@ async function writeModelDir(
   });
 }
 
+/**
+ * Whether the model directory `dir` exists, once a save killed between its two renames has been
+ * undone (the previous model put back from `.DIR.old-*`): what a run that resumes when its
+ * directory exists must ask, or it would start afresh and its first save would replace the
+ * checkpoint it should have resumed. Nothing is restored while a live run holds the lock.
+ */
+export async function modelDirExists(dir: string): Promise<boolean> {
+  const root = resolve(dir);
+  if (!existsSync(root) && !(await lockedByAnotherRun(root))) await restoreInterruptedSwap(root);
+  return existsSync(root);
+}
+
 /** Loads a model directory written by saveModel, checking every file first. */
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const root = resolve(dir);
-  // A save killed between its two renames left the previous model aside as .DIR.old-*: put it back.
-  if (!existsSync(root)) await restoreInterruptedSwap(root);
-  if (!existsSync(root)) {
+  if (!(await modelDirExists(root))) {
     // One that is not provably a crashed run's (an older mam's, or a run still going) is left to the user.
     const parent = dirname(root);
     const old = existsSync(parent) ? (await fs.readdir(parent)).find((n) => n.startsWith(`.${basename(root)}.old-`)) : undefined;
     if (old) {
-      throw new MamError(`model directory ${dir} not found, but ${join(parent, old)} is: a save was interrupted; rename it back to ${dir}`, { file: dir });
+      throw new MamError(`model directory ${dir} not found, but ${join(parent, old)} is: a save was interrupted (or a run is saving it right now); unless one is, rename it back to ${dir}`, { file: dir });
     }
     throw new MamError(msg`model directory ${dir} not found: give the {out} directory of a 'mam train' run`, { file: dir });
   }

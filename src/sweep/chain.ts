@@ -8,7 +8,7 @@ import { prepareFromSource } from '../data/source.js';
 import { evaluate } from '../eval/evaluate.js';
 import { MamError } from '../errors.js';
 import { asnrOf } from '../metrics/reconstruction.js';
-import { loadModel, saveModel } from '../model/files.js';
+import { loadModel, modelDirExists, saveModel } from '../model/files.js';
 import { loadAutoencoder } from '../model/metadata.js';
 import { layersToPrune, sparsityOf, validationAsnr, withModelDefaults, type PruneRequest } from '../prune/pruner.js';
 import { pruneLoaded } from '../prune/session.js';
@@ -65,7 +65,7 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
     if (io.shouldStop()) return;
     const from = startingPoint(task.protocol, sparsity, done);
     const fromDir = from ? resolve(task.dir, from.model) : denseDir;
-    if (!existsSync(fromDir)) {
+    if (!(await modelDirExists(fromDir))) {
       throw new MamError(`the model of the ${task.kind} point at sparsity ${from!.sparsity} (${fromDir}) is missing: delete ${join(task.dir, 'sweep.json')} to start the sweep again, or restore the directory`, { file: fromDir });
     }
     const { model, metadata: meta } = await loadAutoencoder(fromDir);

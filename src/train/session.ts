@@ -1,7 +1,6 @@
 // A whole training run, as `mam train` does it: data from the source through the pipeline, a
 // PCA baseline to give the numbers meaning, the network, the loop, a checkpoint after every
 // epoch (model, optimizer, state, history JSON and SVG), and resuming from such a checkpoint.
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { canonical } from '../canonical.js';
@@ -12,7 +11,7 @@ import { fingerprintSource, prepareFromSource, withoutFingerprints, type DataSou
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { asnrOf } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
-import { checkReplaceable, loadModel } from '../model/files.js';
+import { checkReplaceable, loadModel, modelDirExists } from '../model/files.js';
 import { withOutputLock } from '../io/lock.js';
 import { autoencoderMetadata, type AutoencoderMetadata } from '../model/metadata.js';
 import { lineChart } from '../report/svg.js';
@@ -115,7 +114,7 @@ async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Pro
 export async function trainOrResume(
   config: TrainConfig, dir: string, ui: SessionUi, resumed?: (epochsBefore: number) => void,
 ): Promise<{ finished: boolean; epochsBefore: number; outcome: TrainOutcome | null }> {
-  if (existsSync(dir)) {
+  if (await modelDirExists(dir)) {
     const { model, metadata } = await loadModel(dir);
     model.dispose();
     if (metadata.training === undefined) throw new MamError(`${dir} exists and is not a training run of mam train: remove it or choose another directory`, { file: dir });
@@ -167,6 +166,11 @@ async function resumeLocked(dir: string, ui: SessionUi, epochs?: number): Promis
   }
   metadata.training.state = checkpoint.state;
   const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
+  // The data must be what the run started on; a model from before flat windows were left out may not be.
+  const w = metadata.data.windows;
+  if (w.train !== data.train.count || w.val !== data.val.count || w.test !== data.test.count) {
+    ui.log(`warning: the data now give ${data.train.count}/${data.val.count}/${data.test.count} training/validation/test windows where the run started with ${w.train}/${w.val}/${w.test} (${data.train.flat?.length ?? 0} flat training windows are now left out): it goes on with these`);
+  }
   ui.log(`resuming ${dir} at epoch ${checkpoint.state.epoch}${checkpoint.state.batchInEpoch ? `, batch ${checkpoint.state.batchInEpoch}` : ''} of ${metadata.training.options.epochs}`);
   return runTraining(checkpoint.model, data, metadata, checkpoint.optimizerWeights, dir, ui);
 }
