@@ -4,7 +4,7 @@
 // where the tools are missing (scripts/install-mcu-tools.sh installs them; CI does).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
@@ -57,6 +57,13 @@ describe('firmware on the emulated Cortex-M7', { skip: tools ? false : 'arm-none
         assert.ok(Math.abs(layers[0]! + layers[1]! - run.instructions[i]!) <= 40, `${layers} vs ${run.instructions[i]}`);
       }
     }
+    // A rebuild replaces the directory whole (host-check included); a file it did not make stops it.
+    const out = join(dir, 'fw-zero');
+    await buildFirmware({ model: join(dir, 'mam-zero'), out, tail: 2, golden: 6 });
+    assert.ok(!existsSync(join(out, 'host-check')), 'the old build is gone whole');
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    await assert.rejects(buildFirmware({ model: join(dir, 'mam-zero'), out, tail: 2 }), /fw-zero holds files a build did not make \(notes\.txt\): move them out/);
+    assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine');
   });
 
   it('a model too big for the part is reported as not fitting, with its sizes', async () => {
