@@ -182,7 +182,7 @@ describe('MAM\'s first step and --from, in the library', () => {
     assert.equal(fp.fits, false);
     assert.deepEqual(fp.layers.map((l) => l.storage.chosen), ['dense', 'dense', 'dense', 'dense']);
     // The C export's own arrays (kernels and biases, the golden vectors left out) add up to it.
-    const c = exportC(net, { source: 'x', goldenIn: new Float32Array(0), goldenOut: new Float32Array(0) });
+    const c = exportC(net, { goldenIn: new Float32Array(0), goldenOut: new Float32Array(0) });
     const bytes = { float: 4, uint8_t: 1, uint16_t: 2, uint32_t: 4, int32_t: 4 } as Record<string, number>;
     let declared = 0;
     for (const m of c.source.matchAll(/const (float|uint8_t|uint16_t|uint32_t|int32_t) (l\d+_\w+)\[(\d+)\]/g)) declared += bytes[m[1]!]! * Number(m[3]);

@@ -1,12 +1,17 @@
-// C99 for a microcontroller: mam_model.h and mam_model.c. The weights are `const` arrays (they
-// stay in flash), each layer dense or CSR over output neurons, whichever takes fewer bytes;
-// activations live in one static arena sized by the largest pair of adjacent internal
-// activations; no malloc, no libm. One function, mam_infer(in, out).
+// C99 for a microcontroller: <prefix>_model.h and <prefix>_model.c (prefix `mam` by default). The
+// weights are `const` arrays (they stay in flash), each layer dense or CSR over output neurons,
+// whichever takes fewer bytes; activations live in one static arena sized by the largest pair of
+// adjacent internal activations; no malloc, no libm. The API: <prefix>_infer(in, out), and
+// <prefix>_normalize(window) for a whole model; everything else is static, every public name and
+// macro carries the prefix (two models link into one image), the header has extern "C" guards
+// (C++ firmware), and nothing in either file depends on the machine or the day it was made.
 //
 // Arithmetic is float32 as in tfjs. A MAM neuron computes exactly what the tfjs layer does (the
 // same products, max/min and sums in the same order), so MAM outputs match bit for bit except
 // for the sign of a zero; a MAC neuron sums in its own order, so it matches to rounding.
-import { MamError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { MamError, RequestError, msg } from '../errors.js';
+import { STD_FLOOR } from '../data/pipeline.js';
 import { kept, toCsr, type ExportLayer, type ExportNetwork } from './network.js';
 
 export type Storage = 'dense' | 'csr';
@@ -56,18 +61,51 @@ function ident(name: string): string {
 }
 
 export interface CExportOptions {
-  /** What the header comment says the model is (its directory). */
-  source: string;
+  /** Of every public name: `<prefix>_infer`, `<PREFIX>_INPUT_SIZE`, the files `<prefix>_model.h/.c` (default 'mam'). */
+  prefix?: string;
+  /** What the header comment says the model is (e.g. its preset and kind; no paths). */
+  about?: string;
   /** Golden input and output vectors, window after window. */
   goldenIn: Float32Array;
   goldenOut: Float32Array;
 }
 
 export interface CExport {
+  /** The file names, `<prefix>_model.h` and `<prefix>_model.c`. */
+  headerName: string;
+  sourceName: string;
   header: string;
   source: string;
   storages: LayerStorage[];
   arenaFloats: number;
+}
+
+export const DEFAULT_C_PREFIX = 'mam';
+
+/** The C export's file names for a prefix. */
+export function cFileNames(prefix = DEFAULT_C_PREFIX): { header: string; source: string } {
+  return { header: `${prefix}_model.h`, source: `${prefix}_model.c` };
+}
+
+const C_KEYWORDS = new Set(('auto break case char const continue default do double else enum extern float for goto if inline int long register restrict ' +
+  'return short signed sizeof static struct switch typedef union unsigned void volatile while bool class delete new namespace template this').split(' '));
+
+/** A prefix is a lowercase C identifier (its macros are its upper case), not a keyword. */
+export function checkCPrefix(prefix: string): string {
+  if (!/^[a-z][a-z0-9_]{0,30}$/.test(prefix) || C_KEYWORDS.has(prefix)) {
+    throw new RequestError(msg`{prefix} "${prefix}": give a lowercase C identifier (a letter, then letters, digits or _; at most 31), e.g. ecg1`);
+  }
+  return prefix;
+}
+
+/** SHA-256 of what the network computes with (kernels, masks, biases, structure): the model's identity, the same on any machine. */
+export function networkDigest(net: ExportNetwork): string {
+  const h = createHash('sha256');
+  for (const l of net.layers) {
+    h.update(`${l.name} ${l.kind} ${l.inputSize} ${l.outputSize} ${l.activation} ${l.kind === 'mam' ? `${l.splits} ${l.prunedAs}` : ''}\n`);
+    for (const a of [l.kernel, l.mask, l.bias]) h.update(new Uint8Array(Float32Array.from(a).buffer));
+  }
+  return h.digest('hex');
 }
 
 /** Activation arena: internal activations alternate between its two ends. */
@@ -76,6 +114,16 @@ export function arenaSize(net: ExportNetwork): number {
   let most = Math.max(0, ...sizes);
   for (let i = 0; i + 1 < sizes.length; i++) most = Math.max(most, sizes[i]! + sizes[i + 1]!);
   return most;
+}
+
+/** Multiplications per inference: every stored weight of a dense layer, the kept ones of a CSR layer. */
+export function multiplies(net: ExportNetwork, storages: LayerStorage[]): number {
+  return net.layers.reduce((n, l, i) => n + (storages[i]!.storage === 'csr' ? kept(l) : l.mask.length), 0);
+}
+
+/** Bytes of the weights and biases as stored. */
+export function weightBytes(net: ExportNetwork, storages: LayerStorage[]): number {
+  return net.layers.reduce((n, l, i) => n + (storages[i]!.storage === 'csr' ? storages[i]!.csrBytes : storages[i]!.denseBytes) + 4 * l.outputSize, 0);
 }
 
 function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): string {
@@ -151,16 +199,48 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
 }
 
 /** A [count][width] array, one brace-enclosed row per vector. */
-function goldenArray(name: string, values: Float32Array, width: number, widthName: string): string {
+function goldenArray(name: string, values: Float32Array, width: number, countName: string, widthName: string): string {
   const rows: string[] = [];
   for (let r = 0; r < values.length / width; r++) {
     rows.push(`  {${Array.from(values.subarray(r * width, (r + 1) * width), cFloat).join(', ')}}`);
   }
-  return `const float ${name}[MAM_GOLDEN_COUNT][${widthName}] = {\n${rows.join(',\n')}\n};\n`;
+  return `const float ${name}[${countName}][${widthName}] = {\n${rows.join(',\n')}\n};\n`;
 }
 
-/** mam_model.h and mam_model.c for `net`. */
+/** A double as a C literal that reads back to the same double. */
+function cDouble(v: number): string {
+  const s = String(v);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+
+/**
+ * <prefix>_normalize: what the pipeline does to a window before the model sees it, in the same
+ * arithmetic (double sums in order, then one rounding to float), so its output equals the
+ * pipeline's bit for bit. Compiled only with -D<PREFIX>_NORMALIZE: the per-window method needs
+ * sqrt (libm), which a firmware that normalises otherwise should not have to link.
+ */
+function normalizeFunction(net: ExportNetwork, p: string, P: string): string {
+  const n = net.preprocessing.normalization;
+  const body =
+    n.method === 'window' ? [
+      `  double sum = 0.0, sq = 0.0;`,
+      `  for (int i = 0; i < ${P}_INPUT_SIZE; i++) sum += (double)window[i];`,
+      `  const double mean = sum / ${P}_INPUT_SIZE;`,
+      `  for (int i = 0; i < ${P}_INPUT_SIZE; i++) { const double d = (double)window[i] - mean; sq += d * d; }`,
+      `  double std = sqrt(sq / ${P}_INPUT_SIZE);`,
+      `  if (!(std >= ${cDouble(STD_FLOOR)})) std = ${cDouble(STD_FLOOR)}; /* a flat window is not blown up */`,
+      `  for (int i = 0; i < ${P}_INPUT_SIZE; i++) window[i] = (float)(((double)window[i] - mean) / std);`,
+    ] : n.method === 'dataset' ? [
+      `  for (int i = 0; i < ${P}_INPUT_SIZE; i++) window[i] = (float)(((double)window[i] - ${cDouble(n.mean!)}) / ${cDouble(n.std!)});`,
+    ] : ['  (void)window; /* the model takes millivolts as they are */'];
+  return `#ifdef ${P}_NORMALIZE\n#include <math.h>\nvoid ${p}_normalize(float *window) {\n${body.join('\n')}\n}\n#endif\n`;
+}
+
+/** <prefix>_model.h and <prefix>_model.c for `net`. */
 export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
+  const p = checkCPrefix(options.prefix ?? DEFAULT_C_PREFIX);
+  const P = p.toUpperCase();
+  const names = cFileNames(p);
   const layers = net.layers;
   const storages = layers.map(layerStorage);
   const inputSize = layers[0]!.inputSize;
@@ -169,37 +249,57 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
   const arena = arenaSize(net);
   const weights = layers.reduce((n, l) => n + l.mask.length, 0);
   const nonzeros = layers.reduce((n, l) => n + kept(l), 0);
+  const whole = net.skipped === 0;
+  const pre = net.preprocessing;
   const description = [
-    `Generated by mam (mam-ecg) from ${options.source}: do not edit.`,
+    `Generated by mam-ecg from ${options.about ?? 'a model'} (network SHA-256 ${networkDigest(net).slice(0, 16)}): do not edit.`,
     `${layers.length} layers, ${nonzeros} of ${weights} weights kept (sparsity ${(1 - nonzeros / weights).toFixed(4)}).`,
-    `Inputs: windows of ${net.preprocessing.window} samples at ${net.preprocessing.fs} Hz, normalised '${net.preprocessing.normalization.method}'${net.skipped > 0 ? ` (this tail takes the ${inputSize} activations of the layer before ${layers[0]!.name})` : ''}.`,
+    whole
+      ? `Inputs: windows of ${pre.window} samples at ${pre.fs} Hz${pre.baseline === 'highpass' ? ', baseline removed (0.5 Hz high-pass over the record)' : ''}, normalised '${pre.normalization.method}' (${p}_normalize).`
+      : `Inputs: the ${inputSize} activations of the layer before ${layers[0]!.name} (this is the model's tail).`,
     'Layers (name kind in->out activation storage bytes):',
     ...layers.map((l, i) => `  ${l.name} ${l.kind}${l.kind === 'mam' ? ` (splits ${l.splits}, pruned as ${l.prunedAs})` : ''} ${l.inputSize}->${l.outputSize} ${l.activation} ${storages[i]!.storage} ${storages[i]!.storage === 'csr' ? storages[i]!.csrBytes : storages[i]!.denseBytes} (sparsity ${(1 - kept(l) / l.mask.length).toFixed(4)})`),
   ].map((line) => ` * ${line}`).join('\n');
 
-  const header = `/*\n${description}\n */\n#ifndef MAM_MODEL_H\n#define MAM_MODEL_H\n\n` +
-    `#define MAM_INPUT_SIZE ${inputSize}\n#define MAM_OUTPUT_SIZE ${outputSize}\n#define MAM_GOLDEN_COUNT ${golden}\n\n` +
-    '/* One inference: in[MAM_INPUT_SIZE] -> out[MAM_OUTPUT_SIZE]. Not reentrant (one static arena). */\n' +
-    'void mam_infer(const float *in, float *out);\n\n' +
+  const macros = [
+    `#define ${P}_INPUT_SIZE ${inputSize}`,
+    `#define ${P}_OUTPUT_SIZE ${outputSize}`,
+    `/* RAM of the activation arena, flash of the weights and biases, multiplications per inference. */`,
+    `#define ${P}_ARENA_BYTES ${4 * (layers.length > 1 ? arena : 0)}`,
+    `#define ${P}_WEIGHT_BYTES ${weightBytes(net, storages)}`,
+    `#define ${P}_MULTIPLIES ${multiplies(net, storages)}`,
+    ...(whole ? [`/* The window the model expects. */`, `#define ${P}_WINDOW ${pre.window}`, `#define ${P}_FS_HZ ${pre.fs}`] : []),
+    `#define ${P}_GOLDEN_COUNT ${golden}`,
+  ];
+  const header = `/*\n${description}\n */\n#ifndef ${P}_MODEL_H\n#define ${P}_MODEL_H\n\n` +
+    `${macros.join('\n')}\n\n#ifdef __cplusplus\nextern "C" {\n#endif\n\n` +
+    `/* One inference: in[${P}_INPUT_SIZE] -> out[${P}_OUTPUT_SIZE]. Not reentrant (one static arena). */\n` +
+    `void ${p}_infer(const float *in, float *out);\n\n` +
+    (whole
+      ? `/* In place, a window of ${P}_INPUT_SIZE samples in mV to what ${p}_infer takes (the model's\n` +
+        ` * normalisation, bit for bit). Compiled only with -D${P}_NORMALIZE (it may need libm's sqrt). */\n` +
+        `#ifdef ${P}_NORMALIZE\nvoid ${p}_normalize(float *window);\n#endif\n\n`
+      : '') +
     '/* Inputs and the outputs the trained model gives for them, for checking a build: compiled\n' +
-    ' * only with -DMAM_GOLDEN, so that they take no flash in the firmware otherwise. */\n' +
-    '#ifdef MAM_GOLDEN\n' +
-    'extern const float mam_golden_in[MAM_GOLDEN_COUNT][MAM_INPUT_SIZE];\n' +
-    'extern const float mam_golden_out[MAM_GOLDEN_COUNT][MAM_OUTPUT_SIZE];\n' +
-    '#endif\n\n#endif\n';
+    ` * only with -D${P}_GOLDEN, so that they take no flash in the firmware otherwise. */\n` +
+    `#ifdef ${P}_GOLDEN\n` +
+    `extern const float ${p}_golden_in[${P}_GOLDEN_COUNT][${P}_INPUT_SIZE];\n` +
+    `extern const float ${p}_golden_out[${P}_GOLDEN_COUNT][${P}_OUTPUT_SIZE];\n` +
+    '#endif\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n';
 
-  const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "mam_model.h"\n\n` +
-    '/* A hook after each layer (e.g. to time layers on the device); nothing by default. */\n#ifndef MAM_AFTER_LAYER\n#define MAM_AFTER_LAYER(i) ((void)0)\n#endif\n'];
+  const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "${names.header}"\n\n` +
+    `/* A hook after each layer (e.g. to time layers on the device); nothing by default. */\n#ifndef ${P}_AFTER_LAYER\n#define ${P}_AFTER_LAYER(i) ((void)0)\n#endif\n`];
   layers.forEach((l, i) => parts.push(layerFunction(l, i, storages[i]!)));
   if (layers.length > 1) parts.push(`static float arena[${arena}];\n`);
   const body: string[] = [];
   // a_1 .. a_{L-1} alternate between the start and the end of the arena.
   const where = (i: number) => (i === 0 ? 'in' : i === layers.length ? 'out' : i % 2 === 1 ? 'arena' : `arena + ${arena} - ${layers[i - 1]!.outputSize}`);
-  layers.forEach((l, i) => body.push(`  l${i}_${ident(l.name)}(${where(i)}, ${where(i + 1)});\n  MAM_AFTER_LAYER(${i});`));
-  parts.push(`void mam_infer(const float *in, float *out) {\n${body.join('\n')}\n}\n`);
-  parts.push('#ifdef MAM_GOLDEN');
-  parts.push(goldenArray('mam_golden_in', options.goldenIn, inputSize, 'MAM_INPUT_SIZE'));
-  parts.push(goldenArray('mam_golden_out', options.goldenOut, outputSize, 'MAM_OUTPUT_SIZE'));
-  parts.push('#endif /* MAM_GOLDEN */');
-  return { header, source: parts.join('\n'), storages, arenaFloats: arena };
+  layers.forEach((l, i) => body.push(`  l${i}_${ident(l.name)}(${where(i)}, ${where(i + 1)});\n  ${P}_AFTER_LAYER(${i});`));
+  parts.push(`void ${p}_infer(const float *in, float *out) {\n${body.join('\n')}\n}\n`);
+  if (whole) parts.push(normalizeFunction(net, p, P));
+  parts.push(`#ifdef ${P}_GOLDEN`);
+  parts.push(goldenArray(`${p}_golden_in`, options.goldenIn, inputSize, `${P}_GOLDEN_COUNT`, `${P}_INPUT_SIZE`));
+  parts.push(goldenArray(`${p}_golden_out`, options.goldenOut, outputSize, `${P}_GOLDEN_COUNT`, `${P}_OUTPUT_SIZE`));
+  parts.push(`#endif /* ${P}_GOLDEN */`);
+  return { headerName: names.header, sourceName: names.source, header, source: parts.join('\n'), storages, arenaFloats: arena };
 }

@@ -12,13 +12,14 @@ import { withOutputLock } from '../io/lock.js';
 import { prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { loadAutoencoder } from '../model/metadata.js';
-import { exportC, type CExport } from './c.js';
+import { cFileNames, DEFAULT_C_PREFIX, exportC, type CExport } from './c.js';
 import { exportJson } from './json.js';
 import { exportNetwork, type ExportNetwork } from './network.js';
 import { exportTfjs, isTfjsExport, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsExport } from './tfjs.js';
 
-export const C_HEADER = 'mam_model.h';
-export const C_SOURCE = 'mam_model.c';
+/** The C export's files with the default prefix (what the firmware build includes). */
+export const C_HEADER = cFileNames().header;
+export const C_SOURCE = cFileNames().source;
 /** The key of a JSON export in `RenderedExport.contents`. */
 export const JSON_FILE = 'model.json';
 /** Outputs of the C and of tfjs may differ by this much, relative to the window's largest output. */
@@ -31,6 +32,8 @@ export interface ExportRequest {
   tail?: number;
   /** Test windows whose inputs and outputs go into the C export (default 4). */
   golden?: number;
+  /** C: the prefix of every public name and of the files (default 'mam'). */
+  prefix?: string;
 }
 
 export interface ExportOutcome {
@@ -76,8 +79,8 @@ export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise
       return { network: net, files: [], tfjs, contents: { [TFJS_MODEL_FILE]: tfjs.modelJson, [TFJS_WEIGHTS_FILE]: tfjs.weights } };
     }
     const golden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
-    const c = exportC(net, { source: request.model, ...golden });
-    return { network: net, files: [], c, golden, contents: { [C_HEADER]: c.header, [C_SOURCE]: c.source } };
+    const c = exportC(net, { prefix: request.prefix, about: `a ${about.preset} ${about.kind.toUpperCase()} model`, ...golden });
+    return { network: net, files: [], c, golden, contents: { [c.headerName]: c.header, [c.sourceName]: c.source } };
   } finally {
     model.dispose();
   }
@@ -124,44 +127,47 @@ function checkTfjsOut(dir: string): void {
   }
 }
 
-/** The files a C export directory may hold: anything else is someone's, and the swap would delete it. */
-const C_EXPORT_FILES = [C_HEADER, C_SOURCE];
+/** The files a C export directory may hold (of any prefix): anything else is someone's, and the swap would delete it. */
+const C_EXPORT_FILE = /^[a-z][a-z0-9_]*_model\.[ch]$/;
 
 async function checkCExportDir(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) {
     throw new MamError(`${dir} exists and is not a directory: the C export writes ${C_HEADER} and ${C_SOURCE} into a directory of its own`, { file: dir });
   }
-  const foreign = (await fs.readdir(dir)).filter((n) => !C_EXPORT_FILES.includes(n));
+  const foreign = (await fs.readdir(dir)).filter((n) => !C_EXPORT_FILE.test(n));
   if (foreign.length > 0) {
-    throw new MamError(`${dir} holds other files than a C export (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}): give a new or empty directory (mam replaces the whole directory so that ${C_HEADER} and ${C_SOURCE} always match)`, { file: dir });
+    throw new MamError(`${dir} holds other files than a C export (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}): give a new or empty directory (mam replaces the whole directory so that the header and the source always match)`, { file: dir });
   }
 }
 
 /** The C program the check builds with the export: runs every golden input, compares, prints the worst error. */
-const CHECK_MAIN = `#include <math.h>
+export function checkMain(prefix = DEFAULT_C_PREFIX): string {
+  const p = prefix, P = prefix.toUpperCase();
+  return `#include <math.h>
 #include <stdio.h>
-#include "mam_model.h"
+#include "${cFileNames(p).header}"
 int main(void) {
-  static float out[MAM_OUTPUT_SIZE];
+  static float out[${P}_OUTPUT_SIZE];
   double worst = 0.0;
-  for (int g = 0; g < MAM_GOLDEN_COUNT; g++) {
-    mam_infer(mam_golden_in[g], out);
+  for (int g = 0; g < ${P}_GOLDEN_COUNT; g++) {
+    ${p}_infer(${p}_golden_in[g], out);
     double scale = 0.0, err = 0.0;
-    for (int k = 0; k < MAM_OUTPUT_SIZE; k++) {
-      if (fabs(mam_golden_out[g][k]) > scale) scale = fabs(mam_golden_out[g][k]);
+    for (int k = 0; k < ${P}_OUTPUT_SIZE; k++) {
+      if (fabs(${p}_golden_out[g][k]) > scale) scale = fabs(${p}_golden_out[g][k]);
     }
     if (scale < 1.0) scale = 1.0;
-    for (int k = 0; k < MAM_OUTPUT_SIZE; k++) {
-      double e = fabs((double)out[k] - (double)mam_golden_out[g][k]) / scale;
+    for (int k = 0; k < ${P}_OUTPUT_SIZE; k++) {
+      double e = fabs((double)out[k] - (double)${p}_golden_out[g][k]) / scale;
       if (!(e <= err)) err = e;
     }
     if (!(err <= worst)) worst = err;
   }
-  printf("%d %.9g\\n", MAM_GOLDEN_COUNT, worst);
+  printf("%d %.9g\\n", ${P}_GOLDEN_COUNT, worst);
   return 0;
 }
 `;
+}
 
 export interface CheckResult {
   vectors: number;
@@ -180,16 +186,17 @@ export function hostCompiler(): string | null {
  * Compiles an exported directory with the host's C compiler (-std=c99 -Wall -Wextra -Werror)
  * and runs its golden vectors through mam_infer.
  */
-export function checkC(dir: string): CheckResult {
+export function checkC(dir: string, prefix = DEFAULT_C_PREFIX): CheckResult {
+  const source = join(dir, cFileNames(prefix).source);
   const cc = hostCompiler();
   if (!cc) throw new MamError('checking a C export needs a C compiler: install one (Debian: apt-get install gcc) or set $CC');
   const work = mkdtempSync(join(tmpdir(), 'mam-check-'));
   try {
-    writeFileSync(join(work, 'check.c'), CHECK_MAIN);
+    writeFileSync(join(work, 'check.c'), checkMain(prefix));
     const exe = join(work, 'check');
-    const build = spawnSync(cc, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-ffp-contract=off', '-DMAM_GOLDEN', '-I', dir, join(dir, C_SOURCE), join(work, 'check.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
+    const build = spawnSync(cc, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-ffp-contract=off', `-D${prefix.toUpperCase()}_GOLDEN`, '-I', dir, source, join(work, 'check.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
     if (build.status !== 0) {
-      throw new MamError(`${cc} could not compile ${join(dir, C_SOURCE)}: ${build.stderr.split('\n').find((l) => /error/.test(l)) ?? build.stderr.trim().split('\n')[0]}`);
+      throw new MamError(`${cc} could not compile ${source}: ${build.stderr.split('\n').find((l) => /error/.test(l)) ?? build.stderr.trim().split('\n')[0]}`);
     }
     const run = spawnSync(exe, [], { encoding: 'utf8' });
     if (run.status !== 0) throw new MamError(`the compiled check of ${dir} exited with ${run.status}: ${run.stderr.trim() || 'no message'}`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { checkCPrefix } from '../../export/c.js';
 import { kept } from '../../export/network.js';
 import { C_TOLERANCE, checkC, exportModel, JSON_FILE, renderExport } from '../../export/session.js';
 import { choiceOption, intOption } from '../options.js';
@@ -14,27 +15,31 @@ interface ExportFlags {
   golden: string;
   check?: boolean;
   json?: boolean;
+  prefix: string;
 }
 
 export function register(program: Command): void {
   program
     .command('export')
-    .description('write a trained (pruned) model for a microcontroller: the JSON format (schema/mam-export.schema.json) or C99 (mam_model.h, mam_model.c); or for plain TensorFlow.js (model.json, weights.bin)')
+    .description('write a trained (pruned) model for a microcontroller: the JSON format (schema/mam-export.schema.json) or C99 (<prefix>_model.h, <prefix>_model.c); or for plain TensorFlow.js (model.json, weights.bin)')
     .requiredOption('--model <dir>', 'model directory written by mam train or mam prune')
     .requiredOption('--out <path>', 'json: the file to write (- for stdout); c: the directory to write mam_model.h and mam_model.c into; tfjs: the directory to write model.json and weights.bin as (replaced whole)')
     .option('--format <format>', 'json, c or tfjs (a tfjs LayersModel: Dense layers for MAC, MamDense for MAM)', 'json')
     .option('--tail <k>', 'export only the last K layers (the part that runs on the device)')
     .option('--golden <n>', 'c: test windows whose inputs and outputs go into the export as golden vectors', '4')
+    .option('--prefix <name>', 'c: the prefix of every public name (<name>_infer, <NAME>_INPUT_SIZE, ...) and of the files <name>_model.h/.c, so that two models link into one firmware', 'mam')
     .option('--json', 'print one JSON object on stdout: format, files, weights, nonzeros, layers (name, kind, C storage or tfjs class), check')
     .option('--check', `c: compile the export with the host's C compiler (-std=c99 -Wall -Wextra -Werror) and check mam_infer against the golden vectors (tolerance ${C_TOLERANCE} relative)`)
-    .action(action(async (flags: ExportFlags) => {
+    .action(action(async (flags: ExportFlags, command: Command) => {
       const format = choiceOption('--format', flags.format, ['json', 'c', 'tfjs'] as const);
       if (flags.check && format !== 'c') throw new UsageError('--check compiles the C export: give --format c');
+      if (command.getOptionValueSource('prefix') === 'cli' && format !== 'c') throw new UsageError('--prefix names the C export\'s symbols: give --format c');
+      const prefix = checkCPrefix(flags.prefix);
       const toStdout = flags.out === '-';
       if (toStdout && format !== 'json') throw new UsageError(`--out - (stdout) takes the JSON format only: the ${format} export is a directory of files; give a directory to --out`);
       if (toStdout && flags.json) throw new UsageError('--out - writes the export to stdout, where --json would print its summary: drop one of them');
       const tail = flags.tail === undefined ? undefined : intOption('--tail', flags.tail, '2', 1);
-      const request = { model: flags.model, format, out: flags.out, tail, golden: intOption('--golden', flags.golden, '4', 1) };
+      const request = { model: flags.model, format, out: flags.out, tail, golden: intOption('--golden', flags.golden, '4', 1), prefix };
       let outcome;
       if (toStdout) {
         const rendered = await renderExport(request);
@@ -52,7 +57,7 @@ export function register(program: Command): void {
       if (outcome.tfjs) process.stderr.write(`${tfjsNote(outcome.tfjs.mamLayers)}\n`);
       let check: Record<string, unknown> | null = null;
       if (flags.check) {
-        const r = checkC(flags.out);
+        const r = checkC(flags.out, prefix);
         process.stderr.write(`check: ${r.vectors} golden windows, largest difference from tfjs ${r.worstRelativeError.toExponential(2)} of the window's largest output (tolerance ${C_TOLERANCE}): ${r.passed ? 'passed' : 'FAILED'}\n`);
         if (!r.passed) process.exitCode = 1;
         check = { vectors: r.vectors, worst_relative_error: r.worstRelativeError, tolerance: C_TOLERANCE, passed: r.passed };
