@@ -126,6 +126,13 @@ export function weightBytes(net: ExportNetwork, storages: LayerStorage[]): numbe
   return net.layers.reduce((n, l, i) => n + (storages[i]!.storage === 'csr' ? storages[i]!.csrBytes : storages[i]!.denseBytes) + 4 * l.outputSize, 0);
 }
 
+/** A row-major [rows][cols] array as [cols][rows]. */
+function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c]!;
+  return t;
+}
+
 function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): string {
   const id = `l${index}_${ident(layer.name)}`;
   const n = layer.inputSize, m = layer.outputSize;
@@ -170,22 +177,24 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
       out.push(`    acc += ${id}_bias[k];`);
     }
   } else {
-    out.push(array('float', `${id}_w`, layer.kernel, cFloat));
+    // [out][in], as CMSIS-NN and TFLM store it: neuron k's weights are contiguous in flash, so
+    // the inner loop walks one row instead of striding by the layer's width.
+    out.push(array('float', `${id}_w`, transposed(layer.kernel, n, m), cFloat));
     out.push(`static void ${id}(const float *x, float *y) {`);
     out.push(`  for (int k = 0; k < ${m}; k++) {`);
+    out.push(`    const float *w = ${id}_w + k * ${n};`);
     if (layer.kind === 'mac') {
       out.push('    float acc = 0.0f;');
-      out.push(`    for (int j = 0; j < ${n}; j++) acc += x[j] * ${id}_w[j * ${m} + k];`);
+      out.push(`    for (int j = 0; j < ${n}; j++) acc += x[j] * w[j];`);
       out.push(`    acc += ${id}_bias[k];`);
     } else {
       out.push('    float acc = 0.0f;');
       out.push(`    for (int s = 0; s < ${layer.splits}; s++) {`);
       out.push(`      const int j0 = (s * ${n}) / ${layer.splits}, j1 = ((s + 1) * ${n}) / ${layer.splits};`);
-      out.push(`      float mx = x[j0] * ${id}_w[j0 * ${m} + k], mn = mx;`);
+      out.push('      float mx = x[j0] * w[j0], mn = mx;');
       out.push('      for (int j = j0 + 1; j < j1; j++) {');
-      out.push(`        const float p = x[j] * ${id}_w[j * ${m} + k];`);
-      out.push('        if (p > mx) mx = p;');
-      out.push('        if (p < mn) mn = p;');
+      out.push('        const float p = x[j] * w[j];');
+      out.push('        MAXMIN(p, mx, mn);');
       out.push('      }');
       out.push('      acc += mx + mn;');
       out.push('    }');
@@ -288,6 +297,12 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
     '#endif\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n';
 
   const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "${names.header}"\n\n` +
+    `/* A MAM neuron's running max and min. Exactly tfjs's (strict compares: a tie keeps the earlier\n` +
+    ` * product). With -D${P}_MAXNM, on a core with VMAXNM/VMINNM (Cortex-M7 FPv5, ARMv8-M), one\n` +
+    ` * instruction each instead of a compare, a flags transfer and a select: the same values but\n` +
+    ` * for the sign of a zero (+0 wins a max, -0 a min) and NaN products (skipped, not kept). */\n` +
+    `#ifdef ${P}_MAXNM\n#define MAXMIN(p, mx, mn) ((mx) = __builtin_fmaxf((p), (mx)), (mn) = __builtin_fminf((p), (mn)))\n` +
+    `#else\n#define MAXMIN(p, mx, mn) ((mx) = (p) > (mx) ? (p) : (mx), (mn) = (p) < (mn) ? (p) : (mn))\n#endif\n` +
     `/* A hook after each layer (e.g. to time layers on the device); nothing by default. */\n#ifndef ${P}_AFTER_LAYER\n#define ${P}_AFTER_LAYER(i) ((void)0)\n#endif\n`];
   layers.forEach((l, i) => parts.push(layerFunction(l, i, storages[i]!)));
   if (layers.length > 1) parts.push(`static float arena[${arena}];\n`);
