@@ -134,7 +134,10 @@ describe('C export', { skip: hostCompiler() ? false : 'no C compiler on this mac
     await exportModel({ model: models.mamZero!, format: 'c', out });
     const file = join(out, 'mam_model.c');
     // Swap max and min in every MAM neuron: still valid C, different outputs.
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/if \(!any \|\| p > mx\) mx = p;/g, 'if (!any || p < mx) mx = p;'));
+    const text = readFileSync(file, 'utf8');
+    const broken = text.replace('#define MAXMIN(p, mx, mn) ((mx) = (p) > (mx) ? (p) : (mx), (mn) = (p) < (mn) ? (p) : (mn))', '#define MAXMIN(p, mx, mn) ((mx) = (p) < (mx) ? (p) : (mx), (mn) = (p) > (mn) ? (p) : (mn))');
+    assert.notEqual(broken, text);
+    writeFileSync(file, broken);
     assert.equal(checkC(out).passed, false);
   });
 

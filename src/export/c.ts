@@ -159,12 +159,15 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
       out.push(`    for (int s = 0; s < ${layer.splits}; s++) {`);
       out.push(`      const uint32_t j1 = (uint32_t)(((s + 1) * ${n}) / ${layer.splits});`);
       if (zero) out.push(`      const uint32_t size = j1 - (uint32_t)((s * ${n}) / ${layer.splits});`);
+      // The slice's first kept product starts the max and the min; the rest run through MAXMIN.
       out.push(`      float mx = -FLT_MAX, mn = FLT_MAX;${zero ? ' uint32_t count = 0;' : ''} int any = 0;`);
-      out.push(`      for (; e < end && ${id}_cols[e] < j1; e++${zero ? ', count++' : ''}) {`);
-      out.push(`        const float p = x[${id}_cols[e]] * ${id}_values[e];`);
-      out.push('        if (!any || p > mx) mx = p;');
-      out.push('        if (!any || p < mn) mn = p;');
-      out.push('        any = 1;');
+      out.push(`      if (e < end && ${id}_cols[e] < j1) {`);
+      out.push(`        mx = mn = x[${id}_cols[e]] * ${id}_values[e];`);
+      out.push(`        any = 1;${zero ? ' count = 1;' : ''}`);
+      out.push(`        for (e++; e < end && ${id}_cols[e] < j1; e++${zero ? ', count++' : ''}) {`);
+      out.push(`          const float p = x[${id}_cols[e]] * ${id}_values[e];`);
+      out.push('          MAXMIN(p, mx, mn);');
+      out.push('        }');
       out.push('      }');
       if (layer.prunedAs === 'zero') {
         out.push('      /* pruned connections of this slice offer a 0 product to the max and min */');
