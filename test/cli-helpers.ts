@@ -59,6 +59,11 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
+/** A process that stays alive (a running run's PID, for the lock and temporaries tests) until it is killed. */
+export function liveProcess(): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+}
+
 /** The PID of a process that has exited (what a crashed run leaves in its temporaries' names). */
 export function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '']);

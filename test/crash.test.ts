@@ -3,7 +3,6 @@
 // and one run at a time holds an output. The crash cases kill the real CLI at the rename
 // points (MAM_TEST_CRASH_AT, see src/io/atomic.ts) and then look at what is on disk.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, promises as fs, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { cleanStaleTemporaries, writeDirAtomically, writeFileAtomically } from '
 import { lockFileOf, lockOutput } from '../src/io/lock.js';
 import { bootId } from '../src/io/owner.js';
 import { modelDirExists } from '../src/model/files.js';
-import { deadPid, mam, startMam, tempDir } from './cli-helpers.js';
+import { deadPid, liveProcess, mam, startMam, tempDir } from './cli-helpers.js';
 
 const root = tempDir('mam-crash-test-');
 let count = 0;
@@ -23,7 +22,7 @@ const TINY = ['--epochs', '3', '--vcon-epochs', '1', '--synth-records', '6', '--
 describe('atomic writers', () => {
   it('a file write removes the temporaries of dead runs (and ones with its own PID it did not make), keeps those of running ones and foreign files', async () => {
     const dir = fresh();
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const sleeper = liveProcess();
     try {
       const dead = `.out.csv.tmp-${deadPid()}-Ab12Cd`, live = `.out.csv.tmp-${sleeper.pid}-Ef34Gh`, reused = `.out.csv.tmp-${process.pid}-Ij56Kl`;
       for (const n of [dead, live, reused, '.out.csv.tmp-legacy', 'other.csv']) writeFileSync(join(dir, n), 'x');
@@ -66,7 +65,7 @@ describe('output lock', () => {
     await release();
     assert.ok(!existsSync(lockFileOf(target)));
 
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const sleeper = liveProcess();
     try {
       writeFileSync(lockFileOf(target), JSON.stringify({ pid: sleeper.pid, host: hostname(), started: 'then' }));
       await assert.rejects(lockOutput(target), (e: unknown) => e instanceof MamError && new RegExp(`being written by another mam run \\(pid ${sleeper.pid}, since then\\)`).test(e.message));
@@ -81,7 +80,7 @@ describe('output lock', () => {
 
   it('a reused PID does not keep a lock: another boot\'s, or ours without our holding it; junk is stale; a release leaves another run\'s lock alone', async () => {
     const target = join(fresh(), 'out');
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const sleeper = liveProcess();
     try {
       if (bootId()) {
         writeFileSync(lockFileOf(target), JSON.stringify({ pid: sleeper.pid, host: hostname(), started: 'then', boot: 'an-earlier-boot' }));
@@ -107,7 +106,7 @@ describe('output lock', () => {
     const aside = join(dir, `.m.old-${deadPid()}-Zz12Yy`);
     await fs.mkdir(aside);
     writeFileSync(join(aside, 'mam.json'), '{}');
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const sleeper = liveProcess();
     try {
       writeFileSync(lockFileOf(join(dir, 'm')), JSON.stringify({ pid: sleeper.pid, host: hostname(), started: 'now', boot: bootId(), token: 't' }));
       assert.equal(await modelDirExists(join(dir, 'm')), false, 'a live run is between its renames: leave it');

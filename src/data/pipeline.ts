@@ -176,7 +176,7 @@ export function dataWarnings(data: PreparedData): string[] {
   if (flat.train + flat.val + flat.test > 0) {
     notes.push(`note: ${flat.train + flat.val + flat.test} flat windows left out (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): ${flat.train} training, ${flat.val} validation, ${flat.test} test`);
   }
-  const { train, val, test } = { train: data.train.count, val: data.val.count, test: data.test.count };
+  const [train, val, test] = [data.train.count, data.val.count, data.test.count];
   if (train < val || train < test) {
     const fix = data.splitBy === 'record'
       ? `whole records go to each split, and the training one got the least data; give more records (or records of more equal length), or at most 2 records to split each by time`
@@ -242,14 +242,9 @@ function partitionFlat(signals: Float32Array[], origins: Origin[], length: numbe
   return [kept, flat];
 }
 
-/** Standard deviation below FLAT_STD_MV (compared squared: no sqrt per window). */
+/** Standard deviation below FLAT_STD_MV (meanStd's floor, STD_FLOOR, is far below it). */
 export function isFlat(window: Float32Array): boolean {
-  let sum = 0;
-  for (let i = 0; i < window.length; i++) sum += window[i]!;
-  const mean = sum / window.length;
-  let sq = 0;
-  for (let i = 0; i < window.length; i++) sq += (window[i]! - mean) ** 2;
-  return sq / window.length < FLAT_STD_MV * FLAT_STD_MV;
+  return meanStd(window).std < FLAT_STD_MV;
 }
 
 function meanStd(x: Float32Array): { mean: number; std: number } {

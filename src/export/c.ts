@@ -38,6 +38,11 @@ export function layerStorage(layer: ExportLayer): LayerStorage {
   return { storage: needsMask || csrBytes < denseBytes ? 'csr' : 'dense', denseBytes, csrBytes, indexBytes, pointerBytes };
 }
 
+/** Flash bytes of a layer as the export stores it: its kernel in the chosen storage, and its bias. */
+export function storedBytes(layer: ExportLayer, st: LayerStorage): number {
+  return (st.storage === 'csr' ? st.csrBytes : st.denseBytes) + 4 * layer.outputSize;
+}
+
 /** A float32 as a C literal that reads back to the same bits. */
 export function cFloat(v: number): string {
   if (Number.isNaN(v) || !Number.isFinite(v)) throw new RangeError(`cannot write ${v} as a C float`);
@@ -121,10 +126,6 @@ export function multiplies(net: ExportNetwork, storages: LayerStorage[]): number
   return net.layers.reduce((n, l, i) => n + (storages[i]!.storage === 'csr' ? kept(l) : l.mask.length), 0);
 }
 
-/** Bytes of the weights and biases as stored. */
-export function weightBytes(net: ExportNetwork, storages: LayerStorage[]): number {
-  return net.layers.reduce((n, l, i) => n + (storages[i]!.storage === 'csr' ? storages[i]!.csrBytes : storages[i]!.denseBytes) + 4 * l.outputSize, 0);
-}
 
 /** A row-major [rows][cols] array as [cols][rows]. */
 function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -287,8 +288,8 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
     `#define ${P}_INPUT_SIZE ${inputSize}`,
     `#define ${P}_OUTPUT_SIZE ${outputSize}`,
     `/* RAM of the activation arena, flash of the weights and biases, multiplications per inference. */`,
-    `#define ${P}_ARENA_BYTES ${4 * (layers.length > 1 ? arena : 0)}`,
-    `#define ${P}_WEIGHT_BYTES ${weightBytes(net, storages)}`,
+    `#define ${P}_ARENA_BYTES ${4 * arena}`,
+    `#define ${P}_WEIGHT_BYTES ${layers.reduce((n, l, i) => n + storedBytes(l, storages[i]!), 0)}`,
     `#define ${P}_MULTIPLIES ${multiplies(net, storages)}`,
     ...(whole ? [`/* The window the model expects. */`, `#define ${P}_WINDOW ${pre.window}`, `#define ${P}_FS_HZ ${pre.fs}`] : []),
     `#define ${P}_GOLDEN_COUNT ${golden}`,

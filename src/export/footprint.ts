@@ -3,7 +3,7 @@
 // choice marked) and the arithmetic of one inference; in all, flash (weights and biases) and RAM
 // (the activation arena plus the input and output buffers), against a target's budget. Pure.
 import { msg, RequestError, setting } from '../errors.js';
-import { arenaSize, layerStorage, type Storage } from './c.js';
+import { arenaSize, layerStorage, storedBytes, type Storage } from './c.js';
 import { kept, type ExportNetwork } from './network.js';
 
 export interface Target {
@@ -75,7 +75,7 @@ export function footprint(net: ExportNetwork, target: Target): Footprint {
       nonzeros: nnz,
       sparsity: 1 - nnz / entries,
       storage: { dense: st.denseBytes, csr: st.csrBytes, bitmap: 4 * nnz + Math.ceil(entries / 8), chosen: st.storage },
-      flashBytes: (st.storage === 'csr' ? st.csrBytes : st.denseBytes) + 4 * l.outputSize,
+      flashBytes: storedBytes(l, st),
       ops: l.kind === 'mac'
         ? { multiplies: nnz, adds: nnz + l.outputSize, compares: 0 }
         : { multiplies: nnz, adds: 2 * l.outputSize * splits + l.outputSize, compares: 2 * nnz },

@@ -3,11 +3,11 @@
 // written atomically; and the check that compiles the C with the host's compiler and compares
 // it with those golden vectors.
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeDirAtomically, writeFailure, writeFileAtomically } from '../io/atomic.js';
+import { entriesToReplace, someNames, writeDirAtomically, writeFailure, writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
@@ -99,7 +99,7 @@ export async function exportModel(request: ExportRequest): Promise<ExportOutcome
   }
   return withOutputLock(out, async () => {
     if (request.format === 'c') await checkCExportDir(request.out);
-    if (request.format === 'tfjs') checkTfjsOut(request.out);
+    if (request.format === 'tfjs') await checkTfjsOut(request.out);
     const { contents, ...outcome } = await renderExport(request);
     if (request.format === 'json') {
       await writeFileAtomically(out, [contents[JSON_FILE]!]).catch((e) => { throw writeFailure(request.out, e); });
@@ -114,13 +114,12 @@ export async function exportModel(request: ExportRequest): Promise<ExportOutcome
  * The tfjs export replaces its directory whole: only an absent or empty one, or an earlier tfjs
  * export holding nothing else (never a model directory, whose model.json is not one).
  */
-function checkTfjsOut(dir: string): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) {
+async function checkTfjsOut(dir: string): Promise<void> {
+  const entries = await entriesToReplace(dir);
+  if (entries === 'file') {
     throw new MamError(`${dir} exists and is not a directory: the tfjs export writes ${TFJS_MODEL_FILE} and ${TFJS_WEIGHTS_FILE} into a directory`, { file: dir });
   }
-  const entries = readdirSync(dir);
-  if (entries.length === 0) return;
+  if (entries === null || entries.length === 0) return;
   const ours = (name: string) => name === TFJS_MODEL_FILE || name === TFJS_WEIGHTS_FILE;
   if (!entries.every(ours) || !entries.includes(TFJS_MODEL_FILE) || !isTfjsExport(readFileSync(join(dir, TFJS_MODEL_FILE), 'utf8'))) {
     throw new MamError(`${dir} is neither empty nor an earlier tfjs export of mam: choose another output directory (the tfjs export replaces the whole directory)`, { file: dir });
@@ -131,13 +130,13 @@ function checkTfjsOut(dir: string): void {
 const C_EXPORT_FILE = /^[a-z][a-z0-9_]*_model\.[ch]$/;
 
 async function checkCExportDir(dir: string): Promise<void> {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) {
+  const entries = await entriesToReplace(dir);
+  if (entries === 'file') {
     throw new MamError(`${dir} exists and is not a directory: the C export writes ${C_HEADER} and ${C_SOURCE} into a directory of its own`, { file: dir });
   }
-  const foreign = (await fs.readdir(dir)).filter((n) => !C_EXPORT_FILE.test(n));
+  const foreign = (entries ?? []).filter((n) => !C_EXPORT_FILE.test(n));
   if (foreign.length > 0) {
-    throw new MamError(`${dir} holds other files than a C export (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}): give a new or empty directory (mam replaces the whole directory so that the header and the source always match)`, { file: dir });
+    throw new MamError(`${dir} holds other files than a C export (${someNames(foreign)}): give a new or empty directory (mam replaces the whole directory so that the header and the source always match)`, { file: dir });
   }
 }
 

@@ -78,6 +78,26 @@ export async function writeDirAtomically(
 }
 
 /**
+ * What writeDirAtomically would replace at `dir`: null when nothing is there, 'file' when a file
+ * is, else the entries, for the caller to check that they are all its own.
+ */
+export async function entriesToReplace(dir: string): Promise<string[] | 'file' | null> {
+  try {
+    return await fs.readdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ENOTDIR') return 'file';
+    throw e;
+  }
+}
+
+/** Up to three names, for a one-line message: "a, b, c, ...". */
+export function someNames(names: readonly string[]): string {
+  return `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+}
+
+/**
  * A file-system failure while writing `out`, as a one-line MamError with the fix; `what` names
  * the output in the fix ('--out' in the CLI).
  */
@@ -152,9 +172,9 @@ export function parseTemporary(name: string, entry: string): { kind: 'tmp' | 'ol
 const made = new Set<string>();
 
 /**
- * Whether a temporary may still be some run's work in progress: not if this process made it
- * and is done with it, or its PID is ours without our having made it (a reused PID), or its
- * process is gone, or this process holds the target's output lock (no other run writes it).
+ * Whether a temporary may still be some run's work in progress: yes if this process made it
+ * and is still writing it; no if its PID is ours without our having made it (a reused PID), or
+ * this process holds the target's output lock (no other run writes it), or its process is gone.
  */
 function inUse(path: string, pid: number, target: string): boolean {
   if (made.has(path)) return true;

@@ -2,21 +2,18 @@
 // its target for as long as it works on it, so a second run on the same output is refused at
 // once instead of racing the first one's renames (and one of the two results being lost).
 //
-// The lock file holds the owner's PID and host. A lock whose process is gone (a crashed or
-// killed run) is stale and taken over; one held by a process on another host cannot be
-// checked, and is reported with the way to remove it.
+// The lock file holds the owner's PID, host, boot and a token. A lock whose process is gone (a
+// crashed or killed run), or that was taken in an earlier boot, is stale and taken over; one
+// held by a process on another host cannot be checked, and is reported with the way to remove it.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MamError } from '../errors.js';
 import { writeFailure } from './atomic.js';
-import { bootId, isRunning, lockedByThisProcess } from './owner.js';
+import { bootId, heldLocks, isRunning } from './owner.js';
 
 interface LockOwner { pid: number; host: string; started: string; boot?: string | null; token?: string }
-
-/** Locks held by this process, by target, with how many callers hold each (a run may lock what it already holds). */
-const held = new Map<string, { file: string; count: number; token: string }>();
 
 export function lockFileOf(target: string): string {
   const abs = resolve(target);
@@ -45,7 +42,7 @@ export async function withOutputLock<T>(target: string, work: () => Promise<T>, 
  */
 export async function lockOutput(target: string, kind: 'dir' | 'file' = 'dir'): Promise<() => Promise<void>> {
   const key = resolve(target);
-  const mine = held.get(key);
+  const mine = heldLocks.get(key);
   if (mine) {
     mine.count++;
     return releaser(key);
@@ -72,8 +69,7 @@ export async function lockOutput(target: string, kind: 'dir' | 'file' = 'dir'): 
     }
     await takeOver(file, owner);
   }
-  held.set(key, { file, count: 1, token });
-  lockedByThisProcess.add(key);
+  heldLocks.set(key, { file, count: 1, token });
   return releaser(key);
 }
 
@@ -81,7 +77,7 @@ export async function lockOutput(target: string, kind: 'dir' | 'file' = 'dir'): 
 function isStale(owner: LockOwner): boolean {
   const boot = bootId();
   if (owner.boot && boot && owner.boot !== boot) return true;
-  if (owner.pid === process.pid) return true; // not in `held`: an earlier process's, with our PID
+  if (owner.pid === process.pid) return true; // not in `heldLocks`: an earlier process's, with our PID
   return !isRunning(owner.pid);
 }
 
@@ -117,7 +113,7 @@ async function takeOver(file: string, seen: LockOwner | undefined): Promise<void
 /** Whether a live run (of this host) other than this process holds the lock on `target`. */
 export async function lockedByAnotherRun(target: string): Promise<boolean> {
   const key = resolve(target);
-  if (held.has(key)) return false;
+  if (heldLocks.has(key)) return false;
   const owner = await readOwner(lockFileOf(key));
   return owner !== null && owner !== undefined && (owner.host !== hostname() || !isStale(owner));
 }
@@ -127,10 +123,9 @@ function releaser(key: string): () => Promise<void> {
   return async () => {
     if (done) return;
     done = true;
-    const lock = held.get(key);
+    const lock = heldLocks.get(key);
     if (!lock || --lock.count > 0) return;
-    held.delete(key);
-    lockedByThisProcess.delete(key);
+    heldLocks.delete(key);
     if ((await readOwner(lock.file))?.token === lock.token) await fs.rm(lock.file, { force: true });
   };
 }
@@ -153,7 +148,7 @@ async function readOwner(file: string): Promise<LockOwner | null | undefined> {
 
 // process.exit() (a second Ctrl-C, say) skips the releases: drop this process's locks on the way out.
 process.on('exit', () => {
-  for (const { file, token } of held.values()) {
+  for (const { file, token } of heldLocks.values()) {
     try {
       const owner = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
       if (owner.token === token) unlinkSync(file);

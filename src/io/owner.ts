@@ -29,10 +29,14 @@ export function bootId(): string | null {
   return boot;
 }
 
-/** The outputs whose lock this process holds (kept by lock.ts, read by the writers in atomic.ts). */
-export const lockedByThisProcess = new Set<string>();
+/**
+ * The output locks this process holds, by resolved target: the lock file, how many callers hold
+ * it (a run may lock what it already holds) and the token that marks the file as ours. Kept by
+ * lock.ts; read by the writers in atomic.ts through holdsLock.
+ */
+export const heldLocks = new Map<string, { file: string; count: number; token: string }>();
 
 /** Whether this process holds the output lock of `target`: then no other mam run writes it. */
 export function holdsLock(target: string): boolean {
-  return lockedByThisProcess.has(resolve(target));
+  return heldLocks.has(resolve(target));
 }

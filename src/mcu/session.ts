@@ -5,9 +5,9 @@
 // An emulator's instruction count is not a cycle count on the real chip (no caches, no
 // pipeline, no flash wait states): it compares networks, it does not time them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs, statSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeDirAtomically, writeFailure } from '../io/atomic.js';
+import { entriesToReplace, someNames, writeDirAtomically, writeFailure } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { MamError, msg } from '../errors.js';
 import { findTarget, type Target } from '../export/footprint.js';
@@ -90,12 +90,13 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
   const dir = request.out;
   return withOutputLock(dir, async () => {
     // The directory is replaced whole: anything in it that a build did not make would be lost.
-    const foreign = existsSync(dir) && statSync(dir).isDirectory() ? (await fs.readdir(dir)).filter((n) => !BUILD_FILES.includes(n)) : [];
-    if (foreign.length > 0 && existsSync(join(dir, BUILD_JSON))) {
-      throw new MamError(`${dir} holds files a build did not make (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}): move them out, or build into another directory (mam replaces the whole build directory)`, { file: dir });
-    }
-    if (existsSync(dir) && (!statSync(dir).isDirectory() || ((await fs.readdir(dir)).length > 0 && !existsSync(join(dir, BUILD_JSON))))) {
+    const entries = await entriesToReplace(dir);
+    if (entries === 'file' || (entries !== null && entries.length > 0 && !entries.includes(BUILD_JSON))) {
       throw new MamError(`${dir} exists and is not a mam mcu build directory: choose another output directory (mam mcu build writes its own sources there)`, { file: dir });
+    }
+    const foreign = (entries ?? []).filter((n) => !BUILD_FILES.includes(n));
+    if (foreign.length > 0) {
+      throw new MamError(`${dir} holds files a build did not make (${someNames(foreign)}): move them out, or build into another directory (mam replaces the whole build directory)`, { file: dir });
     }
     const exported = await renderExport({ model: request.model, format: 'c', tail: request.tail, golden: request.golden ?? 4 });
     let build: FirmwareBuild | undefined;

@@ -61,8 +61,9 @@ export function startTraining(config: TrainConfig, dir: string, ui: SessionUi): 
 }
 
 async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Promise<TrainOutcome> {
+  // Fingerprinted before the data are read; read from the source as given, not checked again at once.
   const source = await fingerprintSource(config.source);
-  const data = await prepareFromSource(source, config.pipeline);
+  const data = await prepareFromSource(config.source, config.pipeline);
   if (data.val.count === 0) {
     throw new MamError(msg`no validation windows (${data.train.count} training windows in all): give more data (more or longer recordings, or {source.records} / {source.generator.seconds})`);
   }

@@ -95,9 +95,9 @@ function formatReport(ev: Evaluation, dir: string): string {
 
 /** Windows the metrics leave out because they hold no signal, per record (nothing when there are none). */
 function flatNote(ev: Evaluation): string {
-  const per = ev.recordNames.map((name, i) => ({ name, n: ev.flatByRecord[i]! })).filter((r) => r.n > 0);
+  const per = ev.recordNames.map((name, i) => ({ name, i, n: ev.flatByRecord[i]! })).filter((r) => r.n > 0);
   if (per.length === 0) return '';
   const whole = (i: number) => !ev.records.some((r) => r.record === i);
-  const list = per.map((r) => `${shortName(r.name)} ${r.n}${whole(ev.recordNames.indexOf(r.name)) ? ' (all its windows)' : ''}`).join(', ');
+  const list = per.map((r) => `${shortName(r.name)} ${r.n}${whole(r.i) ? ' (all its windows)' : ''}`).join(', ');
   return chalk.dim(`left out as flat (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): ${list}\n`);
 }
