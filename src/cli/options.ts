@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import type { CsvReadOptions } from '../data/csv.js';
 import { UsageError } from '../errors.js';
+import { QUANTIZATIONS, type QuantizeRequest } from '../quantize/model.js';
+import { WEIGHT_SCALES } from '../quantize/quantize.js';
 
 /** The long names (--lr, ...) of the options given on the command line whose attribute names `accept` takes. */
 export function givenOnCommandLine(command: Command, accept: (attribute: string) => boolean): string[] {
@@ -92,4 +94,24 @@ export function addThreadsOption(cmd: Command, what = 'training threads'): Comma
 /** The --threads value, or undefined when not given. */
 export function threadsOption(raw: string | undefined): number | undefined {
   return raw === undefined ? undefined : intOption('--threads', raw, '2', 1);
+}
+
+export interface QuantizeFlags { quantize?: string; weightScales?: string }
+
+/** Declares --quantize and --weight-scales (int8 post-training quantisation) on a command. */
+export function addQuantizeOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--quantize <int8>', `${what} the int8 network (weights int8 per output neuron, activations int8 calibrated on the model's training windows, integer arithmetic)`)
+    .option('--weight-scales <channel|layer>', 'with --quantize: one weight scale per output neuron (channel, the default) or per layer');
+}
+
+/** The quantisation asked for, or undefined for float. */
+export function quantizeOptions(flags: QuantizeFlags): QuantizeRequest | undefined {
+  if (flags.quantize === undefined) {
+    if (flags.weightScales !== undefined) throw new UsageError('--weight-scales sets how --quantize int8 scales the weights: give --quantize int8 too');
+    return undefined;
+  }
+  const quantize = choiceOption('--quantize', flags.quantize, QUANTIZATIONS);
+  const weightScales = flags.weightScales === undefined ? undefined : choiceOption('--weight-scales', flags.weightScales, WEIGHT_SCALES);
+  return { quantize, ...(weightScales ? { weightScales } : {}) };
 }

@@ -8,6 +8,8 @@ import { csvSource, loadRecords, prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
 import { reconstruct } from '../model/infer.js';
+import { inferQuantized } from '../quantize/infer.js';
+import type { QuantizedNetwork } from '../quantize/quantize.js';
 import type { AutoencoderMetadata } from '../model/metadata.js';
 import { csvField } from '../report/csv-field.js';
 import { windowsChart } from '../report/svg.js';
@@ -17,6 +19,8 @@ export interface EvalData {
   recordNames: string[];
   /** 'test': the model's own test split; 'all': every window of the given recordings. */
   split: 'test' | 'all';
+  /** The model's training windows, when they were prepared on the way (its own split). */
+  train?: WindowSet;
 }
 
 export interface Evaluation extends EvalData {
@@ -44,11 +48,12 @@ export async function evaluationData(
   if (data.test.count === 0) {
     throw new MamError('the model\'s test split has no windows (too little data): give CSV files to evaluate on');
   }
-  return { windows: data.test, recordNames: data.recordNames, split: 'test' };
+  return { windows: data.test, recordNames: data.recordNames, split: 'test', train: data.train };
 }
 
-export function evaluate(model: tf.LayersModel, data: EvalData): Evaluation {
-  const reconstruction = reconstruct(model, data.windows);
+/** The model's reconstruction quality on `data`; with `int8`, that of its int8 network (the integer reference). */
+export function evaluate(model: tf.LayersModel, data: EvalData, int8?: QuantizedNetwork): Evaluation {
+  const reconstruction = int8 ? inferQuantized(int8, data.windows.data, data.windows.count) : reconstruct(model, data.windows);
   const perWindow = windowMetrics(data.windows.data, reconstruction, data.windows.length);
   const { records, overall } = summarizeByRecord(perWindow, data.windows.origin, data.recordNames);
   const flatByRecord = data.recordNames.map(() => 0);

@@ -8,11 +8,12 @@ import type { MetricSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
 import { autoencoderMetadata } from '../../model/metadata.js';
 import { formatTable, numberColumn } from '../../report/table.js';
-import { addCsvOptions, csvOptions, givenOnCommandLine, type CsvFlags } from '../options.js';
+import { quantizeModel } from '../../quantize/model.js';
+import { addCsvOptions, addQuantizeOptions, csvOptions, givenOnCommandLine, quantizeOptions, type CsvFlags, type QuantizeFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 import { writeOutput } from '../write.js';
 
-interface EvalFlags extends CsvFlags {
+interface EvalFlags extends CsvFlags, QuantizeFlags {
   model: string;
   json?: boolean;
   saveReconstruction?: string;
@@ -28,7 +29,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, flat_windows, split, records')
     .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units (- for stdout)')
     .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR (- for stdout)');
-  addCsvOptions(cmd).action(action(async (csv: string[], flags: EvalFlags, command: Command) => {
+  addQuantizeOptions(addCsvOptions(cmd), 'evaluate').action(action(async (csv: string[], flags: EvalFlags, command: Command) => {
+    const quantize = quantizeOptions(flags);
     // '-' puts a file on stdout: then the report goes to stderr, and only one thing may take stdout.
     const toStdout = [flags.saveReconstruction, flags.plot].filter((f) => f === '-').length;
     if (toStdout > 1 || (toStdout === 1 && flags.json)) {
@@ -51,11 +53,16 @@ export function register(program: Command): void {
     const stored = source.kind === 'csv' ? { lead: source.read.lead, adcGain: source.read.adcGain, adcZero: source.read.adcZero } : {};
     const given = Object.fromEntries(Object.entries(csvOptions(flags)).filter(([, v]) => v !== undefined));
     const read = { ...stored, ...given };
-    const ev = evaluate(model, await evaluationData(meta, files.length > 0 ? { files, read } : undefined));
+    const data = await evaluationData(meta, files.length > 0 ? { files, read } : undefined);
+    const int8 = quantize ? await quantizeModel(model, meta, quantize, data.train) : undefined;
+    const ev = evaluate(model, data, int8);
+    // The float model on the same windows: what the int8 network is compared with.
+    const float = int8 ? evaluate(model, data).overall : undefined;
     if (flags.saveReconstruction) await writeOutput(flags.saveReconstruction, reconstructionCsv(ev), '--save-reconstruction');
     if (flags.plot) await writeOutput(flags.plot, [evaluationPlot(ev, 6, meta.data.pipeline.fs)], '--plot');
-    if (flags.json) printJson(report(ev));
-    else (toStdout ? process.stderr : process.stdout).write(formatReport(ev, flags.model));
+    const versus = int8 && float ? { quantize: 'int8', weight_scales: int8.weightScales, float_asnr_db: float.asnr_db, float_prd: float.prd } : {};
+    if (flags.json) printJson({ ...report(ev), ...versus });
+    else (toStdout ? process.stderr : process.stdout).write(formatReport(ev, flags.model, !!int8) + (float ? int8Note(ev.overall, float, int8!.weightScales) : ''));
   }));
 }
 
@@ -77,7 +84,7 @@ function report(ev: Evaluation) {
   };
 }
 
-function formatReport(ev: Evaluation, dir: string): string {
+function formatReport(ev: Evaluation, dir: string, int8 = false): string {
   const cells = (name: string, s: MetricSummary) => [
     name, s.asnr_db.toFixed(2), s.prd.toFixed(2), s.prdn.toFixed(2), s.snr_median_db.toFixed(2), s.snr_p5_db.toFixed(2), String(s.windows),
   ];
@@ -90,7 +97,13 @@ function formatReport(ev: Evaluation, dir: string): string {
     ],
     { styleHeader: chalk.dim },
   );
-  return [`${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}`, ...table].join('\n') + `\n${flatNote(ev)}`;
+  return [`${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}${int8 ? ', int8' : ''}`, ...table].join('\n') + `\n${flatNote(ev)}`;
+}
+
+/** The int8 network against the float model on the same windows. */
+function int8Note(int8: MetricSummary, float: MetricSummary, weightScales: string): string {
+  const loss = float.asnr_db - int8.asnr_db;
+  return `int8 (weight scales per ${weightScales === 'channel' ? 'output neuron' : 'layer'}, integer reference): ASNR ${int8.asnr_db.toFixed(2)} dB; the float model ${float.asnr_db.toFixed(2)} dB (int8 ${loss >= 0 ? 'loses' : 'gains'} ${Math.abs(loss).toFixed(2)} dB)\n`;
 }
 
 /** Windows the metrics leave out because they hold no signal, per record (nothing when there are none). */
