@@ -45,7 +45,9 @@ export { runPaper, paperMarkdown, verdicts, type PaperRequest, type PaperTable, 
 export { summarizeSweep, sweepCsv, sweepSvg, DEFAULT_GRID, DEFAULT_TARGET_DB, type SweepPoint, type SweepSummary } from './sweep/report.js';
 export { exportNetwork, inputDescription, toCsr, kept, type ExportNetwork, type ExportLayer, type Csr, type Activation } from './export/network.js';
 export { exportJson, EXPORT_FORMAT, EXPORT_FORMAT_VERSION } from './export/json.js';
-export { exportC, layerStorage, arenaSize, cFloat, type CExport, type LayerStorage, type Storage } from './export/c.js';
+export { exportC, type CExport } from './export/c.js';
+export { cFloat } from './export/c-syntax.js';
+export { layerStorage, arenaSize, storedBytes, type LayerStorage, type Storage, type Precision } from './export/storage.js';
 export { exportTfjs, isTfjsExport, TFJS_EXPORT_FORMAT, TFJS_EXPORT_FORMAT_VERSION, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsExport } from './export/tfjs.js';
 export { footprint, TARGETS, type Footprint, type LayerFootprint, type Target } from './export/footprint.js';
 export { exportModel, checkC, hostCompiler, C_TOLERANCE, type ExportRequest, type ExportOutcome, type CheckResult } from './export/session.js';

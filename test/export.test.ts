@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
-import { cFloat } from '../src/export/c.js';
+import { cFloat } from '../src/export/c-syntax.js';
 import { exportNetwork } from '../src/export/network.js';
 import { C_TOLERANCE, checkC, exportModel, goldenVectors, hostCompiler } from '../src/export/session.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';

@@ -1,7 +1,7 @@
 // The memory bill on a network small enough to work out by hand.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { arenaSize, layerStorage } from '../src/export/c.js';
+import { arenaSize, layerStorage } from '../src/export/storage.js';
 import { footprint, TARGETS, type Target } from '../src/export/footprint.js';
 import type { ExportLayer, ExportNetwork } from '../src/export/network.js';
 

@@ -12,58 +12,11 @@
 import { createHash } from 'node:crypto';
 import { MamError, RequestError, msg } from '../errors.js';
 import { STD_FLOOR } from '../data/pipeline.js';
+import { cArray, cFloat, ident } from './c-syntax.js';
 import { kept, toCsr, type ExportLayer, type ExportNetwork } from './network.js';
-
-export type Storage = 'dense' | 'csr';
-
-export interface LayerStorage {
-  storage: Storage;
-  denseBytes: number;
-  csrBytes: number;
-  /** Bytes per CSR column index (1 for at most 256 inputs, else 2) and row pointer. */
-  indexBytes: 1 | 2;
-  pointerBytes: 2 | 4;
-}
-
-/** Bytes of each storage, and the one chosen: the smaller, but CSR when 'absent' MAM needs the mask. */
-export function layerStorage(layer: ExportLayer): LayerStorage {
-  if (layer.inputSize > 65536) throw new MamError(`layer ${layer.name} has ${layer.inputSize} inputs: the C export indexes inputs with 16 bits (at most 65536)`);
-  const nnz = kept(layer);
-  const indexBytes = layer.inputSize <= 256 ? 1 : 2;
-  const pointerBytes = nnz <= 0xffff ? 2 : 4;
-  const denseBytes = 4 * layer.inputSize * layer.outputSize;
-  const csrBytes = 4 * nnz + indexBytes * nnz + pointerBytes * (layer.outputSize + 1);
-  // Dense storage keeps pruned entries as 0 products: right for 'zero', wrong for 'absent'.
-  const needsMask = layer.kind === 'mam' && layer.prunedAs === 'absent' && nnz < layer.mask.length;
-  return { storage: needsMask || csrBytes < denseBytes ? 'csr' : 'dense', denseBytes, csrBytes, indexBytes, pointerBytes };
-}
-
-/** Flash bytes of a layer as the export stores it: its kernel in the chosen storage, and its bias. */
-export function storedBytes(layer: ExportLayer, st: LayerStorage): number {
-  return (st.storage === 'csr' ? st.csrBytes : st.denseBytes) + 4 * layer.outputSize;
-}
-
-/** A float32 as a C literal that reads back to the same bits. */
-export function cFloat(v: number): string {
-  if (Number.isNaN(v) || !Number.isFinite(v)) throw new RangeError(`cannot write ${v} as a C float`);
-  if (Object.is(v, -0)) return '-0.0f';
-  let s = String(Math.fround(v));
-  // Shortest double repr of a float32 value round-trips through strtof; C needs a '.' or 'e'.
-  if (!/[.e]/.test(s)) s += '.0';
-  return `${s}f`;
-}
-
-function array(type: string, name: string, values: ArrayLike<number>, format: (v: number) => string): string {
-  const items: string[] = [];
-  for (let i = 0; i < values.length; i++) items.push(format(values[i]!));
-  const lines: string[] = [];
-  for (let i = 0; i < items.length; i += 8) lines.push(`  ${items.slice(i, i + 8).join(', ')}`);
-  return `static const ${type} ${name}[${Math.max(values.length, 1)}] = {\n${lines.join(',\n') || '  0'}\n};\n`;
-}
-
-function ident(name: string): string {
-  return name.replace(/[^A-Za-z0-9_]/g, '_');
-}
+import { arenaSize, layerStorage, multiplies, storedBytes, type LayerStorage, type Precision } from './storage.js';
+import { int8FloatEntry, int8Helpers, int8LayerFunction, int8Macros } from './c-int8.js';
+import type { QuantizedNetwork } from '../quantize/quantize.js';
 
 export interface CExportOptions {
   /** Of every public name: `<prefix>_infer`, `<PREFIX>_INPUT_SIZE`, the files `<prefix>_model.h/.c` (default 'mam'). */
@@ -73,6 +26,10 @@ export interface CExportOptions {
   /** Golden input and output vectors, window after window. */
   goldenIn: Float32Array;
   goldenOut: Float32Array;
+  /** Write the int8 network instead of the float one (goldenOut then holds its float outputs). */
+  int8?: QuantizedNetwork;
+  /** int8: the golden inputs quantised, and the integer reference's int8 outputs for them. */
+  goldenInt8?: { input: Int8Array; output: Int8Array };
 }
 
 export interface CExport {
@@ -82,7 +39,9 @@ export interface CExport {
   header: string;
   source: string;
   storages: LayerStorage[];
+  /** Values in the activation arena (float32 or int8, as `precision`). */
   arenaFloats: number;
+  precision: Precision;
 }
 
 export const DEFAULT_C_PREFIX = 'mam';
@@ -113,19 +72,6 @@ export function networkDigest(net: ExportNetwork): string {
   return h.digest('hex');
 }
 
-/** Activation arena: internal activations alternate between its two ends. */
-export function arenaSize(net: ExportNetwork): number {
-  const sizes = net.layers.map((l) => l.outputSize).slice(0, -1); // internal activations a_1 .. a_{L-1}
-  let most = Math.max(0, ...sizes);
-  for (let i = 0; i + 1 < sizes.length; i++) most = Math.max(most, sizes[i]! + sizes[i + 1]!);
-  return most;
-}
-
-/** Multiplications per inference: every stored weight of a dense layer, the kept ones of a CSR layer. */
-export function multiplies(net: ExportNetwork, storages: LayerStorage[]): number {
-  return net.layers.reduce((n, l, i) => n + (storages[i]!.storage === 'csr' ? kept(l) : l.mask.length), 0);
-}
-
 
 /** A row-major [rows][cols] array as [cols][rows]. */
 function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -134,19 +80,24 @@ function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
   return t;
 }
 
+/** A layer's C function name: its place and its name. */
+function layerId(layer: ExportLayer, index: number): string {
+  return `l${index}_${ident(layer.name)}`;
+}
+
 function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): string {
-  const id = `l${index}_${ident(layer.name)}`;
+  const id = layerId(layer, index);
   const n = layer.inputSize, m = layer.outputSize;
   const out: string[] = [];
-  out.push(array('float', `${id}_bias`, layer.bias, cFloat));
+  out.push(cArray('float', `${id}_bias`, layer.bias, cFloat));
   const relu = layer.activation === 'relu' ? '    y[k] = acc > 0.0f ? acc : 0.0f;' : '    y[k] = acc;';
   if (st.storage === 'csr') {
     const csr = toCsr(layer);
     const idx = st.indexBytes === 1 ? 'uint8_t' : 'uint16_t';
     const ptr = st.pointerBytes === 2 ? 'uint16_t' : 'uint32_t';
-    out.push(array('float', `${id}_values`, csr.values, cFloat));
-    out.push(array(idx, `${id}_cols`, csr.colIndices, String));
-    out.push(array(ptr, `${id}_rows`, csr.rowPointers, String));
+    out.push(cArray('float', `${id}_values`, csr.values, cFloat));
+    out.push(cArray(idx, `${id}_cols`, csr.colIndices, String));
+    out.push(cArray(ptr, `${id}_rows`, csr.rowPointers, String));
     out.push(`static void ${id}(const float *x, float *y) {`);
     out.push(`  for (int k = 0; k < ${m}; k++) {`);
     out.push(`    uint32_t e = ${id}_rows[k], end = ${id}_rows[k + 1];`);
@@ -183,7 +134,7 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
   } else {
     // [out][in], as CMSIS-NN and TFLM store it: neuron k's weights are contiguous in flash, so
     // the inner loop walks one row instead of striding by the layer's width.
-    out.push(array('float', `${id}_w`, transposed(layer.kernel, n, m), cFloat));
+    out.push(cArray('float', `${id}_w`, transposed(layer.kernel, n, m), cFloat));
     out.push(`static void ${id}(const float *x, float *y) {`);
     out.push(`  for (int k = 0; k < ${m}; k++) {`);
     out.push(`    const float *w = ${id}_w + k * ${n};`);
@@ -222,12 +173,12 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
 }
 
 /** A [count][width] array, one brace-enclosed row per vector. */
-function goldenArray(name: string, values: Float32Array, width: number, countName: string, widthName: string): string {
+function goldenArray(type: string, name: string, values: Float32Array | Int8Array, width: number, countName: string, widthName: string, format: (v: number) => string): string {
   const rows: string[] = [];
   for (let r = 0; r < values.length / width; r++) {
-    rows.push(`  {${Array.from(values.subarray(r * width, (r + 1) * width), cFloat).join(', ')}}`);
+    rows.push(`  {${Array.from(values.subarray(r * width, (r + 1) * width), format).join(', ')}}`);
   }
-  return `const float ${name}[${countName}][${widthName}] = {\n${rows.join(',\n')}\n};\n`;
+  return `const ${type} ${name}[${countName}][${widthName}] = {\n${rows.join(',\n')}\n};\n`;
 }
 
 /** A double as a C literal that reads back to the same double. */
@@ -259,13 +210,15 @@ function normalizeFunction(net: ExportNetwork, p: string, P: string): string {
   return `#ifdef ${P}_NORMALIZE\n#include <math.h>\nvoid ${p}_normalize(float *window) {\n${body.join('\n')}\n}\n#endif\n`;
 }
 
-/** <prefix>_model.h and <prefix>_model.c for `net`. */
+/** <prefix>_model.h and <prefix>_model.c for `net` (float32), or for its int8 network `options.int8`. */
 export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
   const p = checkCPrefix(options.prefix ?? DEFAULT_C_PREFIX);
   const P = p.toUpperCase();
   const names = cFileNames(p);
+  const q = options.int8;
+  const precision: Precision = q ? 'int8' : 'float32';
   const layers = net.layers;
-  const storages = layers.map(layerStorage);
+  const storages = layers.map((l) => layerStorage(l, precision));
   const inputSize = layers[0]!.inputSize;
   const outputSize = layers.at(-1)!.outputSize;
   const golden = options.goldenIn.length / inputSize;
@@ -274,9 +227,11 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
   const nonzeros = layers.reduce((n, l) => n + kept(l), 0);
   const whole = net.skipped === 0;
   const pre = net.preprocessing;
+  const value = q ? 'int8_t' : 'float';
   const description = [
     `Generated by mam-ecg from ${options.about ?? 'a model'} (network SHA-256 ${networkDigest(net).slice(0, 16)}): do not edit.`,
     `${layers.length} layers, ${nonzeros} of ${weights} weights kept (sparsity ${(1 - nonzeros / weights).toFixed(4)}).`,
+    ...(q ? [`int8: weights int8 with one scale per ${q.weightScales === 'channel' ? 'output neuron' : 'layer'}, activations int8 calibrated on the model's training windows, int32 sums, fixed-point requantisation.`] : []),
     whole
       ? `Inputs: windows of ${pre.window} samples at ${pre.fs} Hz${pre.baseline === 'highpass' ? ', baseline removed (0.5 Hz high-pass over the record)' : ''}, normalised '${pre.normalization.method}' (${p}_normalize).`
       : `Inputs: the ${inputSize} activations of the layer before ${layers[0]!.name} (this is the model's tail).`,
@@ -287,17 +242,25 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
   const macros = [
     `#define ${P}_INPUT_SIZE ${inputSize}`,
     `#define ${P}_OUTPUT_SIZE ${outputSize}`,
-    `/* RAM of the activation arena, flash of the weights and biases, multiplications per inference. */`,
-    `#define ${P}_ARENA_BYTES ${4 * arena}`,
-    `#define ${P}_WEIGHT_BYTES ${layers.reduce((n, l, i) => n + storedBytes(l, storages[i]!), 0)}`,
+    q ? `/* RAM of the int8 activation arena and of ${p}_infer's int8 input and output, flash of the weights, biases\n * and requantisation constants, multiplications per inference. */`
+      : `/* RAM of the activation arena, flash of the weights and biases, multiplications per inference. */`,
+    `#define ${P}_ARENA_BYTES ${q ? arena + inputSize + outputSize : 4 * arena}`,
+    `#define ${P}_WEIGHT_BYTES ${layers.reduce((n, l, i) => n + storedBytes(l, storages[i]!, precision), 0)}`,
     `#define ${P}_MULTIPLIES ${multiplies(net, storages)}`,
     ...(whole ? [`/* The window the model expects. */`, `#define ${P}_WINDOW ${pre.window}`, `#define ${P}_FS_HZ ${pre.fs}`] : []),
+    ...(q ? int8Macros(q, P) : []),
     `#define ${P}_GOLDEN_COUNT ${golden}`,
   ];
   const header = `/*\n${description}\n */\n#ifndef ${P}_MODEL_H\n#define ${P}_MODEL_H\n\n` +
+    (q ? '#include <stdint.h>\n\n' : '') +
     `${macros.join('\n')}\n\n#ifdef __cplusplus\nextern "C" {\n#endif\n\n` +
     `/* One inference: in[${P}_INPUT_SIZE] -> out[${P}_OUTPUT_SIZE]. Not reentrant (one static arena). */\n` +
     `void ${p}_infer(const float *in, float *out);\n\n` +
+    (q
+      ? `/* The same on int8 data at ${P}_INPUT_SCALE/${P}_INPUT_ZERO_POINT, giving int8 at ${P}_OUTPUT_SCALE/${P}_OUTPUT_ZERO_POINT\n` +
+        ` * (${p}_infer quantises its input, calls this, and dequantises the output). */\n` +
+        `void ${p}_infer_int8(const int8_t *in, int8_t *out);\n\n`
+      : '') +
     (whole
       ? `/* In place, a window of ${P}_INPUT_SIZE samples in mV to what ${p}_infer takes (the model's\n` +
         ` * normalisation, bit for bit). Compiled only with -D${P}_NORMALIZE (it may need libm's sqrt). */\n` +
@@ -308,27 +271,39 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
     `#ifdef ${P}_GOLDEN\n` +
     `extern const float ${p}_golden_in[${P}_GOLDEN_COUNT][${P}_INPUT_SIZE];\n` +
     `extern const float ${p}_golden_out[${P}_GOLDEN_COUNT][${P}_OUTPUT_SIZE];\n` +
+    (q ? `/* The golden inputs quantised, and what the integer reference gives for them. */\n` +
+      `extern const int8_t ${p}_golden_in_int8[${P}_GOLDEN_COUNT][${P}_INPUT_SIZE];\n` +
+      `extern const int8_t ${p}_golden_out_int8[${P}_GOLDEN_COUNT][${P}_OUTPUT_SIZE];\n` : '') +
     '#endif\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n';
 
   const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "${names.header}"\n\n` +
-    `/* A MAM neuron's running max and min. Exactly tfjs's (strict compares: a tie keeps the earlier\n` +
+    (q ? int8Helpers(q, P) : `/* A MAM neuron's running max and min. Exactly tfjs's (strict compares: a tie keeps the earlier\n` +
     ` * product). With -D${P}_MAXNM, on a core with VMAXNM/VMINNM (Cortex-M7 FPv5, ARMv8-M), one\n` +
     ` * instruction each instead of a compare, a flags transfer and a select: the same values but\n` +
     ` * for the sign of a zero (+0 wins a max, -0 a min) and NaN products (skipped, not kept). */\n` +
     `#ifdef ${P}_MAXNM\n#define MAXMIN(p, mx, mn) ((mx) = __builtin_fmaxf((p), (mx)), (mn) = __builtin_fminf((p), (mn)))\n` +
-    `#else\n#define MAXMIN(p, mx, mn) ((mx) = (p) > (mx) ? (p) : (mx), (mn) = (p) < (mn) ? (p) : (mn))\n#endif\n` +
+    `#else\n#define MAXMIN(p, mx, mn) ((mx) = (p) > (mx) ? (p) : (mx), (mn) = (p) < (mn) ? (p) : (mn))\n#endif\n`) +
     `/* A hook after each layer (e.g. to time layers on the device); nothing by default. */\n#ifndef ${P}_AFTER_LAYER\n#define ${P}_AFTER_LAYER(i) ((void)0)\n#endif\n`];
-  layers.forEach((l, i) => parts.push(layerFunction(l, i, storages[i]!)));
-  if (layers.length > 1) parts.push(`static float arena[${arena}];\n`);
+  layers.forEach((l, i) => parts.push(q ? int8LayerFunction(q.layers[i]!, layerId(l, i), storages[i]!) : layerFunction(l, i, storages[i]!)));
+  if (layers.length > 1) parts.push(`static ${value} arena[${arena}];\n`);
   const body: string[] = [];
   // a_1 .. a_{L-1} alternate between the start and the end of the arena.
   const where = (i: number) => (i === 0 ? 'in' : i === layers.length ? 'out' : i % 2 === 1 ? 'arena' : `arena + ${arena} - ${layers[i - 1]!.outputSize}`);
-  layers.forEach((l, i) => body.push(`  l${i}_${ident(l.name)}(${where(i)}, ${where(i + 1)});\n  ${P}_AFTER_LAYER(${i});`));
-  parts.push(`void ${p}_infer(const float *in, float *out) {\n${body.join('\n')}\n}\n`);
+  layers.forEach((l, i) => body.push(`  ${layerId(l, i)}(${where(i)}, ${where(i + 1)});\n  ${P}_AFTER_LAYER(${i});`));
+  if (q) {
+    parts.push(`void ${p}_infer_int8(const int8_t *in, int8_t *out) {\n${body.join('\n')}\n}\n`);
+    parts.push(int8FloatEntry(p, P));
+  } else {
+    parts.push(`void ${p}_infer(const float *in, float *out) {\n${body.join('\n')}\n}\n`);
+  }
   if (whole) parts.push(normalizeFunction(net, p, P));
   parts.push(`#ifdef ${P}_GOLDEN`);
-  parts.push(goldenArray(`${p}_golden_in`, options.goldenIn, inputSize, `${P}_GOLDEN_COUNT`, `${P}_INPUT_SIZE`));
-  parts.push(goldenArray(`${p}_golden_out`, options.goldenOut, outputSize, `${P}_GOLDEN_COUNT`, `${P}_OUTPUT_SIZE`));
+  parts.push(goldenArray('float', `${p}_golden_in`, options.goldenIn, inputSize, `${P}_GOLDEN_COUNT`, `${P}_INPUT_SIZE`, cFloat));
+  parts.push(goldenArray('float', `${p}_golden_out`, options.goldenOut, outputSize, `${P}_GOLDEN_COUNT`, `${P}_OUTPUT_SIZE`, cFloat));
+  if (q) {
+    parts.push(goldenArray('int8_t', `${p}_golden_in_int8`, options.goldenInt8!.input, inputSize, `${P}_GOLDEN_COUNT`, `${P}_INPUT_SIZE`, String));
+    parts.push(goldenArray('int8_t', `${p}_golden_out_int8`, options.goldenInt8!.output, outputSize, `${P}_GOLDEN_COUNT`, `${P}_OUTPUT_SIZE`, String));
+  }
   parts.push(`#endif /* ${P}_GOLDEN */`);
-  return { headerName: names.header, sourceName: names.source, header, source: parts.join('\n'), storages, arenaFloats: arena };
+  return { headerName: names.header, sourceName: names.source, header, source: parts.join('\n'), storages, arenaFloats: arena, precision };
 }

@@ -3,7 +3,7 @@
 // choice marked) and the arithmetic of one inference; in all, flash (weights and biases) and RAM
 // (the activation arena plus the input and output buffers), against a target's budget. Pure.
 import { msg, RequestError, setting } from '../errors.js';
-import { arenaSize, layerStorage, storedBytes, type Storage } from './c.js';
+import { arenaSize, layerStorage, storedBytes, type Precision, type Storage } from './storage.js';
 import { kept, type ExportNetwork } from './network.js';
 
 export interface Target {
@@ -42,7 +42,7 @@ export interface LayerFootprint {
   nonzeros: number;
   sparsity: number;
   storage: { dense: number; csr: number; bitmap: number; chosen: Storage };
-  /** Bytes in flash: the chosen kernel storage plus the float32 biases. */
+  /** Bytes in flash: the chosen kernel storage plus the biases (int8: and the requantisation constants). */
   flashBytes: number;
   /** One inference: MAC: a multiply and an add per kept connection; MAM: a multiply and two compares (max, min) per kept connection, two adds per slice (max + min, then the sum); both: an add per bias. */
   ops: { multiplies: number; adds: number; compares: number };
@@ -50,9 +50,10 @@ export interface LayerFootprint {
 
 export interface Footprint {
   target: Target;
+  precision: Precision;
   layers: LayerFootprint[];
   flash_bytes: number;
-  /** 4 x (arena + input + output) floats. */
+  /** float32: 4 x (arena + input + output) floats; int8: the int8 arena and <prefix>_infer's int8 input and output, and the caller's float input and output. */
   ram_bytes: number;
   arena_bytes: number;
   fits: boolean;
@@ -60,9 +61,9 @@ export interface Footprint {
   over: string[];
 }
 
-export function footprint(net: ExportNetwork, target: Target): Footprint {
+export function footprint(net: ExportNetwork, target: Target, precision: Precision = 'float32'): Footprint {
   const layers = net.layers.map((l): LayerFootprint => {
-    const st = layerStorage(l);
+    const st = layerStorage(l, precision);
     const nnz = kept(l);
     const entries = l.inputSize * l.outputSize;
     const splits = l.kind === 'mam' ? l.splits : 0;
@@ -74,19 +75,20 @@ export function footprint(net: ExportNetwork, target: Target): Footprint {
       parameters: entries + l.outputSize,
       nonzeros: nnz,
       sparsity: 1 - nnz / entries,
-      storage: { dense: st.denseBytes, csr: st.csrBytes, bitmap: 4 * nnz + Math.ceil(entries / 8), chosen: st.storage },
-      flashBytes: storedBytes(l, st),
+      storage: { dense: st.denseBytes, csr: st.csrBytes, bitmap: (precision === 'int8' ? 1 : 4) * nnz + Math.ceil(entries / 8), chosen: st.storage },
+      flashBytes: storedBytes(l, st, precision),
       ops: l.kind === 'mac'
         ? { multiplies: nnz, adds: nnz + l.outputSize, compares: 0 }
         : { multiplies: nnz, adds: 2 * l.outputSize * splits + l.outputSize, compares: 2 * nnz },
     };
   });
   const flash = layers.reduce((n, l) => n + l.flashBytes, 0);
-  const arena = 4 * arenaSize(net);
-  const ram = arena + 4 * (net.layers[0]!.inputSize + net.layers.at(-1)!.outputSize);
+  const io = net.layers[0]!.inputSize + net.layers.at(-1)!.outputSize;
+  const arena = precision === 'int8' ? arenaSize(net) + io : 4 * arenaSize(net);
+  const ram = arena + 4 * io;
   const over = [
     ...(flash > target.flashBytes ? [`flash ${flash} > ${target.flashBytes} bytes`] : []),
     ...(ram > target.ramBytes ? [`RAM ${ram} > ${target.ramBytes} bytes`] : []),
   ];
-  return { target, layers, flash_bytes: flash, ram_bytes: ram, arena_bytes: arena, fits: over.length === 0, over };
+  return { target, precision, layers, flash_bytes: flash, ram_bytes: ram, arena_bytes: arena, fits: over.length === 0, over };
 }

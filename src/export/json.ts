@@ -3,13 +3,15 @@
 // connections count, and the kernel both dense and as CSR over output neurons. The same model
 // gives the same bytes: no dates, no paths, each float32 written as the shortest text of its
 // double value (which reads back to the same float32).
+import type { QuantizedLayer, QuantizedNetwork } from '../quantize/quantize.js';
 import { inputDescription, kept, toCsr, type ExportNetwork } from './network.js';
 
 export const EXPORT_FORMAT = 'mam-ecg-export';
 export const EXPORT_FORMAT_VERSION = 1;
 
-export function exportJson(net: ExportNetwork, model: { preset: string; kind: string }): string {
-  const layers = net.layers.map((l) => {
+/** With `int8`, every layer also carries its int8 form (schema: layers[].int8). */
+export function exportJson(net: ExportNetwork, model: { preset: string; kind: string }, int8?: QuantizedNetwork): string {
+  const layers = net.layers.map((l, i) => {
     const csr = toCsr(l);
     const dense: number[][] = [];
     for (let j = 0; j < l.inputSize; j++) dense.push(Array.from(l.kernel.subarray(j * l.outputSize, (j + 1) * l.outputSize), zeroSign));
@@ -28,6 +30,7 @@ export function exportJson(net: ExportNetwork, model: { preset: string; kind: st
       },
       nonzeros: kept(l),
       sparsity: 1 - kept(l) / l.mask.length,
+      ...(int8 ? { int8: int8Layer(int8.layers[i]!) } : {}),
     };
   });
   const doc = {
@@ -35,9 +38,25 @@ export function exportJson(net: ExportNetwork, model: { preset: string; kind: st
     formatVersion: EXPORT_FORMAT_VERSION,
     model: { preset: model.preset, kind: model.kind, layers: net.layers.length },
     ...inputDescription(net),
+    ...(int8 ? { quantization: { scheme: 'int8', weightScales: int8.weightScales, calibration: "the model's training windows" } } : {}),
     layers,
   };
   return `${JSON.stringify(doc)}\n`;
+}
+
+function int8Layer(q: QuantizedLayer) {
+  const rows: number[][] = [];
+  for (let j = 0; j < q.inputSize; j++) rows.push(Array.from(q.weights.subarray(j * q.outputSize, (j + 1) * q.outputSize)));
+  return {
+    input: q.input,
+    output: q.output,
+    weightScales: Array.from(q.weightScales),
+    weights: rows,
+    values: Array.from(toCsr({ ...q, kernel: q.weights }).values),
+    bias: Array.from(q.bias),
+    multipliers: Array.from(q.multipliers),
+    shifts: Array.from(q.shifts),
+  };
 }
 
 /** JSON has no -0: write it as 0 (the value is the same). */

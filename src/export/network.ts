@@ -94,12 +94,12 @@ export function inputDescription(net: ExportNetwork) {
   };
 }
 
-export function kept(layer: ExportLayer): number {
+export function kept(layer: Pick<ExportLayer, 'mask'>): number {
   return layer.mask.reduce((n, v) => n + v, 0);
 }
 
 /** The kept connections in CSR over output neurons (rows k, columns j), in order of j. */
-export function toCsr(layer: ExportLayer): Csr {
+export function toCsr(layer: Pick<ExportLayer, 'inputSize' | 'outputSize' | 'mask'> & { kernel: ArrayLike<number> }): Csr {
   const { inputSize: n, outputSize: m, kernel, mask } = layer;
   const nnz = kept(layer);
   const values = new Float32Array(nnz);

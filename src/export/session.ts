@@ -10,7 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import { entriesToReplace, someNames, writeDirAtomically, writeFailure, writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { prepareFromSource } from '../data/source.js';
-import { MamError } from '../errors.js';
+import { MamError, msg, RequestError } from '../errors.js';
+import { dequantizeOutputs, inferInt8, quantizeInputs } from '../quantize/infer.js';
+import { quantizeExported, type QuantizeRequest } from '../quantize/model.js';
+import type { QuantizedNetwork } from '../quantize/quantize.js';
 import { loadAutoencoder } from '../model/metadata.js';
 import { cFileNames, DEFAULT_C_PREFIX, exportC, type CExport } from './c.js';
 import { exportJson } from './json.js';
@@ -34,6 +37,8 @@ export interface ExportRequest {
   golden?: number;
   /** C: the prefix of every public name and of the files (default 'mam'). */
   prefix?: string;
+  /** JSON and C: the int8 network (calibrated on the model's training windows) instead of float32. */
+  quantize?: QuantizeRequest;
 }
 
 export interface ExportOutcome {
@@ -42,8 +47,10 @@ export interface ExportOutcome {
   c?: CExport;
   /** tfjs export: the files' contents, each layer's class, and the layers that need MamDense registered. */
   tfjs?: TfjsExport;
-  /** C export: the golden vectors written into it. */
+  /** C export: the golden vectors written into it (int8: goldenOut is the integer reference's). */
   golden?: { goldenIn: Float32Array; goldenOut: Float32Array };
+  /** With `quantize`: the int8 network exported. */
+  int8?: QuantizedNetwork;
 }
 
 /** Golden vectors: the first `count` test windows, as the exported layers see them, and the model's outputs. */
@@ -61,6 +68,12 @@ export async function goldenVectors(model: tf.LayersModel, net: ExportNetwork, d
   });
 }
 
+/** The golden inputs as the int8 export's <prefix>_infer quantises them, and the integer reference's outputs. */
+function int8Golden(int8: QuantizedNetwork, goldenIn: Float32Array): { input: Int8Array; output: Int8Array } {
+  const input = quantizeInputs(int8, goldenIn);
+  return { input, output: inferInt8(int8, input, goldenIn.length / int8.layers[0]!.inputSize) };
+}
+
 /** An export in memory: what `exportModel` writes, for callers that write it elsewhere (stdout, a firmware build). */
 export interface RenderedExport extends ExportOutcome {
   /** File name -> content: one JSON file, the C pair, or the tfjs model.json and weights.bin. */
@@ -73,14 +86,19 @@ export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise
   try {
     const net = exportNetwork(model, metadata.data.pipeline, request.tail);
     const about = { preset: metadata.spec.preset, kind: metadata.spec.kind };
-    if (request.format === 'json') return { network: net, files: [], contents: { [JSON_FILE]: exportJson(net, about) } };
+    if (request.quantize && request.format === 'tfjs') throw new RequestError(msg`{quantize} ${request.quantize.quantize}: the tfjs export is float32; quantise the JSON or C export`);
+    const int8 = request.quantize ? await quantizeExported(model, metadata, net, request.quantize) : undefined;
+    if (request.format === 'json') return { network: net, files: [], int8, contents: { [JSON_FILE]: exportJson(net, about, int8) } };
     if (request.format === 'tfjs') {
       const tfjs = await exportTfjs(net, about);
       return { network: net, files: [], tfjs, contents: { [TFJS_MODEL_FILE]: tfjs.modelJson, [TFJS_WEIGHTS_FILE]: tfjs.weights } };
     }
-    const golden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
-    const c = exportC(net, { prefix: request.prefix, about: `a ${about.preset} ${about.kind.toUpperCase()} model`, ...golden });
-    return { network: net, files: [], c, golden, contents: { [c.headerName]: c.header, [c.sourceName]: c.source } };
+    const floatGolden = await goldenVectors(model, net, request.model, [metadata.data.source, metadata.data.pipeline], request.golden ?? 4);
+    // int8: the golden outputs are the integer reference's, which the C must give bit for bit.
+    const goldenInt8 = int8 && int8Golden(int8, floatGolden.goldenIn);
+    const golden = goldenInt8 ? { goldenIn: floatGolden.goldenIn, goldenOut: dequantizeOutputs(int8, goldenInt8.output) } : floatGolden;
+    const c = exportC(net, { prefix: request.prefix, about: `a ${about.preset} ${about.kind.toUpperCase()} model`, ...golden, int8, goldenInt8 });
+    return { network: net, files: [], c, golden, int8, contents: { [c.headerName]: c.header, [c.sourceName]: c.source } };
   } finally {
     model.dispose();
   }
@@ -140,15 +158,21 @@ async function checkCExportDir(dir: string): Promise<void> {
   }
 }
 
-/** The C program the check builds with the export: runs every golden input, compares, prints the worst error. */
-export function checkMain(prefix = DEFAULT_C_PREFIX): string {
+/**
+ * The C program the check builds with the export: runs every golden input, compares, prints the
+ * worst relative error; for an int8 export also the outputs that differ at all (in int8 from
+ * <prefix>_infer_int8, in float32 bits from <prefix>_infer), which must be none.
+ */
+export function checkMain(prefix = DEFAULT_C_PREFIX, int8 = false): string {
   const p = prefix, P = prefix.toUpperCase();
   return `#include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include "${cFileNames(p).header}"
 int main(void) {
   static float out[${P}_OUTPUT_SIZE];
   double worst = 0.0;
+  int differ = 0;
   for (int g = 0; g < ${P}_GOLDEN_COUNT; g++) {
     ${p}_infer(${p}_golden_in[g], out);
     double scale = 0.0, err = 0.0;
@@ -161,8 +185,14 @@ int main(void) {
       if (!(e <= err)) err = e;
     }
     if (!(err <= worst)) worst = err;
-  }
-  printf("%d %.9g\\n", ${P}_GOLDEN_COUNT, worst);
+${int8 ? `    if (memcmp(out, ${p}_golden_out[g], sizeof out) != 0) differ++;
+    {
+      static int8_t q[${P}_OUTPUT_SIZE];
+      ${p}_infer_int8(${p}_golden_in_int8[g], q);
+      for (int k = 0; k < ${P}_OUTPUT_SIZE; k++) differ += q[k] != ${p}_golden_out_int8[g][k];
+    }
+` : ''}  }
+  printf("%d %.9g %d\\n", ${P}_GOLDEN_COUNT, worst, differ);
   return 0;
 }
 `;
@@ -170,9 +200,13 @@ int main(void) {
 
 export interface CheckResult {
   vectors: number;
-  /** Largest |C - tfjs| over each window's outputs, relative to max(1, the window's largest |output|). */
+  /** Largest |C - golden| over each window's outputs, relative to max(1, the window's largest |output|). */
   worstRelativeError: number;
+  /** int8: outputs not bit for bit the integer reference's (float32 bits and int8 values); 0 for float. */
+  mismatches: number;
+  /** float: within C_TOLERANCE of tfjs; int8: no mismatch at all. */
   passed: boolean;
+  int8: boolean;
 }
 
 /** The host's C compiler: $CC, else cc. Null when there is none. */
@@ -187,11 +221,12 @@ export function hostCompiler(): string | null {
  */
 export function checkC(dir: string, prefix = DEFAULT_C_PREFIX): CheckResult {
   const source = join(dir, cFileNames(prefix).source);
+  const int8 = existsSync(join(dir, cFileNames(prefix).header)) && readFileSync(join(dir, cFileNames(prefix).header), 'utf8').includes(`#define ${prefix.toUpperCase()}_INT8 1`);
   const cc = hostCompiler();
   if (!cc) throw new MamError('checking a C export needs a C compiler: install one (Debian: apt-get install gcc) or set $CC');
   const work = mkdtempSync(join(tmpdir(), 'mam-check-'));
   try {
-    writeFileSync(join(work, 'check.c'), checkMain(prefix));
+    writeFileSync(join(work, 'check.c'), checkMain(prefix, int8));
     const exe = join(work, 'check');
     const build = spawnSync(cc, ['-std=c99', '-Wall', '-Wextra', '-Werror', '-O2', '-ffp-contract=off', `-D${prefix.toUpperCase()}_GOLDEN`, '-I', dir, source, join(work, 'check.c'), '-o', exe, '-lm'], { encoding: 'utf8' });
     if (build.status !== 0) {
@@ -199,8 +234,8 @@ export function checkC(dir: string, prefix = DEFAULT_C_PREFIX): CheckResult {
     }
     const run = spawnSync(exe, [], { encoding: 'utf8' });
     if (run.status !== 0) throw new MamError(`the compiled check of ${dir} exited with ${run.status}: ${run.stderr.trim() || 'no message'}`);
-    const [vectors, worst] = run.stdout.trim().split(' ').map(Number) as [number, number];
-    return { vectors, worstRelativeError: worst, passed: worst <= C_TOLERANCE };
+    const [vectors, worst, mismatches] = run.stdout.trim().split(' ').map(Number) as [number, number, number];
+    return { vectors, worstRelativeError: worst, mismatches, int8, passed: int8 ? mismatches === 0 && worst === 0 : worst <= C_TOLERANCE };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

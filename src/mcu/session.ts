@@ -12,6 +12,8 @@ import { withOutputLock } from '../io/lock.js';
 import { MamError, msg } from '../errors.js';
 import { findTarget, type Target } from '../export/footprint.js';
 import { C_HEADER, C_SOURCE, C_TOLERANCE, renderExport, type RenderedExport } from '../export/session.js';
+import type { QuantizeRequest } from '../quantize/model.js';
+import type { Precision } from '../export/storage.js';
 import { BOARD_BYTES, INSTRUCTIONS_PER_TICK, LINK_LD, mainC, PROFILE_H, STACK_BYTES, STARTUP_C } from './firmware.js';
 
 export const ELF = 'firmware.elf';
@@ -30,6 +32,8 @@ export interface Sections { text: number; rodata: number; data: number; bss: num
 export interface FirmwareBuild {
   model: string;
   tail: number | null;
+  /** float32, or int8 (then the outputs must equal the integer reference's bit for bit). */
+  precision: Precision;
   target: Target;
   layers: string[];
   sections: Sections;
@@ -75,6 +79,8 @@ export interface BuildRequest {
   tail?: number;
   target?: string;
   golden?: number;
+  /** The int8 network instead of the float one. */
+  quantize?: QuantizeRequest;
 }
 
 /**
@@ -98,7 +104,7 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
     if (foreign.length > 0) {
       throw new MamError(`${dir} holds files a build did not make (${someNames(foreign)}): move them out, or build into another directory (mam replaces the whole build directory)`, { file: dir });
     }
-    const exported = await renderExport({ model: request.model, format: 'c', tail: request.tail, golden: request.golden ?? 4 });
+    const exported = await renderExport({ model: request.model, format: 'c', tail: request.tail, golden: request.golden ?? 4, quantize: request.quantize });
     let build: FirmwareBuild | undefined;
     await writeDirAtomically(resolve(dir), async (work) => {
       const sources = { ...exported.contents, 'startup.c': STARTUP_C, 'link.ld': LINK_LD, 'profile.h': PROFILE_H, 'main.c': mainC(exported.network.layers.length) };
@@ -132,6 +138,7 @@ function compile(work: string, dir: string, request: BuildRequest, target: Targe
   return {
     model: request.model,
     tail: request.tail ?? null,
+    precision: exported.c!.precision,
     target,
     layers: layers.map((l) => `${l.name} ${l.kind}`),
     sections,
@@ -139,7 +146,8 @@ function compile(work: string, dir: string, request: BuildRequest, target: Targe
     ramBytes,
     fits: flashBytes <= target.flashBytes && ramBytes <= target.ramBytes,
     goldenCount: exported.golden!.goldenIn.length / layers[0]!.inputSize,
-    goldenBytes: 4 * (exported.golden!.goldenIn.length + exported.golden!.goldenOut.length),
+    // int8: also the golden inputs and outputs in int8.
+    goldenBytes: (exported.c!.precision === 'int8' ? 5 : 4) * (exported.golden!.goldenIn.length + exported.golden!.goldenOut.length),
     goldenOutBits: bits(exported.golden!.goldenOut),
     outputSize: layers.at(-1)!.outputSize,
   };
@@ -152,8 +160,9 @@ export interface FirmwareRun {
   layerInstructions: number[][];
   /** Outputs as float32 bits, window after window. */
   outputBits: string[];
-  /** Outputs bit for bit the golden ones (the tfjs model's)? Else within C_TOLERANCE? */
+  /** Outputs bit for bit the golden ones (the tfjs model's, or int8: the integer reference's)? Else within C_TOLERANCE? */
   identical: boolean;
+  /** float32: within C_TOLERANCE of tfjs; int8: identical (nothing less will do). */
   withinTolerance: boolean;
   worstRelativeError: number;
 }
@@ -220,10 +229,10 @@ export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<Fir
     const scale = Math.max(1, ...ref.map(Math.abs));
     ref.forEach((r, k) => { const e = Math.abs(got[k]! - r) / scale; if (!(e <= worst)) worst = e; });
   }
+  const identical = outputBits.every((b, i) => b === build.goldenOutBits[i]);
   return {
-    build, instructions, layerInstructions, outputBits,
-    identical: outputBits.every((b, i) => b === build.goldenOutBits[i]),
-    withinTolerance: worst <= C_TOLERANCE,
+    build, instructions, layerInstructions, outputBits, identical,
+    withinTolerance: build.precision === 'int8' ? identical : worst <= C_TOLERANCE,
     worstRelativeError: worst,
   };
 }
