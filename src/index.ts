@@ -47,7 +47,8 @@ export { exportNetwork, inputDescription, toCsr, kept, type ExportNetwork, type 
 export { exportJson, EXPORT_FORMAT, EXPORT_FORMAT_VERSION } from './export/json.js';
 export { exportC, layerStorage, arenaSize, cFloat, type CExport, type LayerStorage, type Storage } from './export/c.js';
 export { exportTfjs, isTfjsExport, TFJS_EXPORT_FORMAT, TFJS_EXPORT_FORMAT_VERSION, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsExport } from './export/tfjs.js';
+export { exportOnnx, ONNX_EXPORT_FORMAT, ONNX_EXPORT_FORMAT_VERSION, ONNX_FILE, ONNX_INPUT, ONNX_IR_VERSION, ONNX_OPSET, ONNX_OUTPUT } from './export/onnx.js';
 export { footprint, TARGETS, type Footprint, type LayerFootprint, type Target } from './export/footprint.js';
-export { exportModel, checkC, hostCompiler, C_TOLERANCE, type ExportRequest, type ExportOutcome, type CheckResult } from './export/session.js';
+export { exportModel, checkC, hostCompiler, C_TOLERANCE, EXPORT_FORMATS, type ExportFormat, type ExportRequest, type ExportOutcome, type CheckResult } from './export/session.js';
 export { buildFirmware, runFirmware, hostOutputs, parseSections, type FirmwareBuild, type FirmwareRun, type BuildRequest, type Sections } from './mcu/session.js';
 export { INSTRUCTIONS_PER_TICK } from './mcu/firmware.js';
