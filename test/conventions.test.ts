@@ -118,7 +118,7 @@ describe('mam export: stdout, --json, and where it cannot write', () => {
     assert.match(r.stderr, /^wrote the JSON export to stdout: 4 layers/);
     const c = mam(['export', '--model', model, '--format', 'c', '--out', '-']);
     assert.equal(c.code, EXIT.usage);
-    assert.match(c.stderr, /^mam: --out - \(stdout\) takes the JSON format only/);
+    assert.match(c.stderr, /^mam: --out - \(stdout\) takes the JSON and ONNX formats only: the c export is a directory of files/);
   });
 
   it('mam eval --save-reconstruction -: the CSV on stdout, the report on stderr; two things on stdout are refused', () => {

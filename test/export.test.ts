@@ -21,7 +21,7 @@ import { loadAutoencoder } from '../src/model/metadata.js';
 import { pruneSaved } from '../src/prune/session.js';
 import { startTraining, type TrainConfig } from '../src/train/session.js';
 import { mam, tempDir } from './cli-helpers.js';
-import { randomArray, rng, sameFloats } from './helpers.js';
+import { randomArray, rng, sameFloats, worstRelative } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAM_INDEX = pathToFileURL(join(ROOT, 'dist/src/index.js')).href;
@@ -202,17 +202,6 @@ async function throughMam(modelDir: string, backend: string, tail?: number) {
   }
 }
 
-/** Largest |a - b| relative to max(1, |b|) over each window of `n` values (the C check's measure). */
-function worstRelative(a: Float32Array, b: Float32Array, n: number): number {
-  let worst = 0;
-  for (let r = 0; r < b.length / n; r++) {
-    let scale = 1;
-    for (let k = 0; k < n; k++) scale = Math.max(scale, Math.abs(b[r * n + k]!));
-    for (let k = 0; k < n; k++) worst = Math.max(worst, Math.abs(a[r * n + k]! - b[r * n + k]!) / scale);
-  }
-  return worst;
-}
-
 /** Every class_name in a tfjs topology (layers, initializers, the model). */
 function classNames(node: unknown, into = new Set<string>()): Set<string> {
   if (Array.isArray(node)) node.forEach((v) => classNames(v, into));
@@ -335,7 +324,7 @@ describe('mam export', () => {
       [['--model', models.mam!, '--tail', '5', '--out', join(dir, 'x.json')], /^mam: --tail 5: this model has 4 layers \(enc1, latent, dec1, out\); give 1 to 4$/, 2],
       [['--model', models.mam!, '--format', 'c', '--out', file], /^mam: .*a-file exists and is not a directory/, 1],
       [['--model', models.mam!, '--out', dir], /^mam: .* is a directory: give a file name for the JSON export/, 1],
-      [['--model', models.mam!, '--format', 'onnx', '--out', file], /^mam: --format must be one of json, c, tfjs, got "onnx"$/, 2],
+      [['--model', models.mam!, '--format', 'tflite', '--out', file], /^mam: --format must be one of json, c, tfjs, onnx, got "tflite"$/, 2],
       [['--model', models.mam!, '--check', '--out', join(dir, 'y.json')], /^mam: --check compiles the C export: give --format c$/, 2],
       [['--model', dir, '--out', join(dir, 'z.json')], /^mam: .*mam\.json: missing: give a directory written by mam \(mam train --out, or saveModel\)$/, 1],
     ] as Array<[string[], RegExp, number]>) {

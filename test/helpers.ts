@@ -20,6 +20,17 @@ export function randomArray(rand: () => number, n: number, lo = -1, hi = 1, inte
     integers ? Math.floor(lo + rand() * (hi - lo + 1)) : lo + rand() * (hi - lo));
 }
 
+/** Largest |a - b| relative to max(1, |b|) over each window of `n` values (the C check's measure). */
+export function worstRelative(a: ArrayLike<number>, b: ArrayLike<number>, n: number): number {
+  let worst = 0;
+  for (let r = 0; r < b.length / n; r++) {
+    let scale = 1;
+    for (let k = 0; k < n; k++) scale = Math.max(scale, Math.abs(b[r * n + k]!));
+    for (let k = 0; k < n; k++) worst = Math.max(worst, Math.abs(a[r * n + k]! - b[r * n + k]!) / scale);
+  }
+  return worst;
+}
+
 /** Equality of two float arrays value for value (Object.is: -0 differs from +0, NaN equals NaN). */
 export function sameFloats(a: ArrayLike<number>, b: ArrayLike<number>): { equal: boolean; at: number } {
   if (a.length !== b.length) return { equal: false, at: -1 };

@@ -2,7 +2,7 @@
 import { writeFailure, writeFileAtomically } from '../io/atomic.js';
 
 /** Writes `chunks` to `file` atomically (or to stdout for '-'); `flag` names the option in errors. */
-export async function writeOutput(file: string, chunks: Iterable<string>, flag: string): Promise<void> {
+export async function writeOutput(file: string, chunks: Iterable<string | Uint8Array>, flag: string): Promise<void> {
   if (file === '-') {
     for (const c of chunks) {
       if (!process.stdout.write(c)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));

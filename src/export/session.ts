@@ -1,6 +1,6 @@
 // `mam export`, as a library call: a saved model (or its last layers) to the JSON format, to
-// C with golden vectors from the model's own test windows, or to a plain tfjs LayersModel,
-// written atomically; and the check that compiles the C with the host's compiler and compares
+// C with golden vectors from the model's own test windows, to a plain tfjs LayersModel or to
+// ONNX, written atomically; and the check that compiles the C with the host's compiler and compares
 // it with those golden vectors.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { loadAutoencoder } from '../model/metadata.js';
 import { cFileNames, DEFAULT_C_PREFIX, exportC, type CExport } from './c.js';
 import { exportJson } from './json.js';
 import { exportNetwork, type ExportNetwork } from './network.js';
+import { exportOnnx, ONNX_FILE } from './onnx.js';
 import { exportTfjs, isTfjsExport, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsExport } from './tfjs.js';
 
 /** The C export's files with the default prefix (what the firmware build includes). */
@@ -25,12 +26,17 @@ export const C_HEADER = cFileNames().header;
 export const C_SOURCE = cFileNames().source;
 /** The key of a JSON export in `RenderedExport.contents`. */
 export const JSON_FILE = 'model.json';
+/** The formats `exportModel` writes; json and onnx are one file each, c and tfjs a directory. */
+export const EXPORT_FORMATS = ['json', 'c', 'tfjs', 'onnx'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** The name of a one-file format's content in `RenderedExport.contents`, and the example the errors give. */
+export const SINGLE_FILE: Partial<Record<ExportFormat, string>> = { json: JSON_FILE, onnx: ONNX_FILE };
 /** Outputs of the C and of tfjs may differ by this much, relative to the window's largest output. */
 export const C_TOLERANCE = 1e-5;
 
 export interface ExportRequest {
   model: string;
-  format: 'json' | 'c' | 'tfjs';
+  format: ExportFormat;
   out: string;
   tail?: number;
   /** Test windows whose inputs and outputs go into the C export (default 4). */
@@ -76,7 +82,7 @@ function int8Golden(int8: QuantizedNetwork, goldenIn: Float32Array): { input: In
 
 /** An export in memory: what `exportModel` writes, for callers that write it elsewhere (stdout, a firmware build). */
 export interface RenderedExport extends ExportOutcome {
-  /** File name -> content: one JSON file, the C pair, or the tfjs model.json and weights.bin. */
+  /** File name -> content: one JSON or ONNX file, the C pair, or the tfjs model.json and weights.bin. */
   contents: Record<string, string | Uint8Array>;
 }
 
@@ -86,9 +92,10 @@ export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise
   try {
     const net = exportNetwork(model, metadata.data.pipeline, request.tail);
     const about = { preset: metadata.spec.preset, kind: metadata.spec.kind };
-    if (request.quantize && request.format === 'tfjs') throw new RequestError(msg`{quantize} ${request.quantize.quantize}: the tfjs export is float32; quantise the JSON or C export`);
+    if (request.quantize && (request.format === 'tfjs' || request.format === 'onnx')) throw new RequestError(msg`{quantize} ${request.quantize.quantize}: the ${request.format} export is float32; quantise the JSON or C export`);
     const int8 = request.quantize ? await quantizeExported(model, metadata, net, request.quantize) : undefined;
     if (request.format === 'json') return { network: net, files: [], int8, contents: { [JSON_FILE]: exportJson(net, about, int8) } };
+    if (request.format === 'onnx') return { network: net, files: [], contents: { [ONNX_FILE]: exportOnnx(net, about) } };
     if (request.format === 'tfjs') {
       const tfjs = await exportTfjs(net, about);
       return { network: net, files: [], tfjs, contents: { [TFJS_MODEL_FILE]: tfjs.modelJson, [TFJS_WEIGHTS_FILE]: tfjs.weights } };
@@ -105,27 +112,28 @@ export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise
 }
 
 /**
- * Writes the export: JSON to the file `out`; C and tfjs as the directory `out`, swapped in as
- * one unit so that a header never sits beside the source of another export. An existing
- * directory is replaced only when it is empty or holds nothing but a previous export of the
- * same format.
+ * Writes the export: JSON and ONNX to the file `out`; C and tfjs as the directory `out`,
+ * swapped in as one unit so that a header never sits beside the source of another export. An
+ * existing directory is replaced only when it is empty or holds nothing but a previous export
+ * of the same format.
  */
 export async function exportModel(request: ExportRequest): Promise<ExportOutcome> {
   const out = resolve(request.out);
-  if (request.format === 'json' && existsSync(out) && statSync(out).isDirectory()) {
-    throw new MamError(`${request.out} is a directory: give a file name for the JSON export, e.g. ${join(request.out, 'model.json')}`, { file: request.out });
+  const file = SINGLE_FILE[request.format];
+  if (file && existsSync(out) && statSync(out).isDirectory()) {
+    throw new MamError(`${request.out} is a directory: give a file name for the ${request.format.toUpperCase()} export, e.g. ${join(request.out, file)}`, { file: request.out });
   }
   return withOutputLock(out, async () => {
     if (request.format === 'c') await checkCExportDir(request.out);
     if (request.format === 'tfjs') await checkTfjsOut(request.out);
     const { contents, ...outcome } = await renderExport(request);
-    if (request.format === 'json') {
-      await writeFileAtomically(out, [contents[JSON_FILE]!]).catch((e) => { throw writeFailure(request.out, e); });
+    if (file) {
+      await writeFileAtomically(out, [contents[file]!]).catch((e) => { throw writeFailure(request.out, e); });
       return { ...outcome, files: [request.out] };
     }
     await writeDirAtomically(out, contents).catch((e) => { throw writeFailure(request.out, e); });
     return { ...outcome, files: Object.keys(contents).map((name) => join(request.out, name)) };
-  }, request.format === 'json' ? 'file' : 'dir');
+  }, file ? 'file' : 'dir');
 }
 
 /**
