@@ -14,7 +14,11 @@ import { Ajv } from 'ajv';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
 import { cFloat } from '../src/export/c-syntax.js';
-import { exportNetwork } from '../src/export/network.js';
+import { CSR_UNROLL_MIN, exportC } from '../src/export/c.js';
+import { exportNetwork, type Activation, type ExportLayer, type ExportNetwork } from '../src/export/network.js';
+import { mamForwardJs, type PrunedAs } from '../src/layers/mam-math.js';
+import { mainC, PROFILE_H } from '../src/mcu/firmware.js';
+import { hostOutputs } from '../src/mcu/session.js';
 import { C_TOLERANCE, checkC, exportModel, goldenVectors, hostCompiler } from '../src/export/session.js';
 import { DEFAULT_PRUNE_OPTIONS } from '../src/prune/pruner.js';
 import { loadAutoencoder } from '../src/model/metadata.js';
@@ -133,12 +137,48 @@ describe('C export', { skip: hostCompiler() ? false : 'no C compiler on this mac
     const out = join(dir, 'c-broken');
     await exportModel({ model: models.mamZero!, format: 'c', out });
     const file = join(out, 'mam_model.c');
-    // Swap max and min in every MAM neuron: still valid C, different outputs.
+    // Every MAM neuron's max a second min: still valid C, different outputs.
     const text = readFileSync(file, 'utf8');
-    const broken = text.replace('#define MAXMIN(p, mx, mn) ((mx) = (p) > (mx) ? (p) : (mx), (mn) = (p) < (mn) ? (p) : (mn))', '#define MAXMIN(p, mx, mn) ((mx) = (p) < (mx) ? (p) : (mx), (mn) = (p) > (mn) ? (p) : (mn))');
+    const broken = text.replace('#define MAXMIN(p, mx, mn) ((mx) = (p) > (mx) ? (p) : (mx),', '#define MAXMIN(p, mx, mn) ((mx) = (p) < (mx) ? (p) : (mx),');
     assert.notEqual(broken, text);
     writeFileSync(file, broken);
     assert.equal(checkC(out).passed, false);
+  });
+
+  it('CSR rows of every length, 0 to n (n not a multiple of 4), with and without four products a turn: the reference\'s bits, strict and with -DMAM_MAXNM', () => {
+    const rand = rng(21);
+    const lengths = (m: number, most: number) => Array.from({ length: m }, (_, k) => k % (most + 1));
+    // Long rows (means of 18.5 to 19.5: four a turn), short ones, and slices (one a turn).
+    const net: ExportNetwork = {
+      preprocessing: { fs: 256, window: 37, hop: 37, baseline: 'none', normalization: { method: 'window' }, split: { train: 0.8, val: 0.1, test: 0.1 }, seed: 1 },
+      skipped: 1,
+      layers: [
+        rowsLayer('a', 'mam', 37, lengths(38, 37), { prunedAs: 'zero' }, rand),
+        rowsLayer('b', 'mam', 38, lengths(39, 38), { prunedAs: 'absent' }, rand),
+        rowsLayer('c', 'mac', 39, lengths(40, 39), {}, rand),
+        rowsLayer('d', 'mam', 40, lengths(21, 5), { prunedAs: 'zero', splits: 2 }, rand),
+        rowsLayer('e', 'mam', 21, lengths(22, 21), { prunedAs: 'absent', splits: 3 }, rand),
+        rowsLayer('f', 'mac', 22, lengths(23, 6), { activation: 'linear' }, rand),
+      ],
+    };
+    // Small whole numbers, exact zeros of both signs: ties, and 0 products of both signs.
+    const count = 16;
+    const x = randomArray(rand, count * 37, -2, 2, true).map((v, i) => (v === 0 && i % 2 ? -0 : v));
+    const want = reference(net, x, count);
+    const out = join(dir, 'c-rows');
+    mkdirSync(out, { recursive: true });
+    const c = exportC(net, { goldenIn: x, goldenOut: want });
+    assert.deepEqual(c.storages.map((st) => st.storage), ['csr', 'csr', 'csr', 'csr', 'csr', 'csr']);
+    const functions = c.source.split(/^static void /m).slice(1);
+    assert.deepEqual(functions.map((f) => f.includes('e + 4 <=')), [true, true, true, false, false, false], `four a turn from ${CSR_UNROLL_MIN} a row, without splits`);
+    writeFileSync(join(out, c.headerName), c.header);
+    writeFileSync(join(out, c.sourceName), c.source);
+    writeFileSync(join(out, 'main.c'), mainC(net.layers.length));
+    writeFileSync(join(out, 'profile.h'), PROFILE_H);
+    const bits = Array.from(new Uint32Array(want.buffer), (v) => v.toString(16).padStart(8, '0'));
+    for (const cc of [hostCompiler()!, ...(have('clang') ? ['clang'] : [])]) {
+      for (const maxnm of [false, true]) assert.deepEqual(hostOutputs(out, cc, maxnm), bits, `${cc}${maxnm ? ' -DMAM_MAXNM' : ''}`);
+    }
   });
 
   it('float literals read back to the same float32', () => {
@@ -200,6 +240,54 @@ async function throughMam(modelDir: string, backend: string, tail?: number) {
   } finally {
     await initBackend({ backend: 'wasm' });
   }
+}
+
+const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
+
+/** A layer whose neuron k keeps lengths[k] of its n inputs (chosen at random), weights +-1/2, 1 or 2 (ties). */
+function rowsLayer(name: string, kind: 'mam' | 'mac', n: number, lengths: number[], o: { splits?: number; prunedAs?: PrunedAs; activation?: Activation }, rand: () => number): ExportLayer {
+  const m = lengths.length;
+  const kernel = new Float32Array(n * m), mask = new Uint8Array(n * m);
+  lengths.forEach((len, k) => {
+    const inputs = Array.from({ length: n }, (_, j) => j);
+    for (let i = n - 1; i > 0; i--) {
+      const r = Math.floor(rand() * (i + 1));
+      [inputs[i], inputs[r]] = [inputs[r]!, inputs[i]!];
+    }
+    for (const j of inputs.slice(0, len)) {
+      mask[j * m + k] = 1;
+      kernel[j * m + k] = [-2, -1, -0.5, 0.5, 1, 2][Math.floor(rand() * 6)]!;
+    }
+  });
+  return {
+    name, kind, inputSize: n, outputSize: m, activation: o.activation ?? 'relu', splits: o.splits ?? 1, prunedAs: o.prunedAs ?? 'zero',
+    bias: randomArray(rand, m, -0.5, 0.5), kernel, mask,
+  };
+}
+
+/** What the layers compute in float32: MAM as the tfjs kernel (mamForwardJs), MAC summed in input order; then bias and activation. */
+function reference(net: ExportNetwork, x: Float32Array, batch: number): Float32Array {
+  const f = Math.fround;
+  let a = x;
+  for (const l of net.layers) {
+    const n = l.inputSize, m = l.outputSize;
+    let y: Float32Array;
+    if (l.kind === 'mam') {
+      y = mamForwardJs(a, l.kernel, l.prunedAs === 'absent' ? l.mask : null, { batch, inputs: n, outputs: m, splits: l.splits }).y;
+    } else {
+      y = new Float32Array(batch * m);
+      for (let b = 0; b < batch; b++) {
+        for (let k = 0; k < m; k++) {
+          let acc = 0;
+          for (let j = 0; j < n; j++) if (l.mask[j * m + k]) acc = f(acc + f(a[b * n + j]! * l.kernel[j * m + k]!));
+          y[b * m + k] = acc;
+        }
+      }
+    }
+    y = y.map((v, i) => { const z = f(v + l.bias[i % m]!); return l.activation === 'relu' ? (z > 0 ? z : 0) : z; });
+    a = y;
+  }
+  return a;
 }
 
 /** Every class_name in a tfjs topology (layers, initializers, the model). */

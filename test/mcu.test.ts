@@ -19,8 +19,8 @@ const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
 const tools = have('arm-none-eabi-gcc') && have('qemu-system-arm') && have('cc') && existsSync('/usr/lib/arm-none-eabi/lib/rdimon.specs');
 const dir = tempDir('mam-mcu-test-');
 
-function config(kind: 'mam' | 'mac', decoder: number[], epochs: number): TrainConfig {
-  return tinyConfig({ seed: 9, kind, decoder, epochs });
+function config(kind: 'mam' | 'mac', decoder: number[], epochs: number, mamLayers?: string): TrainConfig {
+  return tinyConfig({ seed: 9, kind, decoder, epochs, ...(mamLayers ? { mamLayers } : {}) });
 }
 
 describe('section sizes', () => {
@@ -35,20 +35,28 @@ describe('section sizes', () => {
 describe('firmware on the emulated Cortex-M7', { skip: tools ? false : 'arm-none-eabi-gcc, qemu-system-arm or cc missing (scripts/install-mcu-tools.sh)' }, () => {
   before(async () => { await initBackend({ backend: 'wasm' }); });
 
-  it('the emulated outputs equal the host C outputs and the model\'s, for a pruned MAM tail; instructions are counted per layer', async () => {
+  it('the emulated outputs equal the host C outputs and the model\'s bit for bit, for a pruned MAM tail, with and without VMAXNM/VMINNM; instructions are counted per layer', async () => {
     const model = join(dir, 'mam');
-    await startTraining(config('mam', [24], 3), model, { log: () => {} });
+    // Both tail layers MAM; out (64 inputs) keeps about 25 a row, uneven: CSR four a turn.
+    await startTraining(config('mam', [64], 3, 'dec1,out'), model, { log: () => {} });
     for (const prunedAs of ['zero', 'absent'] as const) {
       const pruned = join(dir, `mam-${prunedAs}`);
       await pruneSaved(model, pruned, { ...DEFAULT_PRUNE_OPTIONS, sparsity: 0.6, steps: 1, fineTuneEpochs: 1, prunedAs });
+      const strictOut = join(dir, `fw-${prunedAs}-strict`);
+      const strict = await buildFirmware({ model: pruned, out: strictOut, tail: 2, golden: 6, maxnm: false });
+      assert.equal(strict.maxnm, false);
       const out = join(dir, `fw-${prunedAs}`);
       const build = await buildFirmware({ model: pruned, out, tail: 2, golden: 6 });
+      assert.equal(build.maxnm, true, 'VMAXNM/VMINNM by default');
+      assert.match(readFileSync(join(out, 'mam_model.c'), 'utf8'), /e \+ 4 <= end/, 'the out layer takes four products a turn');
       assert.equal(build.fits, true);
       assert.ok(build.sections.text > 0 && build.sections.rodata > 0);
       const run = await runFirmware(out);
       assert.equal(run.outputBits.length, 6 * 128);
       assert.deepEqual(run.outputBits, hostOutputs(out), 'emulated and host C outputs differ');
-      assert.ok(run.withinTolerance, `off by ${run.worstRelativeError}`);
+      // MAM layers compute as tfjs does; VMAXNM/VMINNM change only the sign of zeros no output sees.
+      assert.ok(run.identical, `${prunedAs}: not the model's bits (off by ${run.worstRelativeError})`);
+      assert.deepEqual((await runFirmware(strictOut)).outputBits, run.outputBits, `${prunedAs}: strict compares and VMAXNM/VMINNM differ`);
       assert.equal(run.instructions.length, 6);
       for (const [i, layers] of run.layerInstructions.entries()) {
         assert.equal(layers.length, 2);

@@ -7,8 +7,8 @@
 // (C++ firmware), and nothing in either file depends on the machine or the day it was made.
 //
 // Arithmetic is float32 as in tfjs. A MAM neuron computes exactly what the tfjs layer does (the
-// same products, max/min and sums in the same order), so MAM outputs match bit for bit except
-// for the sign of a zero; a MAC neuron sums in its own order, so it matches to rounding.
+// same products, max/min and sums in the same order), so MAM outputs match bit for bit (NaN
+// products aside, see MAXMIN); a MAC neuron sums in its own order, so it matches to rounding.
 import { createHash } from 'node:crypto';
 import { MamError, RequestError, msg } from '../errors.js';
 import { STD_FLOOR } from '../data/pipeline.js';
@@ -80,6 +80,9 @@ function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
   return t;
 }
 
+/** Mean kept products per CSR row from which its loops take four a turn. */
+export const CSR_UNROLL_MIN = 16;
+
 /** A layer's C function name: its place and its name. */
 function layerId(layer: ExportLayer, index: number): string {
   return `l${index}_${ident(layer.name)}`;
@@ -98,39 +101,61 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
     out.push(cArray('float', `${id}_values`, csr.values, cFloat));
     out.push(cArray(idx, `${id}_cols`, csr.colIndices, String));
     out.push(cArray(ptr, `${id}_rows`, csr.rowPointers, String));
+    const product = (e: string) => `x[${id}_cols[${e}]] * ${id}_values[${e}]`;
+    // Four products a turn, in order (the same sums and selections), where rows are long enough
+    // to pay for it: on the M7 a row of fewer than about 16 kept products loses more to the
+    // second loop's setup than it saves. (Not MAM slices with splits: see below.)
+    const unroll = kept(layer) >= CSR_UNROLL_MIN * m;
     out.push(`static void ${id}(const float *x, float *y) {`);
     out.push(`  for (int k = 0; k < ${m}; k++) {`);
-    out.push(`    uint32_t e = ${id}_rows[k], end = ${id}_rows[k + 1];`);
+    out.push(`    uint32_t e = ${id}_rows[k];`);
+    out.push(`    const uint32_t end = ${id}_rows[k + 1];`);
+    out.push('    float acc = 0.0f;');
     if (layer.kind === 'mac') {
-      out.push('    float acc = 0.0f;');
-      out.push(`    for (; e < end; e++) acc += x[${id}_cols[e]] * ${id}_values[e];`);
-      out.push(`    acc += ${id}_bias[k];`);
+      if (unroll) {
+        out.push('    for (; e + 4 <= end; e += 4) {');
+        out.push(`      acc += ${product('e')}; acc += ${product('e + 1')}; acc += ${product('e + 2')}; acc += ${product('e + 3')};`);
+        out.push('    }');
+      }
+      out.push(`    for (; e < end; e++) acc += ${product('e')};`);
     } else {
       const zero = layer.prunedAs === 'zero';
-      out.push('    float acc = 0.0f;');
-      out.push(`    for (int s = 0; s < ${layer.splits}; s++) {`);
-      out.push(`      const uint32_t j1 = (uint32_t)(((s + 1) * ${n}) / ${layer.splits});`);
-      if (zero) out.push(`      const uint32_t size = j1 - (uint32_t)((s * ${n}) / ${layer.splits});`);
-      // The slice's first kept product starts the max and the min; the rest run through MAXMIN.
-      out.push(`      float mx = -FLT_MAX, mn = FLT_MAX;${zero ? ' uint32_t count = 0;' : ''} int any = 0;`);
-      out.push(`      if (e < end && ${id}_cols[e] < j1) {`);
-      out.push(`        mx = mn = x[${id}_cols[e]] * ${id}_values[e];`);
-      out.push(`        any = 1;${zero ? ' count = 1;' : ''}`);
-      out.push(`        for (e++; e < end && ${id}_cols[e] < j1; e++${zero ? ', count++' : ''}) {`);
-      out.push(`          const float p = x[${id}_cols[e]] * ${id}_values[e];`);
-      out.push('          MAXMIN(p, mx, mn);');
-      out.push('        }');
-      out.push('      }');
-      if (layer.prunedAs === 'zero') {
-        out.push('      /* pruned connections of this slice offer a 0 product to the max and min */');
-        out.push('      if (count < size) { if (!any || 0.0f > mx) mx = 0.0f; if (!any || 0.0f < mn) mn = 0.0f; any = 1; }');
+      // One slice's kept products, from e while `more` holds (a slice of `size` inputs): the
+      // first starts the max and the min, the rest run through MAXMIN. With none kept the slice
+      // adds nothing ('absent'), or 0 + 0 ('zero'): acc, which starts at +0 and so is never -0,
+      // stays as it is either way.
+      // `count` is a kept product count to compare with `size`, after the loop, from `start`.
+      const slice = (pad: string, more: string, start: string, count: string, size: string, four: boolean) => [
+        `if (${more}) {`,
+        `  float mx = ${product('e')}, mn = mx;`,
+        ...(zero ? [`  ${start}`] : []),
+        ...(four ? [
+          '  for (e++; e + 4 <= end; e += 4) {',
+          `    const float p0 = ${product('e')}, p1 = ${product('e + 1')}, p2 = ${product('e + 2')}, p3 = ${product('e + 3')};`,
+          '    MAXMIN(p0, mx, mn); MAXMIN(p1, mx, mn); MAXMIN(p2, mx, mn); MAXMIN(p3, mx, mn);',
+          '  }',
+          `  for (; ${more}; e++) {`,
+        ] : [`  for (e++; ${more}; e++) {`]),
+        `    const float p = ${product('e')};`,
+        '    MAXMIN(p, mx, mn);',
+        '  }',
+        // The slice's pruned connections offer a 0 product to the max and min.
+        ...(zero ? [`  if (${count} < ${size}) MAXMIN(0.0f, mx, mn);`] : []),
+        '  acc += mx + mn;',
+        '}',
+      ].map((line) => pad + line);
+      if (layer.splits === 1) {
+        // One slice, the whole row: no column to test.
+        out.push(...slice('    ', 'e < end', 'const uint32_t count = end - e;', 'count', `${n}u`, unroll));
       } else {
-        out.push('      /* pruned connections are absent from the max and min; a slice with none kept adds 0 */');
+        // A slice ends at the first column past it: tested product by product, one a turn.
+        out.push(`    for (int s = 0; s < ${layer.splits}; s++) {`);
+        out.push(`      const uint32_t j1 = (uint32_t)(((s + 1) * ${n}) / ${layer.splits});`);
+        out.push(...slice('      ', `e < end && ${id}_cols[e] < j1`, 'const uint32_t e0 = e;', 'e - e0', `j1 - (uint32_t)((s * ${n}) / ${layer.splits})`, false));
+        out.push('    }');
       }
-      out.push('      if (any) acc += mx + mn;');
-      out.push('    }');
-      out.push(`    acc += ${id}_bias[k];`);
     }
+    out.push(`    acc += ${id}_bias[k];`);
   } else {
     // [out][in], as CMSIS-NN and TFLM store it: neuron k's weights are contiguous in flash, so
     // the inner loop walks one row instead of striding by the layer's width.
@@ -277,10 +302,13 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
     '#endif\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n';
 
   const parts: string[] = [`/*\n${description}\n */\n#include <float.h>\n#include <stdint.h>\n#include "${names.header}"\n\n` +
-    (q ? int8Helpers(q, P) : `/* A MAM neuron's running max and min. Exactly tfjs's (strict compares: a tie keeps the earlier\n` +
+    (q ? int8Helpers(q, P) : `/* A MAM neuron's running max and min: strict compares, as tfjs's (a tie keeps the earlier\n` +
     ` * product). With -D${P}_MAXNM, on a core with VMAXNM/VMINNM (Cortex-M7 FPv5, ARMv8-M), one\n` +
-    ` * instruction each instead of a compare, a flags transfer and a select: the same values but\n` +
-    ` * for the sign of a zero (+0 wins a max, -0 a min) and NaN products (skipped, not kept). */\n` +
+    ` * instruction each instead of a compare, a flags transfer and a select (elsewhere it may be a\n` +
+    ` * libm call). They differ in the sign of a zero (+0 wins a max, -0 a min), which never reaches\n` +
+    ` * an output (a slice's max + min goes into a sum that starts at +0), and in NaN products,\n` +
+    ` * which they skip (tfjs makes the output NaN; the strict form keeps a NaN only as a slice's\n` +
+    ` * first product). */\n` +
     `#ifdef ${P}_MAXNM\n#define MAXMIN(p, mx, mn) ((mx) = __builtin_fmaxf((p), (mx)), (mn) = __builtin_fminf((p), (mn)))\n` +
     `#else\n#define MAXMIN(p, mx, mn) ((mx) = (p) > (mx) ? (p) : (mx), (mn) = (p) < (mn) ? (p) : (mn))\n#endif\n`) +
     `/* A hook after each layer (e.g. to time layers on the device); nothing by default. */\n#ifndef ${P}_AFTER_LAYER\n#define ${P}_AFTER_LAYER(i) ((void)0)\n#endif\n`];
@@ -304,6 +332,6 @@ export function exportC(net: ExportNetwork, options: CExportOptions): CExport {
     parts.push(goldenArray('int8_t', `${p}_golden_in_int8`, options.goldenInt8!.input, inputSize, `${P}_GOLDEN_COUNT`, `${P}_INPUT_SIZE`, String));
     parts.push(goldenArray('int8_t', `${p}_golden_out_int8`, options.goldenInt8!.output, outputSize, `${P}_GOLDEN_COUNT`, `${P}_OUTPUT_SIZE`, String));
   }
-  parts.push(`#endif /* ${P}_GOLDEN */`);
+  parts.push(`#endif /* ${P}_GOLDEN */\n`);
   return { headerName: names.header, sourceName: names.source, header, source: parts.join('\n'), storages, arenaFloats: arena, precision };
 }

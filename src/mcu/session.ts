@@ -5,7 +5,7 @@
 // An emulator's instruction count is not a cycle count on the real chip (no caches, no
 // pipeline, no flash wait states): it compares networks, it does not time them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { entriesToReplace, someNames, writeDirAtomically, writeFailure } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
@@ -42,6 +42,8 @@ export interface FirmwareBuild {
   ramBytes: number;
   fits: boolean;
   goldenCount: number;
+  /** Built with -DMAM_MAXNM (VMAXNM/VMINNM for the MAM max and min), as by default. */
+  maxnm: boolean;
   /** Bytes of the golden windows in rodata (a firmware without them is that much smaller). */
   goldenBytes: number;
   /** Golden outputs as float32 bits (hex), window after window. */
@@ -81,6 +83,8 @@ export interface BuildRequest {
   golden?: number;
   /** The int8 network instead of the float one. */
   quantize?: QuantizeRequest;
+  /** -DMAM_MAXNM: VMAXNM/VMINNM for the MAM max and min (default true; the outputs are the same bits but for NaN products). */
+  maxnm?: boolean;
 }
 
 /**
@@ -116,11 +120,18 @@ export async function buildFirmware(request: BuildRequest): Promise<FirmwareBuil
   });
 }
 
+/** The MAM max and min as VMAXNM/VMINNM (FPv5): the same outputs, bit for bit, as the strict
+ * compares, since a zero's sign never reaches an output (README, Faster float kernels); NaN
+ * products aside. */
+function maxnmFlags(maxnm: boolean): string[] {
+  return maxnm ? ['-DMAM_MAXNM'] : [];
+}
+
 /** Compiles and sizes the sources in `work` (to be published as `dir`, the name errors give). */
 function compile(work: string, dir: string, request: BuildRequest, target: Target, exported: RenderedExport): FirmwareBuild {
   const layers = exported.network.layers;
   const args = [
-    ...CPU_FLAGS, '-O2', '-std=c99', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', '-DMAM_GOLDEN', '-include', join(work, 'profile.h'), '-I', work,
+    ...CPU_FLAGS, '-O2', '-std=c99', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror', '-DMAM_GOLDEN', ...maxnmFlags(request.maxnm !== false), '-include', join(work, 'profile.h'), '-I', work,
     '--specs=rdimon.specs', '-nostartfiles', '-T', join(work, 'link.ld'),
     join(work, 'startup.c'), join(work, 'main.c'), join(work, C_SOURCE), '-o', join(work, ELF),
   ];
@@ -146,6 +157,7 @@ function compile(work: string, dir: string, request: BuildRequest, target: Targe
     ramBytes,
     fits: flashBytes <= target.flashBytes && ramBytes <= target.ramBytes,
     goldenCount: exported.golden!.goldenIn.length / layers[0]!.inputSize,
+    maxnm: request.maxnm !== false,
     // int8: also the golden inputs and outputs in int8.
     goldenBytes: (exported.c!.precision === 'int8' ? 5 : 4) * (exported.golden!.goldenIn.length + exported.golden!.goldenOut.length),
     goldenOutBits: bits(exported.golden!.goldenOut),
@@ -237,10 +249,14 @@ export async function runFirmware(dir: string, timeoutMs = 300_000): Promise<Fir
   };
 }
 
-/** The same main.c built for this machine (no SysTick): its outputs, as float32 bits. For tests. */
-export function hostOutputs(dir: string, cc = process.env.CC || 'cc'): string[] {
+/**
+ * The same main.c built for this machine (no SysTick), with the build's -DMAM_MAXNM unless
+ * `maxnm` says otherwise: its outputs, as float32 bits. For tests.
+ */
+export function hostOutputs(dir: string, cc = process.env.CC || 'cc', maxnm?: boolean): string[] {
   const exe = join(dir, 'host-check');
-  const b = spawnSync(cc, ['-std=c99', '-O2', '-ffp-contract=off', '-DMAM_GOLDEN', '-DMAM_HOST', '-include', join(dir, 'profile.h'), '-I', dir, join(dir, 'main.c'), join(dir, C_SOURCE), '-o', exe], { encoding: 'utf8' });
+  const built = maxnm ?? (JSON.parse(readFileSync(join(dir, BUILD_JSON), 'utf8')) as Partial<FirmwareBuild>).maxnm === true;
+  const b = spawnSync(cc, ['-std=c99', '-O2', '-ffp-contract=off', '-DMAM_GOLDEN', '-DMAM_HOST', ...maxnmFlags(built), '-include', join(dir, 'profile.h'), '-I', dir, join(dir, 'main.c'), join(dir, C_SOURCE), '-o', exe, '-lm'], { encoding: 'utf8' });
   if (b.status !== 0) throw new MamError(`${cc} could not build the host check: ${b.stderr.trim().split('\n')[0]}`);
   const r = spawnSync(exe, [], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new MamError(`the host check ${exe} exited with ${r.status}`);

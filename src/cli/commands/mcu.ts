@@ -6,7 +6,7 @@ import { formatTable } from '../../report/table.js';
 import { addQuantizeOptions, intOption, quantizeOptions, type QuantizeFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 
-interface BuildFlags extends QuantizeFlags { model: string; out: string; tail?: string; target: string; golden: string; json?: boolean }
+interface BuildFlags extends QuantizeFlags { model: string; out: string; tail?: string; target: string; golden: string; maxnm: boolean; json?: boolean }
 
 const CAVEAT = 'instruction counts from QEMU (-icount): not cycles on the real chip (no caches, pipeline or flash wait states there)';
 
@@ -20,12 +20,13 @@ export function register(program: Command): void {
     .option('--tail <k>', 'only the last K layers (the part that runs on the device)')
     .option('--target <part>', `flash and RAM to check against: ${Object.keys(TARGETS).join(', ')}`, 'stm32f767zi')
     .option('--golden <n>', 'test windows the image runs and checks', '4')
+    .option('--no-maxnm', 'the MAM max and min as strict compares and selects, without -DMAM_MAXNM (VMAXNM/VMINNM: the same outputs but for NaN products, fewer instructions)')
     .option('--json', 'print build.json');
   addQuantizeOptions(build, 'build')
     .action(action(async (flags: BuildFlags) => {
       const quantize = quantizeOptions(flags);
       const build = await buildFirmware({
-        model: flags.model, out: flags.out, target: flags.target, golden: intOption('--golden', flags.golden, '4', 1),
+        model: flags.model, out: flags.out, target: flags.target, golden: intOption('--golden', flags.golden, '4', 1), maxnm: flags.maxnm,
         ...(quantize ? { quantize } : {}),
         ...(flags.tail !== undefined ? { tail: intOption('--tail', flags.tail, '2', 1) } : {}),
       });
@@ -62,7 +63,7 @@ export function register(program: Command): void {
 function formatBuild(b: FirmwareBuild, dir: string): string {
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
   return [
-    `${dir}/firmware.elf${b.precision === 'int8' ? ' (int8)' : ''}: ${b.layers.join(', ')}`,
+    `${dir}/firmware.elf${b.precision === 'int8' ? ' (int8)' : ''}: ${b.layers.join(', ')}${b.maxnm && b.precision !== 'int8' ? ' (-DMAM_MAXNM)' : ''}`,
     `sections (arm-none-eabi-size): text ${b.sections.text}, rodata ${b.sections.rodata}, data ${b.sections.data}, bss ${b.sections.bss} bytes`,
     `flash (text + rodata + data): ${b.flashBytes} bytes (${kb(b.flashBytes)} of ${kb(b.target.flashBytes)}); RAM (data + bss + ${STACK_BYTES / 1024} KB stack): ${b.ramBytes} bytes (${kb(b.ramBytes)} of ${kb(b.target.ramBytes)})`,
     `${b.fits ? 'fits' : 'does NOT fit'} the ${b.target.name} (the image includes ${b.goldenCount} golden windows, ${b.goldenBytes} bytes of rodata, and newlib's semihosting I/O)`,
