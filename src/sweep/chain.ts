@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prepareFromSource } from '../data/source.js';
 import { evaluate } from '../eval/evaluate.js';
+import { quantizeModel, type QuantizeRequest } from '../quantize/model.js';
 import { MamError } from '../errors.js';
 import { asnrOf } from '../metrics/reconstruction.js';
 import { loadModel, modelDirExists, saveModel } from '../model/files.js';
@@ -28,6 +29,8 @@ export interface ChainTask {
   /** This kind's points already computed (the chain continues from them). */
   done: SweepPoint[];
   prune: Omit<PruneRequest, 'sparsity'>;
+  /** Also measure each point's int8 network on the test split. */
+  quantize?: QuantizeRequest;
 }
 
 export type ChainMessage =
@@ -92,6 +95,10 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
         valAsnrDb: validationAsnr(model, data.val, asnrOf),
       };
     }
+    // The int8 network of the point, calibrated on the training windows, on the same test windows.
+    const int8 = task.quantize
+      ? evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }, await quantizeModel(model, meta, task.quantize, data.train)).overall.asnr_db
+      : undefined;
     const point: SweepPoint = {
       protocol: task.protocol,
       kind: task.kind,
@@ -103,6 +110,7 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
       asnr_db: measured.test.asnr_db,
       prd: measured.test.prd,
       val_asnr_db: measured.valAsnrDb,
+      ...(int8 !== undefined ? { int8_asnr_db: int8 } : {}),
       model: relativeOrAbsolute(task.dir, modelDir),
     };
     model.dispose();

@@ -27,11 +27,13 @@ export interface SweepPoint {
   asnr_db: number;
   prd: number;
   val_asnr_db: number;
+  /** With --quantize int8: the test ASNR of the point's int8 network (the integer reference). */
+  int8_asnr_db?: number;
   /** The pruned model's directory, relative to the sweep's. */
   model: string;
 }
 
-export const CSV_COLUMNS = ['protocol', 'kind', 'sparsity', 'actual_sparsity', 'remaining_pct', 'nonzeros', 'weights', 'asnr_db', 'prd', 'val_asnr_db', 'model'] as const;
+export const CSV_COLUMNS = ['protocol', 'kind', 'sparsity', 'actual_sparsity', 'remaining_pct', 'nonzeros', 'weights', 'asnr_db', 'prd', 'val_asnr_db', 'int8_asnr_db', 'model'] as const;
 
 /** Points in a fixed order: MAC first, then by sparsity. */
 export function sortPoints(points: SweepPoint[]): SweepPoint[] {
@@ -39,7 +41,7 @@ export function sortPoints(points: SweepPoint[]): SweepPoint[] {
 }
 
 export function sweepCsv(points: SweepPoint[]): string {
-  const rows = sortPoints(points).map((p) => CSV_COLUMNS.map((c) => csvField(String(p[c]))).join(','));
+  const rows = sortPoints(points).map((p) => CSV_COLUMNS.map((c) => csvField(String(p[c] ?? ''))).join(','));
   return `${[CSV_COLUMNS.join(','), ...rows].join('\n')}\n`;
 }
 

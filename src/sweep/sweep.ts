@@ -12,6 +12,7 @@ import { writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { canonical } from '../canonical.js';
 import { MamError, Message, msg, RequestError, setting } from '../errors.js';
+import type { QuantizeRequest } from '../quantize/model.js';
 import { checkJson, listOf, number, object, oneOf, optional, orNull, string, unread } from '../json-check.js';
 import { layerNames, shapeOf, type AutoencoderSpec } from '../model/autoencoder.js';
 import { loadAutoencoder } from '../model/metadata.js';
@@ -44,6 +45,8 @@ export interface SweepRequest {
   dropDb?: number;
   prune: Omit<PruneRequest, 'sparsity'>;
   models: Record<SweepKind, DenseSource>;
+  /** Also measure each point's int8 network (an extra ASNR column). */
+  quantize?: QuantizeRequest;
   /** Chains run at once (1 or 2). */
   jobs: number;
   /** tfjs backend for the workers. */
@@ -59,6 +62,8 @@ interface SweepSettings {
   protocol: SweepProtocol;
   prune: Omit<PruneRequest, 'sparsity'>;
   models: Record<SweepKind, DenseSource>;
+  /** Present when the points also carry int8 ASNR. */
+  quantize?: QuantizeRequest;
 }
 
 export interface SweepFile {
@@ -134,7 +139,7 @@ const protocolName = optional(oneOf<SweepProtocol>({ papers: true, finetune: tru
 
 const point = object<Unnamed<SweepPoint>>({
   protocol: protocolName, kind: oneOf<SweepKind>({ mac: true, mam: true }), sparsity: number, actual_sparsity: number,
-  remaining_pct: number, nonzeros: number, weights: number, asnr_db: number, prd: number, val_asnr_db: number, model: string,
+  remaining_pct: number, nonzeros: number, weights: number, asnr_db: number, prd: number, val_asnr_db: number, int8_asnr_db: optional(number), model: string,
 });
 
 const atTarget = listOf(object<StoredKindAtTarget>({ kind: oneOf<SweepKind>({ mac: true, mam: true }), best: orNull(point), dense_asnr_db: orNull(number) }));
@@ -142,7 +147,7 @@ const atTarget = listOf(object<StoredKindAtTarget>({ kind: oneOf<SweepKind>({ ma
 const STORED_SWEEP = object<StoredSweep>({
   format: oneOf({ [FORMAT]: true }), formatVersion: number, protocol: protocolName,
   // Compared whole with a resumed sweep's request, never read field by field.
-  settings: object<Unnamed<SweepSettings>>({ protocol: protocolName, prune: unread(), models: unread() }),
+  settings: object<Unnamed<SweepSettings>>({ protocol: protocolName, prune: unread(), models: unread(), quantize: optional(unread()) }),
   grid: listOf(number),
   points: listOf(point),
   summary: object({
@@ -166,6 +171,7 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
       const m = request.models[k];
       return [k, 'dir' in m ? { dir: resolve(m.dir) } : { ...m, ...(m.into ? { into: resolve(m.into) } : {}) }];
     })) as Record<SweepKind, DenseSource>,
+    ...(request.quantize ? { quantize: request.quantize } : {}),
   };
   await checkModels(settings.models, settings.prune);
   const previous = await readSweep(dir);
@@ -173,7 +179,7 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
     throw new RequestError(msg`${join(dir, SWEEP_JSON)} was made with {protocol} ${previous.settings.protocol}: give {protocol} ${previous.settings.protocol} to resume it, or another {dir}`, { file: dir });
   }
   if (previous && canonical(previous.settings) !== canonical(settings)) {
-    throw new RequestError(msg`${join(dir, SWEEP_JSON)} was made with other models or pruning options: give the same options to resume it, or another {dir}`, { file: dir });
+    throw new RequestError(msg`${join(dir, SWEEP_JSON)} was made with other models, pruning or quantisation options: give the same options to resume it, or another {dir}`, { file: dir });
   }
   const grid = [...new Set(request.grid)].sort((a, b) => a - b);
   const points = previous?.points ?? [];
@@ -208,7 +214,7 @@ async function runLocked(request: SweepRequest, ui: SweepUi): Promise<SweepFile>
   const tasks: ChainTask[] = SWEEP_KINDS.map((kind) => {
     const done = points.filter((p) => p.kind === kind);
     return {
-      kind, dir, model: settings.models[kind], prune: settings.prune, protocol, done,
+      kind, dir, model: settings.models[kind], prune: settings.prune, protocol, done, quantize: settings.quantize,
       sparsities: grid.filter((s) => !done.some((p) => p.sparsity === s)),
     };
   }).filter((t) => t.sparsities.length > 0);

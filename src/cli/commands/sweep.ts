@@ -7,13 +7,13 @@ import { createProgress, type Progress } from '../../report/progress.js';
 import { PROTOCOL_DESCRIPTIONS, SWEEP_PROTOCOLS } from '../../sweep/protocol.js';
 import { DEFAULT_GRID, DEFAULT_TARGET_DB, type KindAtTarget, type SweepSummary } from '../../sweep/report.js';
 import { runSweep, SWEEP_CSV, SWEEP_JSON, SWEEP_SVG } from '../../sweep/sweep.js';
-import { addCsvOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, threadsOption } from '../options.js';
+import { addCsvOptions, addQuantizeOptions, addThreadsOption, choiceOption, givenOnCommandLine, intOption, numberOption, quantizeOptions, threadsOption, type QuantizeFlags } from '../options.js';
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, denseSources, GIVEN_MODEL_FLAGS, TRAIN_FLAGS, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
-interface SweepFlags extends GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
+interface SweepFlags extends QuantizeFlags, GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
   out: string;
   protocol: string;
   grid?: string;
@@ -42,7 +42,8 @@ export function register(program: Command): void {
   addThreadsOption(cmd, 'training threads of each job (default: the cores shared out between the jobs)');
   addTrainOptions(cmd, { kind: false });
   addPruneOptions(cmd, { own: false });
-  addCsvOptions(cmd).action(action(async (csv: string[], flags: SweepFlags, command: Command) => {
+  addQuantizeOptions(addCsvOptions(cmd), 'also measure each point\'s').action(action(async (csv: string[], flags: SweepFlags, command: Command) => {
+    const quantize = quantizeOptions(flags);
     const grid = gridOption('--grid', flags.grid ?? DEFAULT_GRID.join(','));
     const targetDb = numberOption('--target', flags.target, String(DEFAULT_TARGET_DB));
     const jobs = flags.jobs === undefined ? Math.min(2, availableParallelism()) : intOption('--jobs', flags.jobs, '2', 1);
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     const prunedAsGiven = command.getOptionValueSource('prunedAs') === 'cli' || !('dir' in models.mam);
     const file = await runSweep({
       dir: flags.out, grid, targetDb, protocol, jobs, models, backend: tf.getBackend(), signal: stop.signal,
+      ...(quantize ? { quantize } : {}),
       ...(flags.threads !== undefined ? { threads: threadsOption(flags.threads) } : {}),
       prune: { ...pruneRequest({ ...flags, prunedAs: undefined }), ...(prunedAsGiven ? { prunedAs } : {}) },
     }, {
@@ -77,7 +79,7 @@ export function register(program: Command): void {
 }
 
 function formatSummary(s: SweepSummary, dir: string): string {
-  const pct = (k: KindAtTarget) => (k.best ? `${k.best.remaining_pct.toPrecision(3)}% (${k.best.nonzeros} weights, ${k.best.asnr_db.toFixed(2)} dB)` : 'none of its points');
+  const pct = (k: KindAtTarget) => (k.best ? `${k.best.remaining_pct.toPrecision(3)}% (${k.best.nonzeros} weights, ${k.best.asnr_db.toFixed(2)} dB${k.best.int8_asnr_db !== undefined ? `, int8 ${k.best.int8_asnr_db.toFixed(2)} dB` : ''})` : 'none of its points');
   const dense = (k: KindAtTarget) => (k.dense_asnr_db === null ? '' : chalk.dim(`; dense ${k.dense_asnr_db.toFixed(2)} dB`));
   const ratio = (r: number | null) => (r === null ? 'MAC/MAM: - (both must reach it)' : `MAC/MAM: ${r.toFixed(1)}x the weights`);
   const lines = [
