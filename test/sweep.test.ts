@@ -67,7 +67,7 @@ describe('mam sweep', () => {
     assert.equal(new Set(file.points.map((p) => p.weights)).size, 1);
     const csv = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     assert.equal(csv.length, file.points.length);
-    csv.forEach((row, i) => CSV_COLUMNS.forEach((c, j) => assert.equal(row[j], String(file.points[i]![c]))));
+    csv.forEach((row, i) => CSV_COLUMNS.forEach((c, j) => assert.equal(row[j], String(file.points[i]![c] ?? ''))));
     assert.equal(readFileSync(join(out, 'sweep.svg'), 'utf8'), sweepSvg('finetune', file.points, 32.6));
     assert.deepEqual(JSON.parse(r.stdout), file.summary);
   });
@@ -129,9 +129,24 @@ describe('mam sweep', () => {
     assert.equal((JSON.parse(readFileSync(join(stopped, 'sweep.json'), 'utf8')) as SweepFile).points.length, 4);
   });
 
+  it('--quantize int8: every point also carries its int8 network\'s test ASNR, in sweep.json and sweep.csv; a sweep made without it does not resume with it', () => {
+    const q = join(dir, 'sweep-int8');
+    const r = mam(['sweep', '--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--grid', '0,0.5', '--protocol', 'papers', '--quantize', 'int8', '--out', q, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const file = JSON.parse(readFileSync(join(q, 'sweep.json'), 'utf8')) as SweepFile;
+    assert.equal(file.points.length, 4);
+    for (const p of file.points) assert.ok(typeof p.int8_asnr_db === 'number' && Number.isFinite(p.int8_asnr_db) && p.int8_asnr_db !== p.asnr_db, JSON.stringify(p));
+    const csv = readFileSync(join(q, 'sweep.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const at = CSV_COLUMNS.indexOf('int8_asnr_db');
+    csv.forEach((row, i) => assert.equal(Number(row[at]), file.points[i]!.int8_asnr_db));
+    const again = mam(['sweep', ...tiny, '--grid', '0,0.5,0.9', '--quantize', 'int8']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /was made with other models, pruning or quantisation options/);
+  });
+
   it('refuses to resume with other pruning options, and other bad options, in one line (exit 2 for a bad setting, else 1)', () => {
     for (const [args, pattern, code] of [
-      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models or pruning options: give the same options to resume it, or another --out$/, 2],
+      [[...tiny, '--grid', '0,0.5', '--score', 'gradient'], /^mam: .*sweep\.json was made with other models, pruning or quantisation options: give the same options to resume it, or another --out$/, 2],
       [[...tiny, '--grid', '0,1'], /^mam: --grid must be a fraction in \[0, 1\)/, 2],
       [['--mac-model', out, '--out', join(dir, 'x')], /^mam: --mac-model and --mam-model go together/, 2],
       [['--mac-model', join(out, 'mac', 'dense'), '--mam-model', join(out, 'mam', 'dense'), '--lr', '0.1', '--out', join(dir, 'x')], /^mam: with --mac-model and --mam-model the models and their data are given: remove --lr$/, 2],

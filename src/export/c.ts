@@ -9,6 +9,7 @@
 // Arithmetic is float32 as in tfjs. A MAM neuron computes exactly what the tfjs layer does (the
 // same products, max/min and sums in the same order), so MAM outputs match bit for bit (NaN
 // products aside, see MAXMIN); a MAC neuron sums in its own order, so it matches to rounding.
+// With an int8 network (c-int8.ts) the arithmetic is the integer reference's, bit for bit.
 import { createHash } from 'node:crypto';
 import { MamError, RequestError, msg } from '../errors.js';
 import { STD_FLOOR } from '../data/pipeline.js';

@@ -12,7 +12,7 @@ import { withOutputLock } from '../io/lock.js';
 import { prepareFromSource } from '../data/source.js';
 import { MamError, msg, RequestError } from '../errors.js';
 import { dequantizeOutputs, inferInt8, quantizeInputs } from '../quantize/infer.js';
-import { quantizeExported, type QuantizeRequest } from '../quantize/model.js';
+import { quantizeModel, type QuantizeRequest } from '../quantize/model.js';
 import type { QuantizedNetwork } from '../quantize/quantize.js';
 import { loadAutoencoder } from '../model/metadata.js';
 import { cFileNames, DEFAULT_C_PREFIX, exportC, type CExport } from './c.js';
@@ -93,7 +93,7 @@ export async function renderExport(request: Omit<ExportRequest, 'out'>): Promise
     const net = exportNetwork(model, metadata.data.pipeline, request.tail);
     const about = { preset: metadata.spec.preset, kind: metadata.spec.kind };
     if (request.quantize && (request.format === 'tfjs' || request.format === 'onnx')) throw new RequestError(msg`{quantize} ${request.quantize.quantize}: the ${request.format} export is float32; quantise the JSON or C export`);
-    const int8 = request.quantize ? await quantizeExported(model, metadata, net, request.quantize) : undefined;
+    const int8 = request.quantize ? await quantizeModel(model, metadata, net, request.quantize) : undefined;
     if (request.format === 'json') return { network: net, files: [], int8, contents: { [JSON_FILE]: exportJson(net, about, int8) } };
     if (request.format === 'onnx') return { network: net, files: [], contents: { [ONNX_FILE]: exportOnnx(net, about) } };
     if (request.format === 'tfjs') {

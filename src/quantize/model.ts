@@ -4,7 +4,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { WindowSet } from '../data/pipeline.js';
 import { prepareFromSource } from '../data/source.js';
-import { exportNetwork, type ExportNetwork } from '../export/network.js';
+import type { ExportNetwork } from '../export/network.js';
 import type { AutoencoderMetadata } from '../model/metadata.js';
 import { calibrateInt8 } from './calibrate.js';
 import type { QuantizedNetwork, WeightScales } from './quantize.js';
@@ -19,15 +19,11 @@ export interface QuantizeRequest {
 }
 
 /**
- * The int8 network of `net` (exported from `model`), calibrated on the model's training windows:
- * `train` when the caller has prepared them already, else read again from the model's data.
+ * The int8 network of `net` (exported from `model`: all its layers, or a tail), calibrated on
+ * the model's training windows: `train` when the caller has prepared them already, else read
+ * again from the model's data.
  */
-export async function quantizeExported(model: tf.LayersModel, metadata: AutoencoderMetadata, net: ExportNetwork, request: QuantizeRequest, train?: WindowSet): Promise<QuantizedNetwork> {
+export async function quantizeModel(model: tf.LayersModel, metadata: AutoencoderMetadata, net: ExportNetwork, request: QuantizeRequest, train?: WindowSet): Promise<QuantizedNetwork> {
   const windows = train ?? (await prepareFromSource(metadata.data.source, metadata.data.pipeline)).train;
   return calibrateInt8(model, net, windows, request.weightScales ?? 'channel');
-}
-
-/** The whole model (or its last `tail` layers) as an int8 network. */
-export async function quantizeModel(model: tf.LayersModel, metadata: AutoencoderMetadata, request: QuantizeRequest & { tail?: number }, train?: WindowSet): Promise<QuantizedNetwork> {
-  return quantizeExported(model, metadata, exportNetwork(model, metadata.data.pipeline, request.tail), request, train);
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { prepareFromSource } from '../data/source.js';
 import { evaluate } from '../eval/evaluate.js';
+import { exportNetwork } from '../export/network.js';
 import { quantizeModel, type QuantizeRequest } from '../quantize/model.js';
 import { MamError } from '../errors.js';
 import { asnrOf } from '../metrics/reconstruction.js';
@@ -97,7 +98,7 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
     }
     // The int8 network of the point, calibrated on the training windows, on the same test windows.
     const int8 = task.quantize
-      ? evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }, await quantizeModel(model, meta, task.quantize, data.train)).overall.asnr_db
+      ? evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }, await quantizeModel(model, meta, exportNetwork(model, meta.data.pipeline), task.quantize, data.train)).overall.asnr_db
       : undefined;
     const point: SweepPoint = {
       protocol: task.protocol,

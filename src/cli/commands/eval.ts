@@ -8,6 +8,7 @@ import type { MetricSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
 import { autoencoderMetadata } from '../../model/metadata.js';
 import { formatTable, numberColumn } from '../../report/table.js';
+import { exportNetwork } from '../../export/network.js';
 import { quantizeModel } from '../../quantize/model.js';
 import { addCsvOptions, addQuantizeOptions, csvOptions, givenOnCommandLine, quantizeOptions, type CsvFlags, type QuantizeFlags } from '../options.js';
 import { action, printJson } from '../run.js';
@@ -54,7 +55,7 @@ export function register(program: Command): void {
     const given = Object.fromEntries(Object.entries(csvOptions(flags)).filter(([, v]) => v !== undefined));
     const read = { ...stored, ...given };
     const data = await evaluationData(meta, files.length > 0 ? { files, read } : undefined);
-    const int8 = quantize ? await quantizeModel(model, meta, quantize, data.train) : undefined;
+    const int8 = quantize ? await quantizeModel(model, meta, exportNetwork(model, meta.data.pipeline), quantize, data.train) : undefined;
     const ev = evaluate(model, data, int8);
     // The float model on the same windows: what the int8 network is compared with.
     const float = int8 ? evaluate(model, data).overall : undefined;
