@@ -51,6 +51,11 @@ export { layerStorage, arenaSize, storedBytes, type LayerStorage, type Storage, 
 export { exportTfjs, isTfjsExport, TFJS_EXPORT_FORMAT, TFJS_EXPORT_FORMAT_VERSION, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE, type TfjsExport } from './export/tfjs.js';
 export { exportOnnx, ONNX_EXPORT_FORMAT, ONNX_EXPORT_FORMAT_VERSION, ONNX_FILE, ONNX_INPUT, ONNX_IR_VERSION, ONNX_OPSET, ONNX_OUTPUT } from './export/onnx.js';
 export { footprint, TARGETS, type Footprint, type LayerFootprint, type Target } from './export/footprint.js';
+export { quantizeMultiplier, multiplyByQuantizedMultiplier, quantizeInput, dequantizeOutput, type QuantizedMultiplier } from './quantize/fixed-point.js';
+export { quantizeNetwork, activationQuantization, weightScalesOf, WEIGHT_SCALES, type QuantizedNetwork, type QuantizedLayer, type TensorQuantization, type ActivationRange, type WeightScales } from './quantize/quantize.js';
+export { inferInt8, inferQuantized, quantizeInputs, dequantizeOutputs, layerInt8 } from './quantize/infer.js';
+export { activationRanges, calibrateInt8, CALIBRATION_WINDOWS } from './quantize/calibrate.js';
+export { quantizeModel, QUANTIZATIONS, type Quantization, type QuantizeRequest } from './quantize/model.js';
 export { exportModel, checkC, hostCompiler, C_TOLERANCE, EXPORT_FORMATS, type ExportFormat, type ExportRequest, type ExportOutcome, type CheckResult } from './export/session.js';
 export { buildFirmware, runFirmware, hostOutputs, parseSections, type FirmwareBuild, type FirmwareRun, type BuildRequest, type Sections } from './mcu/session.js';
 export { INSTRUCTIONS_PER_TICK } from './mcu/firmware.js';
