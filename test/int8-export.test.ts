@@ -140,14 +140,19 @@ describe('int8 export', () => {
     }
   });
 
-  it('on the Cortex-M7 under QEMU: the image gives the reference\'s outputs bit for bit', {
+  it('on the Cortex-M7 under QEMU (the DSP extension\'s packed int8 loops): the image gives the reference\'s outputs bit for bit', {
     skip: spawnSync('arm-none-eabi-gcc', ['--version']).status === 0 && spawnSync('qemu-system-arm', ['--version']).status === 0 ? false : 'no arm-none-eabi-gcc or qemu-system-arm (scripts/install-mcu-tools.sh)',
   }, async () => {
-    const out = join(dir, 'fw8');
-    const build = await buildFirmware({ model: models.mamAbsent!, out, tail: 2, golden: 3, quantize: INT8 });
-    assert.equal(build.precision, 'int8');
-    const run = await runFirmware(out);
-    assert.ok(run.identical && run.withinTolerance, `worst ${run.worstRelativeError}`);
+    // The whole MAM model (dense: the DSP extension's packed loops, MAC and MAM, slices of 12
+    // inputs, so four a turn and a remainder) and a pruned tail (CSR, absent).
+    for (const [name, tail] of [['mam', undefined], ['mamAbsent', 2]] as const) {
+      const out = join(dir, `fw8-${name}`);
+      const build = await buildFirmware({ model: models[name]!, out, tail, golden: 3, quantize: INT8 });
+      assert.equal(build.precision, 'int8');
+      if (name === 'mam') assert.match(readFileSync(join(out, 'mam_model.c'), 'utf8'), /#ifdef INT8_SIMD/);
+      const run = await runFirmware(out);
+      assert.ok(run.identical && run.withinTolerance, `${name}: worst ${run.worstRelativeError}`);
+    }
   });
 
   it('the commands: eval --quantize, footprint --quantize, and the refusals', async () => {

@@ -26,6 +26,9 @@ export interface ExportLayer {
   mask: Uint8Array;
 }
 
+/** What a layer is, without its float weights: shared by the float layer and its int8 form. */
+export type LayerShape = Omit<ExportLayer, 'bias' | 'kernel'>;
+
 export interface ExportNetwork {
   /** The model's preprocessing: what an input window must be before mam_infer. */
   preprocessing: PipelineSettings;

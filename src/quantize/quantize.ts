@@ -7,10 +7,8 @@
 // input): its max and min compare products of one neuron, and commute only with one positive
 // scale. Pure: the ranges come in (calibrate.ts measures them with tfjs).
 import { RequestError } from '../errors.js';
-import type { PrunedAs } from '../layers/mam-math.js';
-import type { LayerKind } from '../layers/prunable-dense.js';
 import type { PipelineSettings } from '../data/pipeline.js';
-import type { Activation, ExportNetwork } from '../export/network.js';
+import type { ExportNetwork, LayerShape } from '../export/network.js';
 import { clamp, INT8_MAX, INT8_MIN, quantizeMultiplier, WEIGHT_MAX } from './fixed-point.js';
 
 /** |(x_q - z_x) * w_q| at most: 255 * 127. */
@@ -28,20 +26,12 @@ export interface TensorQuantization {
   zeroPoint: number;
 }
 
-export interface QuantizedLayer {
-  name: string;
-  kind: LayerKind;
-  inputSize: number;
-  outputSize: number;
-  activation: Activation;
-  splits: number;
-  prunedAs: PrunedAs;
+/** A layer in int8: its shape and mask as the float layer's, integer weights and constants. */
+export interface QuantizedLayer extends LayerShape {
   input: TensorQuantization;
   output: TensorQuantization;
   /** int8 kernel [inputSize][outputSize] row-major (the ExportLayer layout), 0 where pruned. */
   weights: Int8Array;
-  /** 1 kept, 0 pruned, same layout. */
-  mask: Uint8Array;
   /** float32 scale of each output neuron's weights (all equal with 'layer' scales). */
   weightScales: Float32Array;
   /** int32, at the scale input.scale * weightScales[k]. */
