@@ -4,6 +4,7 @@
 // multiplier and shift per output neuron; activations int8 in the arena. A MAC neuron's input
 // zero point is folded into its bias (b_q - z_x * sum_j w_q, the same integer), so its inner
 // loop is a plain int8 multiply-accumulate; a MAM neuron compares (x_q - z_x) * w_q products.
+import { neuronMajor } from '../layers/mam-math.js';
 import type { QuantizedLayer, QuantizedNetwork } from '../quantize/quantize.js';
 import { cArray, cFloat } from './c-syntax.js';
 import { toCsr } from './network.js';
@@ -88,12 +89,6 @@ function foldedBias(layer: QuantizedLayer): Int32Array {
   return folded;
 }
 
-function byNeuron(a: Int8Array, n: number, m: number): Int8Array {
-  const t = new Int8Array(a.length);
-  for (let j = 0; j < n; j++) for (let k = 0; k < m; k++) t[k * n + j] = a[j * m + k]!;
-  return t;
-}
-
 /** One int8 layer as a static C function y = f(x) over int8 vectors. */
 export function int8LayerFunction(layer: QuantizedLayer, id: string, st: LayerStorage): string {
   const n = layer.inputSize, m = layer.outputSize;
@@ -141,7 +136,7 @@ export function int8LayerFunction(layer: QuantizedLayer, id: string, st: LayerSt
       out.push('    }');
     }
   } else {
-    out.push(cArray('int8_t', `${id}_w`, byNeuron(layer.weights, n, m), String));
+    out.push(cArray('int8_t', `${id}_w`, neuronMajor(layer.weights, n, m), String));
     out.push(`static void ${id}(const int8_t *x, int8_t *y) {`);
     out.push(`  for (int k = 0; k < ${m}; k++) {`);
     out.push(`    const int8_t *w = ${id}_w + k * ${n};`);

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { MamError, RequestError, msg } from '../errors.js';
 import { STD_FLOOR } from '../data/pipeline.js';
+import { neuronMajor } from '../layers/mam-math.js';
 import { cArray, cFloat, ident } from './c-syntax.js';
 import { kept, toCsr, type ExportLayer, type ExportNetwork } from './network.js';
 import { arenaSize, layerStorage, multiplies, storedBytes, type LayerStorage, type Precision } from './storage.js';
@@ -73,13 +74,6 @@ export function networkDigest(net: ExportNetwork): string {
   return h.digest('hex');
 }
 
-
-/** A row-major [rows][cols] array as [cols][rows]. */
-function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c]!;
-  return t;
-}
 
 /** Mean kept products per CSR row from which its loops take four a turn. */
 export const CSR_UNROLL_MIN = 16;
@@ -160,7 +154,7 @@ function layerFunction(layer: ExportLayer, index: number, st: LayerStorage): str
   } else {
     // [out][in], as CMSIS-NN and TFLM store it: neuron k's weights are contiguous in flash, so
     // the inner loop walks one row instead of striding by the layer's width.
-    out.push(cArray('float', `${id}_w`, transposed(layer.kernel, n, m), cFloat));
+    out.push(cArray('float', `${id}_w`, neuronMajor(layer.kernel, n, m), cFloat));
     out.push(`static void ${id}(const float *x, float *y) {`);
     out.push(`  for (int k = 0; k < ${m}; k++) {`);
     out.push(`    const float *w = ${id}_w + k * ${n};`);

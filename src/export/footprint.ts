@@ -3,7 +3,7 @@
 // choice marked) and the arithmetic of one inference; in all, flash (weights and biases) and RAM
 // (the activation arena plus the input and output buffers), against a target's budget. Pure.
 import { msg, RequestError, setting } from '../errors.js';
-import { arenaSize, layerStorage, storedBytes, type Precision, type Storage } from './storage.js';
+import { arenaSize, bytesPerWeight, layerStorage, storedBytes, type Precision, type Storage } from './storage.js';
 import { kept, type ExportNetwork } from './network.js';
 
 export interface Target {
@@ -75,7 +75,7 @@ export function footprint(net: ExportNetwork, target: Target, precision: Precisi
       parameters: entries + l.outputSize,
       nonzeros: nnz,
       sparsity: 1 - nnz / entries,
-      storage: { dense: st.denseBytes, csr: st.csrBytes, bitmap: (precision === 'int8' ? 1 : 4) * nnz + Math.ceil(entries / 8), chosen: st.storage },
+      storage: { dense: st.denseBytes, csr: st.csrBytes, bitmap: bytesPerWeight(precision) * nnz + Math.ceil(entries / 8), chosen: st.storage },
       flashBytes: storedBytes(l, st, precision),
       ops: l.kind === 'mac'
         ? { multiplies: nnz, adds: nnz + l.outputSize, compares: 0 }

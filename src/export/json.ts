@@ -13,8 +13,7 @@ export const EXPORT_FORMAT_VERSION = 1;
 export function exportJson(net: ExportNetwork, model: { preset: string; kind: string }, int8?: QuantizedNetwork): string {
   const layers = net.layers.map((l, i) => {
     const csr = toCsr(l);
-    const dense: number[][] = [];
-    for (let j = 0; j < l.inputSize; j++) dense.push(Array.from(l.kernel.subarray(j * l.outputSize, (j + 1) * l.outputSize), zeroSign));
+    const dense = rowsOf(l.kernel, l.outputSize, zeroSign);
     return {
       name: l.name,
       kind: l.kind,
@@ -45,18 +44,23 @@ export function exportJson(net: ExportNetwork, model: { preset: string; kind: st
 }
 
 function int8Layer(q: QuantizedLayer) {
-  const rows: number[][] = [];
-  for (let j = 0; j < q.inputSize; j++) rows.push(Array.from(q.weights.subarray(j * q.outputSize, (j + 1) * q.outputSize)));
   return {
     input: q.input,
     output: q.output,
     weightScales: Array.from(q.weightScales),
-    weights: rows,
+    weights: rowsOf(q.weights, q.outputSize, Number),
     values: Array.from(toCsr({ ...q, kernel: q.weights }).values),
     bias: Array.from(q.bias),
     multipliers: Array.from(q.multipliers),
     shifts: Array.from(q.shifts),
   };
+}
+
+/** A row-major kernel [inputSize][outputSize] as nested arrays, one row per input. */
+function rowsOf(a: Float32Array | Int8Array, width: number, value: (v: number) => number): number[][] {
+  const rows: number[][] = [];
+  for (let j = 0; j < a.length / width; j++) rows.push(Array.from(a.subarray(j * width, (j + 1) * width), value));
+  return rows;
 }
 
 /** JSON has no -0: write it as 0 (the value is the same). */

@@ -21,13 +21,17 @@ export type Precision = 'float32' | 'int8';
 /** What storage depends on: a layer's shape, kind and mask (an ExportLayer or a QuantizedLayer). */
 export type StoredLayer = Pick<ExportLayer, 'name' | 'kind' | 'prunedAs' | 'inputSize' | 'outputSize' | 'mask'>;
 
+export function bytesPerWeight(precision: Precision): 1 | 4 {
+  return precision === 'int8' ? 1 : 4;
+}
+
 /** Bytes of each storage, and the one chosen: the smaller, but CSR when 'absent' MAM needs the mask. */
 export function layerStorage(layer: StoredLayer, precision: Precision = 'float32'): LayerStorage {
   if (layer.inputSize > 65536) throw new MamError(`layer ${layer.name} has ${layer.inputSize} inputs: the C export indexes inputs with 16 bits (at most 65536)`);
   const nnz = kept(layer);
   const indexBytes = layer.inputSize <= 256 ? 1 : 2;
   const pointerBytes = nnz <= 0xffff ? 2 : 4;
-  const weightBytes = precision === 'int8' ? 1 : 4;
+  const weightBytes = bytesPerWeight(precision);
   const denseBytes = weightBytes * layer.inputSize * layer.outputSize;
   const csrBytes = weightBytes * nnz + indexBytes * nnz + pointerBytes * (layer.outputSize + 1);
   // Dense storage keeps pruned entries as 0 products: right for 'zero', wrong for 'absent'.

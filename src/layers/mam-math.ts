@@ -2,6 +2,16 @@
 // reference semantics that the WebAssembly kernel reproduces bit for bit, and its gradient.
 // No tfjs here, so this file is the place to read (and test) what a MAM neuron computes.
 
+/**
+ * A kernel stored [inputs][outputs] (tfjs's layout) as [outputs][inputs]: each neuron's weights
+ * contiguous, as CMSIS-NN and TFLM store them and as the C kernels and the int8 reference walk them.
+ */
+export function neuronMajor<T extends Float32Array | Int8Array | Uint8Array>(kernel: T, inputs: number, outputs: number): T {
+  const t = new (kernel.constructor as new (length: number) => T)(kernel.length);
+  for (let j = 0; j < inputs; j++) for (let k = 0; k < outputs; k++) t[k * inputs + j] = kernel[j * outputs + k]!;
+  return t;
+}
+
 /** How a pruned connection takes part in a MAM neuron's max and min. */
 export type PrunedAs = 'zero' | 'absent';
 

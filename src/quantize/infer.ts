@@ -5,25 +5,18 @@
 // (pruned connections: a 0 product when pruned as 'zero', left out when 'absent', and a slice
 // with none kept adds 0), then y_q = z_y + acc * M (fixed point), saturated to int8 (to z_y..127
 // with ReLU). Plain integers: the products fit in 16 bits, the sums in 32.
-import { sliceStart } from '../layers/mam-math.js';
+import { neuronMajor, sliceStart } from '../layers/mam-math.js';
 import { clamp, dequantizeOutput, INT8_MAX, INT8_MIN, multiplyByQuantizedMultiplier, quantizeInput } from './fixed-point.js';
 import type { QuantizedLayer, QuantizedNetwork } from './quantize.js';
-
-/** [outputSize][inputSize] of a [inputSize][outputSize] array: a neuron's weights contiguous. */
-function byNeuron<T extends Int8Array | Uint8Array>(a: T, n: number, m: number): T {
-  const t = new (a.constructor as new (length: number) => T)(a.length);
-  for (let j = 0; j < n; j++) for (let k = 0; k < m; k++) t[k * n + j] = a[j * m + k]!;
-  return t;
-}
 
 /** One layer over `count` input vectors (int8, inputSize each). */
 export function layerInt8(layer: QuantizedLayer, x: Int8Array, count: number): Int8Array {
   const { inputSize: n, outputSize: m, splits } = layer;
   const zx = layer.input.zeroPoint, zy = layer.output.zeroPoint;
   const low = layer.activation === 'relu' ? Math.max(zy, INT8_MIN) : INT8_MIN;
-  const w = byNeuron(layer.weights, n, m);
+  const w = neuronMajor(layer.weights, n, m);
   const absent = layer.kind === 'mam' && layer.prunedAs === 'absent';
-  const mask = absent ? byNeuron(layer.mask, n, m) : null;
+  const mask = absent ? neuronMajor(layer.mask, n, m) : null;
   const y = new Int8Array(count * m);
   const xz = new Int32Array(n);
   for (let r = 0; r < count; r++) {
