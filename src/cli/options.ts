@@ -1,7 +1,7 @@
 // Option parsing shared by the commands: numbers that say which flag is wrong and how to fix
 // it, and the CSV data options that data info, train and eval all take.
 import type { Command } from 'commander';
-import type { CsvReadOptions } from '../data/csv.js';
+import type { RecordingReadOptions } from '../data/recordings.js';
 import { UsageError } from '../errors.js';
 import { QUANTIZATIONS, type QuantizeRequest } from '../quantize/model.js';
 import { WEIGHT_SCALES } from '../quantize/quantize.js';
@@ -65,24 +65,26 @@ export function choiceOption<T extends string>(flag: string, raw: string, choice
   return raw as T;
 }
 
-export interface CsvFlags { lead?: string; fs?: string; adcGain?: string; adcZero?: string }
+export interface CsvFlags { lead?: string; fs?: string; adcGain?: string; adcZero?: string; verify?: boolean }
 
-/** Declares --lead, --fs, --adc-gain, --adc-zero on a command. */
+/** Declares the recording options (--lead, --fs, --adc-gain, --adc-zero, --no-verify) on a command. */
 export function addCsvOptions(cmd: Command): Command {
   return cmd
-    .option('--lead <name|index>', 'lead to use: a name (any case) or a 0-based index among the signal columns (default: the first)')
-    .option('--fs <hz>', 'sampling rate of the CSV files in Hz: needed without a time column in seconds or ms, and wins over one')
-    .option('--adc-gain <counts>', 'cells are ADC counts, this many per mV: mV = (value - zero) / gain (MIT-BIH: 200)')
-    .option('--adc-zero <counts>', 'ADC count of 0 mV (MIT-BIH: 1024; default 0)');
+    .option('--lead <name|index>', 'lead to use: a name (any case) or a 0-based index among the signals (default: the first; in WFDB records the first in volts)')
+    .option('--fs <hz>', 'sampling rate of the CSV files in Hz: needed without a time column in seconds or ms, and wins over one (WFDB headers state it)')
+    .option('--adc-gain <counts>', 'CSV cells are ADC counts, this many per mV: mV = (value - zero) / gain (MIT-BIH: 200)')
+    .option('--adc-zero <counts>', 'ADC count of 0 mV in CSV cells (MIT-BIH: 1024; default 0)')
+    .option('--no-verify', "WFDB records: read signals whose samples disagree with the header's checksum, with a warning (default: an error)");
 }
 
-/** The CSV reader's options from those flags. */
-export function csvOptions(opts: CsvFlags): CsvReadOptions {
+/** The readers' options from those flags (verify only when turned off, so CSV settings stay as they were). */
+export function csvOptions(opts: CsvFlags): RecordingReadOptions {
   return {
     lead: opts.lead,
     fs: optionalNumber('--fs', opts.fs, '360'),
     adcGain: optionalNumber('--adc-gain', opts.adcGain, '200'),
     adcZero: optionalNumber('--adc-zero', opts.adcZero, '1024'),
+    ...(opts.verify === false ? { verify: false } : {}),
   };
 }
 

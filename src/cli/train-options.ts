@@ -1,8 +1,8 @@
 // The options of a training run (network, data, optimisation), shared by `mam train` and
 // `mam sweep`, which trains a MAC and a MAM model with them.
 import { Command } from 'commander';
-import { expandCsvPaths } from '../data/csv.js';
 import { DEFAULT_SPLIT, type Normalization, type PipelineSettings } from '../data/pipeline.js';
+import { expandRecordingPaths } from '../data/recordings.js';
 import { csvSource, type DataSource } from '../data/source.js';
 import { UsageError } from '../errors.js';
 import { PRESETS, specFromPreset, type ModelKind } from '../model/autoencoder.js';
@@ -127,7 +127,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
   };
   let source: DataSource;
   if (csv.length > 0) {
-    source = csvSource(await expandCsvPaths(csv), csvOptions(flags));
+    source = csvSource(await expandRecordingPaths(csv), csvOptions(flags));
   } else {
     const noise = optionalNumber('--noise-snr', flags.noiseSnr, '35');
     source = {

@@ -71,6 +71,8 @@ export interface PreparedData {
   splitBy: 'record' | 'time';
   /** Which split each record went to (by record), or 'all' (by time). */
   assignment: Array<'train' | 'val' | 'test' | 'all'>;
+  /** The readers' notes on the records (EcgRecord.notes), for the user. */
+  notes: string[];
 }
 
 type SplitName = 'train' | 'val' | 'test';
@@ -166,12 +168,12 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
     s.normalization = { method: 'dataset', mean, std };
   }
   for (const name of SPLITS) normalizeWindows(sets[name], s.normalization);
-  return { ...sets, settings: s, splitBy, assignment };
+  return { ...sets, settings: s, splitBy, assignment, notes: records.flatMap((r) => r.notes ?? []) };
 }
 
 /** What the user should know about prepared data before training on it: flat windows left out, a lopsided split. */
 export function dataWarnings(data: PreparedData): string[] {
-  const notes: string[] = [];
+  const notes = [...data.notes];
   const flat = { train: data.train.flat?.length ?? 0, val: data.val.flat?.length ?? 0, test: data.test.flat?.length ?? 0 };
   if (flat.train + flat.val + flat.test > 0) {
     notes.push(`note: ${flat.train + flat.val + flat.test} flat windows left out (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): ${flat.train} training, ${flat.val} validation, ${flat.test} test`);

@@ -9,4 +9,6 @@ export interface EcgRecord {
   lead: string;
   /** Samples in millivolts. */
   signal: Float32Array;
+  /** What the reader wants the user to know (a WFDB checksum let through, a length from a file size). */
+  notes?: string[];
 }

@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { MamError } from '../errors.js';
-import { readEcgFiles, type CsvReadOptions } from './csv.js';
 import { synthRecords, type EcgsynOptions } from './ecgsyn.js';
 import { prepareData, type PipelineSettings, type PreparedData } from './pipeline.js';
 import type { EcgRecord } from './record.js';
+import { readRecordings, recordingFiles, type RecordingReadOptions } from './recordings.js';
 
 export type DataSource =
   | {
@@ -18,18 +18,19 @@ export type DataSource =
     generator: EcgsynOptions;
   }
   | {
+    /** Recordings in files: CSV files and WFDB records (by their .hea), a kind named when only CSV was read. */
     kind: 'csv';
-    /** Absolute paths of the CSV files (directories already expanded by the reader). */
+    /** Absolute paths of the CSV files and WFDB headers (directories already expanded). */
     files: string[];
-    read: CsvReadOptions;
-    /** Size and hash of each file when the model was trained on it (models since mam 0.1 store them). */
+    read: RecordingReadOptions;
+    /** Size and hash of each recording when the model was trained on it (a WFDB record's: its header, then its signal files). */
     fingerprints?: FileFingerprint[];
   };
 
 export interface FileFingerprint { bytes: number; sha256: string }
 
-/** A CSV source with the paths made absolute, so a stored model finds its files from anywhere. */
-export function csvSource(files: readonly string[], read: CsvReadOptions): DataSource {
+/** A source of recordings with the paths made absolute, so a stored model finds its files from anywhere. */
+export function csvSource(files: readonly string[], read: RecordingReadOptions): DataSource {
   return { kind: 'csv', files: files.map((f) => resolve(f)), read };
 }
 
@@ -40,7 +41,7 @@ export function csvSource(files: readonly string[], read: CsvReadOptions): DataS
  */
 export async function fingerprintSource(source: DataSource): Promise<DataSource> {
   if (source.kind !== 'csv') return source;
-  return { ...source, fingerprints: await Promise.all(source.files.map(fingerprintFile)) };
+  return { ...source, fingerprints: await Promise.all(source.files.map(fingerprintRecording)) };
 }
 
 /** The source without its fingerprints: what decides whether two runs read the same data. */
@@ -50,26 +51,42 @@ export function withoutFingerprints(source: DataSource): DataSource {
   return rest;
 }
 
-async function fingerprintFile(file: string): Promise<FileFingerprint> {
+/** One hash over the recording's files in turn (a CSV file's alone is that file's own SHA-256). */
+async function fingerprintRecording(path: string): Promise<FileFingerprint> {
   const hash = createHash('sha256');
   let bytes = 0;
+  let files: string[];
   try {
-    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      bytes += chunk.length;
-    }
+    files = await recordingFiles(path);
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message;
-    throw new MamError(`${file}: ${why}: the model's data must be where it was trained (or train again on the data where it is now)`, { file, cause: e });
+    throw dataGone(path, e);
+  }
+  for (const file of files) {
+    try {
+      for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+    } catch (e) {
+      throw dataGone(file, e);
+    }
   }
   return { bytes, sha256: hash.digest('hex') };
+}
+
+/** A model's data file missing or unreadable; a header that no longer parses says so itself. */
+function dataGone(file: string, e: unknown): Error {
+  const code = ((e as { cause?: NodeJS.ErrnoException }).cause ?? (e as NodeJS.ErrnoException)).code;
+  if (e instanceof MamError && code === undefined) return e;
+  const why = code === 'ENOENT' ? 'not found' : (e as Error).message;
+  return new MamError(`${file}: ${why}: the model's data must be where it was trained (or train again on the data where it is now)`, { file, cause: e });
 }
 
 async function checkFingerprints(files: string[], expected: FileFingerprint[]): Promise<void> {
   for (const [i, file] of files.entries()) {
     const was = expected[i];
     if (!was) continue;
-    const now = await fingerprintFile(file);
+    const now = await fingerprintRecording(file);
     if (now.bytes !== was.bytes || now.sha256 !== was.sha256) {
       const what = now.bytes !== was.bytes ? `${was.bytes} bytes then, ${now.bytes} now` : `same size, SHA-256 ${was.sha256.slice(0, 12)}... then, ${now.sha256.slice(0, 12)}... now`;
       throw new MamError(`${file} changed since the model was trained on it (${what}): restore the file the model was trained on, or train a new model on it`, { file });
@@ -81,9 +98,9 @@ async function checkFingerprints(files: string[], expected: FileFingerprint[]): 
 export async function loadRecords(source: DataSource): Promise<EcgRecord[]> {
   if (source.kind === 'synthetic') return synthRecords({ ...source.generator, count: source.records });
   if (source.fingerprints) await checkFingerprints(source.files, source.fingerprints);
-  const records = await readEcgFiles(source.files, source.read);
+  const records = await readRecordings(source.files, source.read);
   // Only the chosen lead goes on; the other leads' arrays can be freed.
-  return records.map(({ name, fs, lead, signal }) => ({ name, fs, lead, signal }));
+  return records.map(({ name, fs, lead, signal, notes }) => ({ name, fs, lead, signal, ...(notes?.length ? { notes } : {}) }));
 }
 
 /** Records from the source through the pipeline: what training, evaluation, pruning and export all start from. */

@@ -2,7 +2,7 @@
 // overall, on the model's own test split (regenerated or re-read from what the model stored)
 // or on new recordings, always through the preprocessing stored with the model.
 import type * as tf from '@tensorflow/tfjs';
-import type { CsvReadOptions } from '../data/csv.js';
+import type { RecordingReadOptions } from '../data/recordings.js';
 import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
 import { csvSource, loadRecords, prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
@@ -21,6 +21,8 @@ export interface EvalData {
   split: 'test' | 'all';
   /** The model's training windows, when they were prepared on the way (its own split). */
   train?: WindowSet;
+  /** The readers' notes on the records, for the user. */
+  notes?: string[];
 }
 
 export interface Evaluation extends EvalData {
@@ -34,7 +36,7 @@ export interface Evaluation extends EvalData {
 
 /** The windows to evaluate: the model's test split, or all windows of `csv` files. */
 export async function evaluationData(
-  metadata: AutoencoderMetadata, csv?: { files: string[]; read: CsvReadOptions },
+  metadata: AutoencoderMetadata, csv?: { files: string[]; read: RecordingReadOptions },
 ): Promise<EvalData> {
   if (csv && csv.files.length > 0) {
     const records = await loadRecords(csvSource(csv.files, csv.read));
@@ -42,13 +44,13 @@ export async function evaluationData(
     if (windows.count === 0) {
       throw new MamError(`every window of ${csv.files.join(', ')} is flat (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): nothing to evaluate; check the lead and the units`, { file: csv.files[0] });
     }
-    return { windows, recordNames: records.map((r) => r.name), split: 'all' };
+    return { windows, recordNames: records.map((r) => r.name), split: 'all', notes: records.flatMap((r) => r.notes ?? []) };
   }
   const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
   if (data.test.count === 0) {
     throw new MamError('the model\'s test split has no windows (too little data): give CSV files to evaluate on');
   }
-  return { windows: data.test, recordNames: data.recordNames, split: 'test', train: data.train };
+  return { windows: data.test, recordNames: data.recordNames, split: 'test', train: data.train, notes: data.notes };
 }
 
 /** The model's reconstruction quality on `data`; with `int8`, that of its int8 network (the integer reference). */

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { expandCsvPaths } from '../../data/csv.js';
+import { expandRecordingPaths } from '../../data/recordings.js';
 import { UsageError } from '../../errors.js';
 import { evaluate, evaluationData, evaluationPlot, reconstructionCsv, shortName, type Evaluation } from '../../eval/evaluate.js';
 import { FLAT_STD_MV } from '../../data/pipeline.js';
@@ -44,14 +44,14 @@ export function register(program: Command): void {
     }
     if (csv.length === 0) {
       // Without CSV files the model's own data are used, read as they were: refuse flags that would be ignored.
-      const ignored = givenOnCommandLine(command, (name) => ['lead', 'fs', 'adcGain', 'adcZero'].includes(name));
+      const ignored = givenOnCommandLine(command, (name) => ['lead', 'fs', 'adcGain', 'adcZero', 'verify'].includes(name));
       if (ignored.length > 0) throw new UsageError(`${ignored.join(', ')} only appl${ignored.length === 1 ? 'ies' : 'y'} to CSV files given to mam eval; without them it evaluates the model's own test split as it was read: remove ${ignored.join(', ')} or give CSV files`);
     }
-    const files = csv.length > 0 ? await expandCsvPaths(csv) : [];
+    const files = csv.length > 0 ? await expandRecordingPaths(csv) : [];
     // New recordings are read like the model's own (lead, ADC scaling), unless flags say
     // otherwise; not its --fs, which belonged to those files.
     const source = meta.data.source;
-    const stored = source.kind === 'csv' ? { lead: source.read.lead, adcGain: source.read.adcGain, adcZero: source.read.adcZero } : {};
+    const stored = source.kind === 'csv' ? { lead: source.read.lead, adcGain: source.read.adcGain, adcZero: source.read.adcZero, verify: source.read.verify } : {};
     const given = Object.fromEntries(Object.entries(csvOptions(flags)).filter(([, v]) => v !== undefined));
     const read = { ...stored, ...given };
     const data = await evaluationData(meta, files.length > 0 ? { files, read } : undefined);
