@@ -33,6 +33,7 @@ export interface TrainFlags extends CsvFlags {
   normalization: string;
   baseline: string;
   hop?: string;
+  split?: string;
   synthRecords: string;
   synthSeconds: string;
   noiseSnr?: string;
@@ -80,6 +81,7 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--normalization <how>', 'window (each window to mean 0, std 1), dataset (training mean and std) or none', 'window')
     .option('--baseline <how>', 'none, or highpass (remove baseline wander below 0.5 Hz)', 'none')
     .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
+    .option('--split <train,val,test>', `fractions of the data for training, validation and test, summing to 1: whole records with 3 or more, else time blocks of each record in that order (default ${DEFAULT_SPLIT.train},${DEFAULT_SPLIT.val},${DEFAULT_SPLIT.test})`)
     .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', String(DEFAULT_SYNTH_RECORDS))
     .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
     .option('--noise-snr <dB>', 'synthetic ECG: white noise at this input SNR (default: none)');
@@ -122,7 +124,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     hop: flags.hop !== undefined ? intOption('--hop', flags.hop, String(spec.window), 1) : spec.window,
     baseline: choiceOption('--baseline', flags.baseline, ['none', 'highpass'] as const),
     normalization,
-    split: DEFAULT_SPLIT,
+    split: flags.split === undefined ? DEFAULT_SPLIT : splitOption(flags.split),
     seed,
   };
   let source: DataSource;
@@ -137,6 +139,18 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     };
   }
   return { spec, source, pipeline, options };
+}
+
+/** Three fractions TRAIN,VAL,TEST: each in [0, 1), training above 0, summing to 1. */
+function splitOption(raw: string): PipelineSettings['split'] {
+  const example = '0.8,0.1,0.1';
+  const parts = raw.split(',');
+  if (parts.length !== 3) throw new UsageError(`--split must be three fractions TRAIN,VAL,TEST, got "${raw}"; e.g. --split ${example}`);
+  const [train, val, test] = parts.map((p) => numberOption('--split', p, example)) as [number, number, number];
+  if (![train, val, test].every((v) => v >= 0 && v < 1) || train <= 0 || Math.abs(train + val + test - 1) > 1e-9) {
+    throw new UsageError(`--split fractions must each be from 0 to below 1, training above 0, and sum to 1, got "${raw}"; e.g. --split ${example}`);
+  }
+  return { train, val, test };
 }
 
 function fraction(flag: string, raw: string, example: string): number {

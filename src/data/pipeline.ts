@@ -60,6 +60,8 @@ export interface WindowSet {
   origin: Array<{ record: number; start: number }>;
   /** The windows left out as flat (FLAT_STD_MV), by the same kind of origin (none when absent). */
   flat?: Array<{ record: number; start: number }>;
+  /** Per window, what normaliseWindows took away: conditioned mV = value * std + mean. */
+  norm?: { mean: Float64Array; std: Float64Array };
 }
 
 export interface PreparedData {
@@ -258,12 +260,16 @@ function meanStd(x: Float32Array): { mean: number; std: number } {
   return { mean, std: Math.max(Math.sqrt(sq / x.length), STD_FLOOR) };
 }
 
-/** Applies the normalisation in place (for 'dataset', mean and std must be set). */
+/** Applies the normalisation in place (for 'dataset', mean and std must be set), and keeps each window's in set.norm. */
 export function normalizeWindows(set: WindowSet, n: Normalization): void {
+  const norm = { mean: new Float64Array(set.count), std: new Float64Array(set.count).fill(1) };
+  set.norm = norm;
   if (n.method === 'none') return;
   for (let w = 0; w < set.count; w++) {
     const win = set.data.subarray(w * set.length, (w + 1) * set.length);
     const { mean, std } = n.method === 'window' ? meanStd(win) : { mean: n.mean!, std: n.std! };
+    norm.mean[w] = mean;
+    norm.std[w] = std;
     for (let i = 0; i < win.length; i++) win[i] = (win[i]! - mean) / std;
   }
 }

@@ -6,6 +6,14 @@
 // a constant signal stays exactly constant. Samples beyond either end repeat the end sample,
 // so a DC offset does not ramp at the edges. Rates must be multiples of 0.001 Hz.
 
+/**
+ * Where sample k of a signal at fsIn lands at fsOut: round(k fsOut / fsIn). Resampling starts
+ * both at time 0 and the filters are zero-phase, so an event (an annotated beat) keeps its time.
+ */
+export function resampledIndex(k: number, fsIn: number, fsOut: number): number {
+  return fsIn === fsOut ? k : Math.round((k * fsOut) / fsIn);
+}
+
 const ZERO_CROSSINGS = 16;
 const KAISER_BETA = 8;
 const CUTOFF = 0.45; // of the lower rate

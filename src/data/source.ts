@@ -104,9 +104,9 @@ export async function loadRecords(source: DataSource): Promise<EcgRecord[]> {
 }
 
 /** Records from the source through the pipeline: what training, evaluation, pruning and export all start from. */
-export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData & { recordNames: string[] }> {
+export async function prepareFromSource(source: DataSource, pipeline: PipelineSettings): Promise<PreparedData & { recordNames: string[]; recordRates: number[] }> {
   const records = await loadRecords(source);
-  return { ...prepareData(records, pipeline), recordNames: records.map((r) => r.name) };
+  return { ...prepareData(records, pipeline), recordNames: records.map((r) => r.name), recordRates: records.map((r) => r.fs) };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { RecordingReadOptions } from '../data/recordings.js';
 import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
 import { csvSource, loadRecords, prepareFromSource } from '../data/source.js';
 import { MamError } from '../errors.js';
+import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
 import { reconstruct } from '../model/infer.js';
 import { inferQuantized } from '../quantize/infer.js';
@@ -23,6 +24,8 @@ export interface EvalData {
   train?: WindowSet;
   /** The readers' notes on the records, for the user. */
   notes?: string[];
+  /** Each record's sampling rate as read (before resampling to the model's). */
+  recordRates?: number[];
 }
 
 export interface Evaluation extends EvalData {
@@ -44,13 +47,13 @@ export async function evaluationData(
     if (windows.count === 0) {
       throw new MamError(`every window of ${csv.files.join(', ')} is flat (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): nothing to evaluate; check the lead and the units`, { file: csv.files[0] });
     }
-    return { windows, recordNames: records.map((r) => r.name), split: 'all', notes: records.flatMap((r) => r.notes ?? []) };
+    return { windows, recordNames: records.map((r) => r.name), recordRates: records.map((r) => r.fs), split: 'all', notes: records.flatMap((r) => r.notes ?? []) };
   }
   const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
   if (data.test.count === 0) {
     throw new MamError('the model\'s test split has no windows (too little data): give CSV files to evaluate on');
   }
-  return { windows: data.test, recordNames: data.recordNames, split: 'test', train: data.train, notes: data.notes };
+  return { windows: data.test, recordNames: data.recordNames, recordRates: data.recordRates, split: 'test', train: data.train, notes: data.notes };
 }
 
 /** The model's reconstruction quality on `data`; with `int8`, that of its int8 network (the integer reference). */
@@ -61,6 +64,16 @@ export function evaluate(model: tf.LayersModel, data: EvalData, int8?: Quantized
   const flatByRecord = data.recordNames.map(() => 0);
   for (const { record } of data.windows.flat ?? []) flatByRecord[record]!++;
   return { ...data, reconstruction, perWindow, overall, records, flatByRecord };
+}
+
+/**
+ * The linear baseline on the same windows: PCA with `components` components fitted on `train`
+ * (the model's training windows), per record and overall.
+ */
+export function pcaBaseline(data: EvalData, train: WindowSet, components: number): { overall: MetricSummary; records: RecordSummary[] } {
+  const pca = fitPca(train.data, train.length, components);
+  const perWindow = windowMetrics(data.windows.data, pcaReconstruct(pca, data.windows.data, data.windows.length), data.windows.length);
+  return summarizeByRecord(perWindow, data.windows.origin, data.recordNames);
 }
 
 /** CSV rows record,window,sample,original,reconstruction in normalised units (float32 as written by JS). */

@@ -2,9 +2,12 @@ import chalk from 'chalk';
 import type { Command } from 'commander';
 import { expandRecordingPaths } from '../../data/recordings.js';
 import { UsageError } from '../../errors.js';
-import { evaluate, evaluationData, evaluationPlot, reconstructionCsv, shortName, type Evaluation } from '../../eval/evaluate.js';
+import { BEAT_HALF_WIDTH_S, evaluateBeats, type BeatEvaluation } from '../../eval/beats.js';
+import { evaluate, evaluationData, evaluationPlot, pcaBaseline, reconstructionCsv, shortName, type Evaluation } from '../../eval/evaluate.js';
+import { prepareFromSource } from '../../data/source.js';
+import type { BeatQuality, BeatQualityReport } from '../../metrics/beats.js';
 import { FLAT_STD_MV } from '../../data/pipeline.js';
-import type { MetricSummary } from '../../metrics/reconstruction.js';
+import type { MetricSummary, RecordSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
 import { autoencoderMetadata } from '../../model/metadata.js';
 import { formatTable, numberColumn } from '../../report/table.js';
@@ -19,17 +22,21 @@ interface EvalFlags extends CsvFlags, QuantizeFlags {
   json?: boolean;
   saveReconstruction?: string;
   plot?: string;
+  annotations?: string;
+  pca?: boolean;
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('eval')
-    .description('reconstruction quality of a trained model (ASNR, PRD, PRDN) on its test split, or on CSV recordings')
-    .argument('[csv...]', 'CSV files or directories to evaluate on (default: the model\'s own test split)')
+    .description('reconstruction quality of a trained model (ASNR, PRD, PRDN) on its test split, or on recordings (CSV files, WFDB records)')
+    .argument('[recordings...]', 'CSV files, WFDB records (NAME.hea or NAME) or directories to evaluate on (default: the model\'s own test split)')
     .requiredOption('--model <dir>', 'model directory written by mam train')
     .option('--json', 'print one JSON object: asnr_db, prd, prdn, snr_median_db, snr_p5_db, windows, flat_windows, split, records')
     .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units (- for stdout)')
-    .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR (- for stdout)');
+    .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR (- for stdout)')
+    .option('--annotations <ext>', `WFDB records: read the beat annotations beside each (NAME.<ext>, e.g. atr) and report quality per beat class: the windows holding each class, and PRD of +-${BEAT_HALF_WIDTH_S} s around each beat`)
+    .option('--pca', "also report PCA with the model's latent size, fitted on the model's training windows, on the same windows (the linear baseline)");
   addQuantizeOptions(addCsvOptions(cmd), 'evaluate').action(action(async (csv: string[], flags: EvalFlags, command: Command) => {
     const quantize = quantizeOptions(flags);
     // '-' puts a file on stdout: then the report goes to stderr, and only one thing may take stdout.
@@ -59,11 +66,19 @@ export function register(program: Command): void {
     const ev = evaluate(model, data, int8);
     // The float model on the same windows: what the int8 network is compared with.
     const float = int8 ? evaluate(model, data).overall : undefined;
+    for (const note of data.notes ?? []) process.stderr.write(`${note}\n`);
+    const beats = flags.annotations !== undefined ? await evaluateBeats(ev, annotationExtension(flags.annotations), meta.data.pipeline.fs) : undefined;
+    const pca = flags.pca ? pcaBaseline(data, data.train ?? (await prepareFromSource(meta.data.source, meta.data.pipeline)).train, meta.spec.latent) : undefined;
     if (flags.saveReconstruction) await writeOutput(flags.saveReconstruction, reconstructionCsv(ev), '--save-reconstruction');
     if (flags.plot) await writeOutput(flags.plot, [evaluationPlot(ev, 6, meta.data.pipeline.fs)], '--plot');
     const versus = int8 && float ? { quantize: 'int8', weight_scales: int8.weightScales, float_asnr_db: float.asnr_db, float_prd: float.prd } : {};
-    if (flags.json) printJson({ ...report(ev), ...versus });
-    else (toStdout ? process.stderr : process.stdout).write(formatReport(ev, flags.model, !!int8) + (float ? int8Note(ev.overall, float, int8!.weightScales) : ''));
+    const baseline = pca ? { pca: { components: meta.spec.latent, ...metrics(pca.overall), records: pca.records.map((r) => ({ name: r.name, ...metrics(r.summary) })) } } : {};
+    if (flags.json) printJson({ ...report(ev), ...versus, ...baseline, ...(beats ? { beats: beatsJson(beats) } : {}) });
+    else {
+      const text = formatReport(ev, flags.model, !!int8, pca) + (float ? int8Note(ev.overall, float, int8!.weightScales) : '')
+        + (pca ? pcaNote(ev.overall, pca.overall, meta.spec.latent) : '') + (beats ? formatBeats(beats) : '');
+      (toStdout ? process.stderr : process.stdout).write(text);
+    }
   }));
 }
 
@@ -85,20 +100,68 @@ function report(ev: Evaluation) {
   };
 }
 
-function formatReport(ev: Evaluation, dir: string, int8 = false): string {
-  const cells = (name: string, s: MetricSummary) => [
+/** The table per record and overall; with `pca`, a column of the PCA baseline's ASNR. */
+function formatReport(ev: Evaluation, dir: string, int8 = false, pca?: { overall: MetricSummary; records: RecordSummary[] }): string {
+  const cells = (name: string, s: MetricSummary, p?: MetricSummary) => [
     name, s.asnr_db.toFixed(2), s.prd.toFixed(2), s.prdn.toFixed(2), s.snr_median_db.toFixed(2), s.snr_p5_db.toFixed(2), String(s.windows),
+    ...(pca ? [p ? p.asnr_db.toFixed(2) : '-'] : []),
   ];
   const metric = (header: string) => numberColumn(header, 7);
   const table = formatTable(
-    [{ header: 'record', width: 28 }, metric('ASNR dB'), metric('PRD %'), metric('PRDN %'), metric('med dB'), metric('p5 dB'), metric('windows')],
+    [{ header: 'record', width: 28 }, metric('ASNR dB'), metric('PRD %'), metric('PRDN %'), metric('med dB'), metric('p5 dB'), metric('windows'), ...(pca ? [metric('PCA dB')] : [])],
     [
-      ...ev.records.map((r) => cells(shortName(r.name).slice(0, 28), r.summary)),
-      cells('all', ev.overall).map((c) => chalk.bold(c)),
+      ...ev.records.map((r) => cells(shortName(r.name).slice(0, 28), r.summary, pca?.records.find((p) => p.record === r.record)?.summary)),
+      cells('all', ev.overall, pca?.overall).map((c) => chalk.bold(c)),
     ],
     { styleHeader: chalk.dim },
   );
   return [`${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}${int8 ? ', int8' : ''}`, ...table].join('\n') + `\n${flatNote(ev)}`;
+}
+
+/** The model against PCA with as many components as its latent, on the same windows. */
+function pcaNote(model: MetricSummary, pca: MetricSummary, components: number): string {
+  const gain = model.asnr_db - pca.asnr_db;
+  return `PCA with ${components} components (fitted on the model's training windows): ASNR ${pca.asnr_db.toFixed(2)} dB on the same windows; the model is ${Math.abs(gain).toFixed(2)} dB ${gain >= 0 ? 'better' : 'worse'}\n`;
+}
+
+const CLASS_NAMES: Record<string, string> = { N: 'normal', S: 'supraventricular', V: 'ventricular', F: 'fusion', Q: 'unclassifiable' };
+
+function beatCells(label: string, q: BeatQuality): string[] {
+  const f = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+  return [label, String(q.beats + q.beats_uncovered), String(q.windows), f(q.asnr_db), f(q.prd), f(q.prdn)];
+}
+
+/** Per record and overall, a row per AAMI class with beats, then the symbols (A, L, ...) that are not their class's letter. */
+function formatBeats(b: BeatEvaluation): string {
+  const rows: string[][] = [];
+  const add = (name: string, report: BeatQualityReport, bold = false) => {
+    const style = (s: string) => (bold ? chalk.bold(s) : s);
+    for (const [cls, q] of Object.entries(report.classes)) rows.push(beatCells(`${name} ${cls} (${CLASS_NAMES[cls]})`, q!).map(style));
+    for (const [symbol, q] of Object.entries(report.symbols)) {
+      if (!Object.hasOwn(report.classes, symbol) || report.classes[symbol as keyof BeatQualityReport['classes']]!.beats !== q.beats) {
+        rows.push(beatCells(`${name}   symbol ${symbol}`, q).map((c) => chalk.dim(style(c))));
+      }
+    }
+  };
+  if (b.records.length > 1) for (const r of b.records) add(shortName(r.name), r);
+  add('all', b.overall, true);
+  const metric = (header: string) => numberColumn(header, 7);
+  const table = formatTable(
+    [{ header: 'beats by class', width: 36 }, metric('beats'), metric('windows'), metric('ASNR dB'), metric('PRD %'), metric('PRDN %')],
+    rows, { styleHeader: chalk.dim },
+  );
+  return [`\nbeats from ${b.files.map(shortName).join(', ')}: ASNR of the windows holding each class; PRD and PRDN (in mV) of +-${BEAT_HALF_WIDTH_S} s around each beat`, ...table].join('\n') + '\n';
+}
+
+function beatsJson(b: BeatEvaluation) {
+  return { half_width_s: BEAT_HALF_WIDTH_S, files: b.files, overall: b.overall, records: b.records.map(({ name, classes, symbols }) => ({ name, classes, symbols })) };
+}
+
+/** An annotation file extension: letters and digits, without the dot. */
+function annotationExtension(raw: string): string {
+  const ext = raw.replace(/^\./, '');
+  if (!/^[A-Za-z0-9_]+$/.test(ext)) throw new UsageError(`--annotations takes the annotation file's extension (atr, qrs, ...), got "${raw}"; e.g. --annotations atr`);
+  return ext;
 }
 
 /** The int8 network against the float model on the same windows. */

@@ -107,7 +107,7 @@ export function parseHeader(text: string, path: string): WfdbHeader {
     const fs = m ? Number(m[1]) : NaN;
     if (!m || !(fs > 0)) fail(recordLine.line, `sampling frequency '${fsField}' is not a positive number of Hz (with an optional /counter_freq(base)): fix the header`);
     header.fs = fs;
-    header.fsSource = 'header';
+    header.fsSource = 'the header';
     if (m![2] !== undefined) header.counterFrequency = Number(m![2]);
     if (m![3] !== undefined) header.baseCounter = Number(m![3]);
   }

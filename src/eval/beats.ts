@@ -1,0 +1,72 @@
+// Quality per beat type: the annotated beats of each evaluated WFDB record, moved to the
+// model's rate, against the evaluation's windows (metrics/beats.ts does the arithmetic).
+//
+// Only beats inside the evaluated windows count: the model's own test split of a record split
+// by time is its last part, and the beats of the other parts were never evaluated.
+import { resampledIndex } from '../data/resample.js';
+import { isWfdbPath } from '../data/recordings.js';
+import { aamiClass, isBeat, readAnnotations, type Annotation } from '../data/wfdb/annotations.js';
+import { MamError } from '../errors.js';
+import { beatQuality, type BeatMark, type BeatQualityReport, type RecordBeatQuality } from '../metrics/beats.js';
+import type { Evaluation } from './evaluate.js';
+
+/** Half the segment around each beat that its PRD is taken over. */
+export const BEAT_HALF_WIDTH_S = 0.3;
+
+export interface BeatEvaluation {
+  /** The annotation files read, one per record. */
+  files: string[];
+  records: Array<RecordBeatQuality & { name: string }>;
+  overall: BeatQualityReport;
+}
+
+/** The annotation file beside a WFDB record: 100.hea with 'atr' gives 100.atr. */
+export function annotationPath(record: string, extension: string): string {
+  if (!isWfdbPath(record)) {
+    throw new MamError(`${record}: not a WFDB record: beat annotations are read beside WFDB records (NAME.hea and NAME.${extension}); evaluate WFDB records, or leave out the annotations`, { file: record });
+  }
+  return `${record.replace(/\.hea$/i, '')}.${extension}`;
+}
+
+/** Reads each record's annotations (extension `extension`) and measures the evaluation per beat class. */
+export async function evaluateBeats(ev: Evaluation, extension: string, fs: number): Promise<BeatEvaluation> {
+  const rates = ev.recordRates;
+  if (!rates) throw new Error('evaluateBeats needs the records\' rates (EvalData.recordRates)');
+  const used = new Set(ev.windows.origin.map((o) => o.record));
+  const files: string[] = [];
+  const beats: Array<BeatMark[] | undefined> = [];
+  for (const [r, name] of ev.recordNames.entries()) {
+    if (!used.has(r)) continue;
+    const path = annotationPath(name, extension);
+    files.push(path);
+    beats[r] = beatMarks((await readAnnotations(path)).annotations, rates[r]!, fs);
+  }
+  const inWindows = beats.map((list, r) => list && keepEvaluated(list, ev, r));
+  const norm = ev.windows.norm;
+  if (!norm) throw new Error('evaluateBeats needs the windows\' normalisation (WindowSet.norm)');
+  const result = beatQuality({
+    windows: ev.windows, reconstruction: ev.reconstruction, snr: ev.perWindow.snr, mean: norm.mean, std: norm.std,
+    beats: inWindows, halfWidth: Math.round(BEAT_HALF_WIDTH_S * fs), classOf: aamiClass,
+  });
+  return { files, records: result.records.map((r) => ({ ...r, name: ev.recordNames[r.record]! })), overall: result.overall };
+}
+
+/** The beats of an annotation list, at the model's rate. */
+export function beatMarks(annotations: readonly Annotation[], fsRecord: number, fs: number): BeatMark[] {
+  return annotations.filter((a) => isBeat(a.code)).map((a) => ({ sample: resampledIndex(a.sample, fsRecord, fs), symbol: a.symbol }));
+}
+
+/** The beats that lie in one of record r's evaluated windows. */
+function keepEvaluated(beats: BeatMark[], ev: Evaluation, r: number): BeatMark[] {
+  const { length, origin } = ev.windows;
+  const starts = origin.filter((o) => o.record === r).map((o) => o.start).sort((a, b) => a - b);
+  return beats.filter((b) => {
+    // The last window starting at or before the beat.
+    let lo = 0, hi = starts.length - 1, at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! <= b.sample) { at = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return at >= 0 && b.sample < starts[at]! + length;
+  });
+}
