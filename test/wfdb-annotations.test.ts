@@ -2,6 +2,7 @@
 // metrics against a hand-computed case.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { aamiClass, beatCounts, isBeat, parseAnnotations, readAnnotations } from '../src/data/wfdb/annotations.js';
 import { beatQuality, type BeatMark } from '../src/metrics/beats.js';
@@ -10,7 +11,11 @@ import { MamError } from '../src/errors.js';
 const close = (got: number, want: number, tol: number, what = '') =>
   assert.ok(Math.abs(got - want) <= tol, `${what} ${got} != ${want} (tolerance ${tol})`);
 
-const ATR_100 = '/work/shared/ecg/wfdb/100.atr';
+// The whole record's annotations are in ../shared/ecg/wfdb/ beside the repository (or
+// $MAM_ECG_DIR/wfdb); the repository ships those of its first minute (data/wfdb/).
+const ECG = process.env.MAM_ECG_DIR ?? fileURLToPath(new URL('../../../shared/ecg/', import.meta.url));
+const ATR_100 = `${ECG}/wfdb/100.atr`;
+const ATR_60S = fileURLToPath(new URL('../../data/wfdb/mitdb_100_60s.atr', import.meta.url));
 
 /** 16-bit words as little-endian bytes. */
 function words(...ws: number[]): Uint8Array {
@@ -21,6 +26,16 @@ function words(...ws: number[]): Uint8Array {
 const ann = (code: number, increment: number) => (code << 10) | increment;
 const SKIP = 59 << 10, NUM = 60 << 10, SUB = 61 << 10, CHN = 62 << 10, AUX = 63 << 10;
 const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+
+describe("the repository's first minute of 100.atr", () => {
+  it('73 N, 1 A and the rhythm annotation +, with the end word', async () => {
+    const file = await readAnnotations(ATR_60S);
+    assert.equal(file.endMarker, true);
+    assert.equal(file.annotations.length, 75);
+    assert.deepEqual(beatCounts(file.annotations).map((b) => [b.symbol, b.aami, b.count]), [['N', 'N', 73], ['A', 'S', 1]]);
+    assert.ok(file.annotations.every((a) => a.sample < 21600));
+  });
+});
 
 describe('MIT-BIH 100.atr', { skip: !existsSync(ATR_100) && 'needs ../shared' }, () => {
   it('2,274 annotations: 2,239 N, 33 A, 1 V, 1 +; the first ones as decoded by hand', async () => {

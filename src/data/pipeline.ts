@@ -74,7 +74,7 @@ export interface PreparedData {
   /** Which split each record went to (by record), or 'all' (by time). */
   assignment: Array<'train' | 'val' | 'test' | 'all'>;
   /** The readers' notes on the records (EcgRecord.notes), for the user. */
-  notes: string[];
+  notes?: string[];
 }
 
 type SplitName = 'train' | 'val' | 'test';
@@ -175,7 +175,7 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
 
 /** What the user should know about prepared data before training on it: flat windows left out, a lopsided split. */
 export function dataWarnings(data: PreparedData): string[] {
-  const notes = [...data.notes];
+  const notes = [...(data.notes ?? [])];
   const flat = { train: data.train.flat?.length ?? 0, val: data.val.flat?.length ?? 0, test: data.test.flat?.length ?? 0 };
   if (flat.train + flat.val + flat.test > 0) {
     notes.push(`note: ${flat.train + flat.val + flat.test} flat windows left out (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): ${flat.train} training, ${flat.val} validation, ${flat.test} test`);

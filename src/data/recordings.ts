@@ -17,7 +17,7 @@ export interface RecordingReadOptions extends CsvReadOptions {
 export type Recording = CsvRecord | WfdbRecord;
 
 export function isWfdbRecord(r: Recording): r is WfdbRecord {
-  return 'header' in r;
+  return 'kind' in r && r.kind === 'wfdb';
 }
 
 export function isWfdbPath(path: string): boolean {

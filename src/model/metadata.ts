@@ -7,7 +7,7 @@
 // tested, without those above it.
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import type { CsvReadOptions } from '../data/csv.js';
+import type { RecordingReadOptions } from '../data/recordings.js';
 import type { EcgsynOptions } from '../data/ecgsyn.js';
 import type { Normalization, PipelineSettings, PreparedData } from '../data/pipeline.js';
 import type { DataSource, FileFingerprint } from '../data/source.js';
@@ -82,9 +82,9 @@ const generator = object<EcgsynOptions>({
   fsInternal: optional(number), randomStart: optional(boolean),
 });
 
-const csvRead = object<CsvReadOptions>({
+const csvRead = object<RecordingReadOptions>({
   lead: optional(is<string | number>('a lead name or number', (v) => typeof v === 'string' || typeof v === 'number')),
-  fs: optional(number), adcGain: optional(number), adcZero: optional(number),
+  fs: optional(number), adcGain: optional(number), adcZero: optional(number), verify: optional(boolean),
 });
 
 const source = tagged<DataSource, 'kind'>('kind', {

@@ -33,6 +33,7 @@ export interface WfdbReadOptions {
 
 /** A WFDB record: the chosen lead as an EcgRecord (name = the header's path), plus what the header says of every signal. */
 export interface WfdbRecord extends EcgRecord {
+  kind: 'wfdb';
   header: WfdbHeader;
   /** Each signal's name: its description, or 'signal N' without one. */
   leads: string[];
@@ -116,7 +117,7 @@ export async function readWfdbRecord(path: string, options: WfdbReadOptions = {}
   const signal = signals[leadIndex]!;
   const rates = header.signals.map((s) => header.fs * s.samplesPerFrame);
   return {
-    name: file, fs: rates[leadIndex]!, lead: leads[leadIndex]!, signal,
+    kind: 'wfdb', name: file, fs: rates[leadIndex]!, lead: leads[leadIndex]!, signal,
     header, leads, signals, rates, leadIndex, fsSource: header.fsSource, rows: signal.length, checks, notes,
   };
 }
