@@ -2,7 +2,7 @@
 export { initBackend, backendInfo, type BackendInfo, type BackendName } from './backend.js';
 export { MamError, RequestError, Message, type Setting } from './errors.js';
 export { readEcgCsv, readEcgFiles, expandCsvPaths, type CsvReadOptions, type CsvRecord, type TimeUnit } from './data/csv.js';
-export { readRecording, readRecordings, expandRecordingPaths, recordingFiles, isWfdbRecord, isWfdbPath, type Recording, type RecordingReadOptions } from './data/recordings.js';
+export { readRecording, readRecordings, annotationPath, expandRecordingPaths, recordingFiles, isWfdbRecord, isWfdbPath, type Recording, type RecordingReadOptions } from './data/recordings.js';
 export { readWfdbRecord, readWfdbHeader, headerPath, signalFiles, millivoltsPer, type WfdbReadOptions, type WfdbRecord } from './data/wfdb/reader.js';
 export { parseHeader, WFDB_FORMATS, type WfdbFormat, type WfdbHeader, type WfdbSignalSpec } from './data/wfdb/header.js';
 export { readAnnotations, parseAnnotations, beatCounts, aamiClass, isBeat, symbolOf, type Annotation, type AnnotationFile, type AamiClass, type BeatCount } from './data/wfdb/annotations.js';
@@ -39,7 +39,7 @@ export { TrainingEngine, engineUnsupported, closeEnginePool } from './train/engi
 export { startTraining, resumeTraining, type TrainConfig, type SessionUi, type TrainOutcome } from './train/session.js';
 export { saveCheckpoint, loadCheckpoint } from './train/checkpoint.js';
 export { evaluate, evaluationData, pcaBaseline, type Evaluation, type EvalData } from './eval/evaluate.js';
-export { evaluateBeats, annotationPath, beatMarks, BEAT_HALF_WIDTH_S, type BeatEvaluation } from './eval/beats.js';
+export { evaluateBeats, beatMarks, BEAT_HALF_WIDTH_S, type BeatEvaluation } from './eval/beats.js';
 export { sparsitySchedule, SCHEDULE_KINDS, type ScheduleKind } from './prune/schedule.js';
 export { globalCounts, layerCounts, maskWithCount, mostPrunable, pruneOrder, type LayerScores } from './prune/masks.js';
 export { scoreLayers, selectionCounts, summedKernelGradients, SCORE_KINDS, type ScoreKind } from './prune/scores.js';

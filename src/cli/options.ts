@@ -88,6 +88,13 @@ export function csvOptions(opts: CsvFlags): RecordingReadOptions {
   };
 }
 
+/** --annotations EXT: an annotation file's extension (atr, qrs, ...), letters and digits, a leading dot dropped. */
+export function annotationExtension(raw: string): string {
+  const ext = raw.replace(/^\./, '');
+  if (!/^[A-Za-z0-9_]+$/.test(ext)) throw new UsageError(`--annotations takes the annotation file's extension (atr, qrs, ...), got "${raw}"; e.g. --annotations atr`);
+  return ext;
+}
+
 /** Declares --threads (the training engine's threads) on a command that trains. */
 export function addThreadsOption(cmd: Command, what = 'training threads'): Command {
   return cmd.option('--threads <n>', `${what} (default: the cores available); any number gives the same result bit for bit`);

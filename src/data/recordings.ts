@@ -83,6 +83,14 @@ export async function readRecordings(paths: readonly string[], options: Recordin
   return out;
 }
 
+/** The annotation file beside a WFDB record: 100.hea with 'atr' gives 100.atr. */
+export function annotationPath(record: string, extension: string): string {
+  if (!isWfdbPath(record)) {
+    throw new MamError(`${record}: not a WFDB record: beat annotations are read beside WFDB records (NAME.hea and NAME.${extension}); evaluate WFDB records, or leave out the annotations`, { file: record });
+  }
+  return `${record.replace(/\.hea$/i, '')}.${extension}`;
+}
+
 /** The files a recording is made of: the CSV file, or the header and then its signal files. */
 export async function recordingFiles(path: string): Promise<string[]> {
   if (!isWfdbPath(path)) return [path];

@@ -4,9 +4,8 @@
 // Only beats inside the evaluated windows count: the model's own test split of a record split
 // by time is its last part, and the beats of the other parts were never evaluated.
 import { resampledIndex } from '../data/resample.js';
-import { isWfdbPath } from '../data/recordings.js';
+import { annotationPath } from '../data/recordings.js';
 import { aamiClass, isBeat, readAnnotations, type Annotation } from '../data/wfdb/annotations.js';
-import { MamError } from '../errors.js';
 import { beatQuality, type BeatMark, type BeatQualityReport, type RecordBeatQuality } from '../metrics/beats.js';
 import type { Evaluation } from './evaluate.js';
 
@@ -18,14 +17,6 @@ export interface BeatEvaluation {
   files: string[];
   records: Array<RecordBeatQuality & { name: string }>;
   overall: BeatQualityReport;
-}
-
-/** The annotation file beside a WFDB record: 100.hea with 'atr' gives 100.atr. */
-export function annotationPath(record: string, extension: string): string {
-  if (!isWfdbPath(record)) {
-    throw new MamError(`${record}: not a WFDB record: beat annotations are read beside WFDB records (NAME.hea and NAME.${extension}); evaluate WFDB records, or leave out the annotations`, { file: record });
-  }
-  return `${record.replace(/\.hea$/i, '')}.${extension}`;
 }
 
 /** Reads each record's annotations (extension `extension`) and measures the evaluation per beat class. */

@@ -1,13 +1,12 @@
 import chalk from 'chalk';
 import type { Command } from 'commander';
-import { expandRecordingPaths, isWfdbRecord, readRecording, type Recording, type RecordingReadOptions } from '../../data/recordings.js';
+import { annotationPath, expandRecordingPaths, isWfdbRecord, readRecording, type Recording, type RecordingReadOptions } from '../../data/recordings.js';
 import { beatCounts, readAnnotations, type BeatCount } from '../../data/wfdb/annotations.js';
-import { annotationPath } from '../../eval/beats.js';
 import { shortName } from '../../eval/evaluate.js';
 import { formatTable } from '../../report/table.js';
 import { millivoltsPer } from '../../data/wfdb/reader.js';
 import { formatDuration } from '../../report/text.js';
-import { addCsvOptions, csvOptions, type CsvFlags } from '../options.js';
+import { addCsvOptions, annotationExtension, csvOptions, type CsvFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 
 interface DataInfoOptions extends CsvFlags {
@@ -33,7 +32,7 @@ export function register(program: Command): void {
         for (const [i, file] of files.entries()) {
           const info = summarize(await readRecording(file, options, 'all'), options);
           if (opts.annotations !== undefined) {
-            const path = annotationPath(file, opts.annotations.replace(/^\./, ''));
+            const path = annotationPath(file, annotationExtension(opts.annotations));
             info.annotations = { file: path, beats: beatCounts((await readAnnotations(path)).annotations) };
           }
           if (opts.json) infos.push(info);

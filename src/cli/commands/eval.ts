@@ -13,7 +13,7 @@ import { autoencoderMetadata } from '../../model/metadata.js';
 import { formatTable, numberColumn } from '../../report/table.js';
 import { exportNetwork } from '../../export/network.js';
 import { quantizeModel } from '../../quantize/model.js';
-import { addCsvOptions, addQuantizeOptions, csvOptions, givenOnCommandLine, quantizeOptions, type CsvFlags, type QuantizeFlags } from '../options.js';
+import { addCsvOptions, addQuantizeOptions, annotationExtension, csvOptions, givenOnCommandLine, quantizeOptions, type CsvFlags, type QuantizeFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 import { writeOutput } from '../write.js';
 
@@ -155,13 +155,6 @@ function formatBeats(b: BeatEvaluation): string {
 
 function beatsJson(b: BeatEvaluation) {
   return { half_width_s: BEAT_HALF_WIDTH_S, files: b.files, overall: b.overall, records: b.records.map(({ name, classes, symbols }) => ({ name, classes, symbols })) };
-}
-
-/** An annotation file extension: letters and digits, without the dot. */
-function annotationExtension(raw: string): string {
-  const ext = raw.replace(/^\./, '');
-  if (!/^[A-Za-z0-9_]+$/.test(ext)) throw new UsageError(`--annotations takes the annotation file's extension (atr, qrs, ...), got "${raw}"; e.g. --annotations atr`);
-  return ext;
 }
 
 /** The int8 network against the float model on the same windows. */

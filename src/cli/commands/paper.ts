@@ -55,7 +55,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('paper')
     .description('the paper\'s claim in one run: train a MAC and a MAM model, sweep both protocols, and tabulate per kind the sparsest tail at the target ASNR, its flash and RAM, whether it fits the part, and its instructions on the emulated Cortex-M7')
-    .argument('[csv...]', 'CSV files or directories to train on (default: synthetic ECG); not used with --mac-model/--mam-model')
+    .argument('[recordings...]', 'CSV files, WFDB records (NAME.hea or NAME) or directories to train on (default: synthetic ECG); not used with --mac-model/--mam-model')
     .requiredOption('--out <dir>', `directory for the models, both sweeps, the firmware builds, ${PAPER_JSON} and ${PAPER_MD} (run again to resume)`)
     .option('--target <dB>', 'the ASNR the tails must keep', String(DEFAULT_TARGET_DB))
     .option('--part <name>', `the microcontroller: ${Object.keys(TARGETS).join(', ')}`, 'stm32f767zi')

@@ -30,7 +30,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('sweep')
     .description('prune a MAC and a MAM model of the same shape along a grid of sparsities and compare their test ASNR (the MAM papers\' central figure)')
-    .argument('[csv...]', 'CSV files or directories to train on (default: synthetic ECG); not used with --mac-model/--mam-model')
+    .argument('[recordings...]', 'CSV files, WFDB records (NAME.hea or NAME) or directories to train on (default: synthetic ECG); not used with --mac-model/--mam-model')
     .requiredOption('--out <dir>', `sweep directory: ${SWEEP_JSON}, ${SWEEP_CSV}, ${SWEEP_SVG} and the models (run again to resume)`)
     .option('--protocol <name>', `how each point is pruned: ${SWEEP_PROTOCOLS.map((p) => `${p} (${PROTOCOL_DESCRIPTIONS[p]})`).join('; ')}`, 'finetune')
     .option('--grid <sparsities>', `sparsities to prune to, e.g. 0,0.5,0.9 (default ${DEFAULT_GRID.join(',')})`)

@@ -21,8 +21,8 @@ interface TrainCommandFlags extends TrainFlags {
 export function register(program: Command): void {
   const cmd = program
     .command('train')
-    .description('train an ECG autoencoder (MAM tail by default) on CSV recordings, or on synthetic ECG when none are given')
-    .argument('[csv...]', 'CSV files or directories (default: synthetic ECG)')
+    .description('train an ECG autoencoder (MAM tail by default) on recordings (CSV files, WFDB records), or on synthetic ECG when none are given')
+    .argument('[recordings...]', 'CSV files, WFDB records (NAME.hea or NAME) or directories (default: synthetic ECG)')
     .option('--out <dir>', 'model directory to write (default: models/<preset>-<kind>)')
     .option('--resume <dir>', 'continue the run saved in this directory (other model and data options are taken from it)')
     .option('--from <dir>', 'start from the weights of this trained model (same shape; its preset and sizes are the defaults): e.g. a MAC model, its MAM layers blending in by vcon')
