@@ -58,6 +58,27 @@ export async function regularFileSize(path: string): Promise<number> {
   return st.size;
 }
 
+/**
+ * `read` on the file opened for reading, closed after. An I/O failure (EIO, ...) while reading
+ * is the file's, a MamError naming it; anything else is a bug and must show as one.
+ */
+export async function withOpenFile<T>(path: string, read: (fh: FileHandle) => Promise<T>): Promise<T> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  try {
+    return await read(fh);
+  } catch (e) {
+    if (e instanceof MamError || typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
+    throw new MamError(`${path}: cannot be read (${(e as Error).message}): check the file`, { file: path, cause: e });
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads `length` bytes at `position` into buf[offset...], fewer only at the end of the file. */
 export async function readAt(fh: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
   let got = 0;

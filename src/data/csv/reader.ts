@@ -5,10 +5,9 @@
 // - Memory: a first pass counts newlines, so each lead's Float32Array is allocated once, at an
 //   upper bound of the rows: 4 bytes per sample per lead, and nothing else grows with the file.
 //   The second pass parses whole lines chunk by chunk, through one buffer.
-import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { MamError, msg, RequestError } from '../../errors.js';
-import { expandCsvPaths, fileError, readAt, regularFileSize } from './files.js';
+import { expandCsvPaths, readAt, regularFileSize, withOpenFile } from './files.js';
 import { readColumns, resolveLead } from './header.js';
 import { RowParser } from './row-parser.js';
 import { chooseRate, requireRateSource, timeStepsFor } from './sampling-rate.js';
@@ -25,21 +24,7 @@ export async function readEcgCsv(path: string, options: CsvReadOptions = {}): Pr
   checkOptions(options);
   const size = await regularFileSize(path);
   if (size === 0) throw new MamError(`${path}: empty file: give a CSV with one row per sample`, { file: path });
-  let fh: FileHandle;
-  try {
-    fh = await fsp.open(path, 'r');
-  } catch (e) {
-    throw fileError(path, e);
-  }
-  try {
-    return await readOpen(fh, path, size, options);
-  } catch (e) {
-    // An I/O failure (EIO, ...) is the file's; anything else is a bug and must show as one.
-    if (e instanceof MamError || typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
-    throw new MamError(`${path}: cannot be read (${(e as Error).message}): check the file`, { file: path, cause: e });
-  } finally {
-    await fh.close();
-  }
+  return withOpenFile(path, (fh) => readOpen(fh, path, size, options));
 }
 
 /** Several files and/or directories (their *.csv files, sorted), read one after the other. */

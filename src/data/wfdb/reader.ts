@@ -14,10 +14,9 @@
 // - Memory: 4 bytes per kept sample, plus one chunk buffer; signals not kept are decoded and
 //   checked but not stored.
 import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { MamError, msg, RequestError } from '../../errors.js';
-import { fileError, readAt, regularFileSize } from '../csv/files.js';
+import { fileError, readAt, regularFileSize, withOpenFile } from '../csv/files.js';
 import type { EcgRecord } from '../record.js';
 import { bytesFor, decodeSamples, GROUP_ALIGN, samplesIn } from './formats.js';
 import { parseHeader, type WfdbHeader, type WfdbSignalSpec } from './header.js';
@@ -203,13 +202,7 @@ async function readSignalFile(headerFile: string, path: string, header: WfdbHead
   const running = Float64Array.from(specs, (s) => s.initialValue ?? 0);
   const differences = format === 8;
 
-  let fh: FileHandle;
-  try {
-    fh = await fsp.open(path, 'r');
-  } catch (e) {
-    throw fileError(path, e);
-  }
-  try {
+  await withOpenFile(path, async (fh) => {
     const bytes = Buffer.allocUnsafe(CHUNK);
     const raw = new Int32Array(samplesIn(format, CHUNK));
     let position = byteOffset;
@@ -232,12 +225,7 @@ async function readSignalFile(headerFile: string, path: string, header: WfdbHead
       if (got < want) break; // regularFileSize said it was there: the file shrank meanwhile
     }
     if (done < total) throw new MamError(`${path}: the file ended after ${Math.floor(done / perFrame)} of ${frames} frames while being read: get it again`, { file: path });
-  } catch (e) {
-    if (e instanceof MamError || typeof (e as NodeJS.ErrnoException).code !== 'string') throw e;
-    throw new MamError(`${path}: cannot be read (${(e as Error).message}): check the file`, { file: path, cause: e });
-  } finally {
-    await fh.close();
-  }
+  });
   return { values, first, sums: Array.from(sums) };
 }
 
