@@ -227,7 +227,7 @@ describe('checks and malformed records', () => {
   });
 
   it('one-line errors naming the file and line: missing or truncated signal file, unknown or FLAC format, bad fields, multi-segment', async () => {
-    await rejects(readWfdbRecord(variant('nodat', (h) => h, false)), /nodat\.dat: no such file: check the path$/);
+    await rejects(readWfdbRecord(variant('nodat', (h) => h, false)), /nodat\.dat: no such file \(named on line 2 of nodat\.hea\): put the record's signal files beside its header$/);
     writeFileSync(join(dir, 'short.dat'), readFileSync(join(DATA, 'mitdb_100_60s.dat')).subarray(0, 64000));
     await rejects(readWfdbRecord(variant('short', (h) => h, false)), /short\.dat: 64000 bytes hold 21333 of the 21600 frames short\.hea gives \(64800 bytes needed\): the file is truncated; get it again$/);
     await rejects(readWfdbRecord(variant('fmt', (h) => h.replace('.dat 212 200 11 1024 1011', '.dat 213 200 11 1024 1011'))), /fmt\.hea: line 3: format 213 is not a WFDB signal format mam reads \(8, 16, 24, 32, 61, 80, 160, 212, 310, 311\): convert the record to format 16$/);
@@ -241,6 +241,31 @@ describe('checks and malformed records', () => {
     writeFileSync(join(dir, 'empty.hea'), '# nothing\n\n');
     await rejects(readWfdbRecord(join(dir, 'empty.hea')), /empty\.hea: no record line/);
     await rejects(readWfdbRecord(join(dir, 'absent')), /absent\.hea: no such file/);
+  });
+
+  it("WFDB's invalid value (a gap) in the lead is refused with where it is; an overview reads it as NaN and counts it", async () => {
+    // mitdb_100_60s in format 16 with samples 100..149 of MLII set to -32768.
+    const src = await rec('mitdb_100_60s');
+    const b = Buffer.alloc(21600 * 4);
+    const sums = [0, 0];
+    for (let i = 0; i < 21600; i++) {
+      for (let s = 0; s < 2; s++) {
+        const v = s === 0 && i >= 100 && i < 150 ? -32768 : stored(src, s, i);
+        b.writeInt16LE(v, 4 * i + 2 * s);
+        sums[s] = (sums[s]! + v) & 0xffff;
+      }
+    }
+    writeFileSync(join(dir, 'gaps.dat'), b);
+    writeFileSync(join(dir, 'gaps.hea'), `gaps 2 360 21600\ngaps.dat 16 200 11 1024 995 ${sums[0]} 0 MLII\ngaps.dat 16 200 11 1024 1011 ${sums[1]} 0 V5\n`);
+    await rejects(readWfdbRecord(join(dir, 'gaps')), /gaps\.hea: signal 0 \(MLII\): 50 samples hold WFDB's invalid value \(-32768 in format 16: a gap or a lead off\), the first at sample 100 \(0\.3 s\): mam does not bridge gaps; choose another lead/);
+    const v5 = await readWfdbRecord(join(dir, 'gaps'), { lead: 'V5' });
+    assert.deepEqual(v5.signal, src.signals[1], 'the other lead is whole');
+    const all = await readRecording(join(dir, 'gaps.hea'), {}, true) as WfdbRecord;
+    assert.deepEqual(all.invalid, [50, 0]);
+    assert.ok(Number.isNaN(all.signals[0]![100]!) && Number.isNaN(all.signals[0]![149]!) && all.signals[0]![150] === src.signals[0]![150]);
+    const info = mam(['data', 'info', join(dir, 'gaps.hea')]);
+    assert.equal(info.code, 0, info.stderr);
+    assert.match(info.stdout, /0 MLII gaps\.dat 16\s+360\s+21600\s+200\(1024\)\/mV\s+ok; 50 invalid \(gaps\)/);
   });
 
   it('recordings: record names without .hea, directories with CSV files and records; --fs and --adc-* are refused for records', async () => {

@@ -63,8 +63,11 @@ async function pathKind(p: string): Promise<'file' | 'record' | 'directory'> {
   }
 }
 
-/** One recording: a CSV file, or a WFDB record by its header (its lead only, unless `signals: 'all'`). */
-export async function readRecording(path: string, options: RecordingReadOptions = {}, signals: 'lead' | 'all' = 'lead'): Promise<Recording> {
+/**
+ * One recording: a CSV file, or a WFDB record by its header (its lead only; for an `overview`,
+ * every signal, gaps read as NaN and counted instead of refused).
+ */
+export async function readRecording(path: string, options: RecordingReadOptions = {}, overview = false): Promise<Recording> {
   if (!isWfdbPath(path)) {
     const { verify: _wfdbOnly, ...csv } = options;
     return readEcgCsv(path, csv);
@@ -73,7 +76,7 @@ export async function readRecording(path: string, options: RecordingReadOptions 
   for (const field of ['fs', 'adcGain', 'adcZero'] as const) {
     if (options[field] !== undefined) throw new RequestError(msg`${path}: ${setting(field)} is for CSV files: a WFDB header states each signal's rate and gain; remove it`);
   }
-  return readWfdbRecord(path, { lead: options.lead, verify: options.verify, signals });
+  return readWfdbRecord(path, { lead: options.lead, verify: options.verify, ...(overview ? { signals: 'all', gaps: 'keep' } as const : {}) });
 }
 
 /** Several recordings (files, records, directories), read one after the other. */

@@ -30,7 +30,7 @@ export function register(program: Command): void {
         const infos: FileInfo[] = [];
         // One recording at a time, keeping only its summary: a directory of 24-hour records fits.
         for (const [i, file] of files.entries()) {
-          const info = summarize(await readRecording(file, options, 'all'), options);
+          const info = summarize(await readRecording(file, options, true), options);
           if (opts.annotations !== undefined) {
             const path = annotationPath(file, annotationExtension(opts.annotations));
             info.annotations = { file: path, beats: beatCounts((await readAnnotations(path)).annotations) };
@@ -75,6 +75,8 @@ interface SignalInfo {
   units: string;
   /** 'ok', 'not stated' or the mismatch; null when not read. */
   check: string | null;
+  /** Samples holding WFDB's invalid value (gaps); null when not read. */
+  invalid: number | null;
   /** Whether it can be used as an ECG lead (in volts). */
   ecg: boolean;
 }
@@ -83,12 +85,14 @@ function summarize(r: Recording, options: RecordingReadOptions): FileInfo {
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
+  let invalid = 0;
   for (const v of r.signal) {
+    if (Number.isNaN(v)) { invalid++; continue; } // a WFDB gap, counted per signal below
     if (v < min) min = v;
     if (v > max) max = v;
     sum += v;
   }
-  const mean = sum / r.rows;
+  const mean = sum / (r.rows - invalid);
   const info: FileInfo = {
     file: r.name, leads: r.leads, lead: r.lead, leadIndex: r.leadIndex, fs: r.fs, fsSource: r.fsSource,
     samples: r.rows, durationS: r.rows / r.fs, min: shortFloat32(min), max: shortFloat32(max), mean: +mean.toPrecision(6),
@@ -98,7 +102,7 @@ function summarize(r: Recording, options: RecordingReadOptions): FileInfo {
       name: r.leads[i]!, file: s.file,
       format: `${s.format}${s.samplesPerFrame > 1 ? `x${s.samplesPerFrame}` : ''}${s.skew ? `:${s.skew}` : ''}${s.byteOffset ? `+${s.byteOffset}` : ''}`,
       fs: r.rates[i]!, samples: r.signals[i]?.length ?? null, gain: s.gain, baseline: s.baseline, units: s.units,
-      check: r.checks[i] ?? null, ecg: millivoltsPer(s.units) !== undefined,
+      check: r.checks[i] ?? null, invalid: r.invalid[i] ?? null, ecg: millivoltsPer(s.units) !== undefined,
     }));
     if (r.notes.length > 0) info.notes = r.notes;
     return info;
@@ -134,7 +138,7 @@ function formatInfo(i: FileInfo): string {
   ].map(([label, value]) => [chalk.dim(label!), value!]);
   const signals = i.signals ? ['  signals', ...formatTable(
     [{ header: '#' }, { header: 'name' }, { header: 'file' }, { header: 'format' }, { header: 'rate Hz' }, { header: 'samples' }, { header: 'gain(baseline)/units' }, { header: 'checksum' }],
-    i.signals.map((s, k) => [String(k), s.name, s.file, s.format, String(s.fs), s.samples === null ? '-' : String(s.samples), `${s.gain}(${s.baseline})/${s.units}${s.ecg ? '' : ' (not an ECG lead)'}`, s.check ?? 'not read']),
+    i.signals.map((s, k) => [String(k), s.name, s.file, s.format, String(s.fs), s.samples === null ? '-' : String(s.samples), `${s.gain}(${s.baseline})/${s.units}${s.ecg ? '' : ' (not an ECG lead)'}`, `${s.check ?? 'not read'}${s.invalid ? `; ${s.invalid} invalid (gaps)` : ''}`]),
     { indent: '    ', styleHeader: chalk.dim },
   )] : [];
   const notes = (i.notes ?? []).map((n) => chalk.dim(`  ${n}`));

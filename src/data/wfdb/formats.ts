@@ -20,6 +20,14 @@ const PARTIAL: Partial<Record<WfdbFormat, number[]>> = {
   311: [0, 0, 1, 2], // bits 0-9, then 10-19
 };
 
+/**
+ * The stored value WFDB writes for "no sample here" (a gap, a lead off): the format's most
+ * negative value (WFDB_INVALID_SAMPLE, as wfdb-python reads it); format 8 has none.
+ */
+export const INVALID_SAMPLE: Record<WfdbFormat, number | undefined> = {
+  8: undefined, 80: -128, 16: -32768, 61: -32768, 160: -32768, 24: -8388608, 32: -2147483648, 212: -2048, 310: -512, 311: -512,
+};
+
 /** A multiple of every group size (12 bytes): chunks of a multiple of it start at group boundaries. */
 export const GROUP_ALIGN = 12;
 

@@ -18,7 +18,7 @@ import { basename, dirname, join } from 'node:path';
 import { MamError, msg, RequestError } from '../../errors.js';
 import { fileError, readAt, regularFileSize, withOpenFile } from '../csv/files.js';
 import type { EcgRecord } from '../record.js';
-import { bytesFor, decodeSamples, GROUP_ALIGN, samplesIn } from './formats.js';
+import { bytesFor, decodeSamples, GROUP_ALIGN, INVALID_SAMPLE, samplesIn } from './formats.js';
 import { parseHeader, type WfdbHeader, type WfdbSignalSpec } from './header.js';
 
 export interface WfdbReadOptions {
@@ -28,6 +28,12 @@ export interface WfdbReadOptions {
   verify?: boolean;
   /** 'lead' (default): read only the file holding the lead; 'all': every signal, e.g. for an overview. */
   signals?: 'lead' | 'all';
+  /**
+   * Samples stored as WFDB's invalid value (a gap): 'refuse' (default) makes them in the lead an
+   * error, since resampling and filtering cannot bridge them; 'keep' reads them as NaN and
+   * counts them (WfdbRecord.invalid), for an overview.
+   */
+  gaps?: 'refuse' | 'keep';
 }
 
 /** A WFDB record: the chosen lead as an EcgRecord (name = the header's path), plus what the header says of every signal. */
@@ -46,6 +52,8 @@ export interface WfdbRecord extends EcgRecord {
   rows: number;
   /** Per signal: 'ok', 'not stated' or what did not match; null when its file was not read. */
   checks: Array<string | null>;
+  /** Per signal: how many samples are WFDB's invalid value (NaN in `signals`); null when its file was not read. */
+  invalid: Array<number | null>;
   /** For the user: mismatches let through by verify: false, frame counts taken from file sizes. */
   notes: string[];
 }
@@ -92,6 +100,7 @@ export async function readWfdbRecord(path: string, options: WfdbReadOptions = {}
   const notes: string[] = [];
   const signals: Array<Float32Array | null> = header.signals.map(() => null);
   const checks: Array<string | null> = header.signals.map(() => null);
+  const invalid: Array<number | null> = header.signals.map(() => null);
 
   // The files to read, each with its signals (in header order, which is frame order).
   const byFile = new Map<string, number[]>();
@@ -103,6 +112,12 @@ export async function readWfdbRecord(path: string, options: WfdbReadOptions = {}
     const got = await readSignalFile(file, join(dirname(file), name), header, members, frames);
     for (const [k, i] of members.entries()) {
       signals[i] = got.values[k]!;
+      invalid[i] = got.invalid[k]!.count;
+      if (i === leadIndex && got.invalid[k]!.count > 0 && options.gaps !== 'keep') {
+        const { count, first: at } = got.invalid[k]!;
+        const spec = header.signals[i]!;
+        throw new MamError(`${file}: signal ${i} (${leads[i]}): ${count} samples hold WFDB's invalid value (${INVALID_SAMPLE[spec.format]} in format ${spec.format}: a gap or a lead off), the first at sample ${at} (${(at / (header.fs * spec.samplesPerFrame)).toFixed(1)} s): mam does not bridge gaps; choose another lead, or a record or segment without them`, { file });
+      }
       const check = checkSignal(header.signals[i]!, got.first[k]!, got.sums[k]!);
       checks[i] = check.status;
       if (check.status !== 'ok' && check.status !== 'not stated') {
@@ -117,7 +132,7 @@ export async function readWfdbRecord(path: string, options: WfdbReadOptions = {}
   const rates = header.signals.map((s) => header.fs * s.samplesPerFrame);
   return {
     kind: 'wfdb', name: file, fs: rates[leadIndex]!, lead: leads[leadIndex]!, signal,
-    header, leads, signals, rates, leadIndex, fsSource: header.fsSource, rows: signal.length, checks, notes,
+    header, leads, signals, rates, leadIndex, fsSource: header.fsSource, rows: signal.length, checks, invalid, notes,
   };
 }
 
@@ -152,7 +167,7 @@ async function framesFromSizes(file: string, header: WfdbHeader, byFile: Map<str
   for (const [name, members] of byFile) {
     const spec = header.signals[members[0]!]!;
     const path = join(dirname(file), name);
-    const size = await regularFileSize(path);
+    const size = await signalFileSize(file, spec, path);
     const perFrame = members.reduce((a, i) => a + header.signals[i]!.samplesPerFrame, 0);
     frames = Math.min(frames, Math.floor(samplesIn(spec.format, Math.max(0, size - spec.byteOffset)) / perFrame));
   }
@@ -168,6 +183,8 @@ interface FileSamples {
   first: number[];
   /** Per member signal, the sum of its stored samples modulo 65536. */
   sums: number[];
+  /** Per member signal, its samples with the invalid value: how many, and the first one's index (after the skew). */
+  invalid: Array<{ count: number; first: number }>;
 }
 
 async function readSignalFile(headerFile: string, path: string, header: WfdbHeader, members: number[], frames: number): Promise<FileSamples> {
@@ -181,7 +198,7 @@ async function readSignalFile(headerFile: string, path: string, header: WfdbHead
   const perFrame = specs.reduce((a, s) => a + s.samplesPerFrame, 0);
   const total = frames * perFrame;
   const needed = byteOffset + bytesFor(format, total);
-  const size = await regularFileSize(path);
+  const size = await signalFileSize(headerFile, specs[0]!, path);
   if (size < needed) {
     const held = Math.floor(samplesIn(format, Math.max(0, size - byteOffset)) / perFrame);
     throw new MamError(`${path}: ${size} bytes hold ${held} of the ${frames} frames ${basename(headerFile)} gives (${needed} bytes needed): the file is truncated; get it again`, { file: path });
@@ -201,6 +218,8 @@ async function readSignalFile(headerFile: string, path: string, header: WfdbHead
   // Format 8 holds differences: each signal's running value starts at its initial value.
   const running = Float64Array.from(specs, (s) => s.initialValue ?? 0);
   const differences = format === 8;
+  const gap = INVALID_SAMPLE[format] ?? NaN; // NaN: no stored value is a gap
+  const invalid = specs.map(() => ({ count: 0, first: -1 }));
 
   await withOpenFile(path, async (fh) => {
     const bytes = Buffer.allocUnsafe(CHUNK);
@@ -219,14 +238,28 @@ async function readSignalFile(headerFile: string, path: string, header: WfdbHead
         const v = differences ? (running[k] = running[k]! + raw[p]!) : raw[p]!;
         if (seen[k] === 0) first[k] = v;
         sums[k] = (sums[k]! + v) & 0xffff;
-        if (seen[k]!++ >= skip[k]!) values[k]![written[k]!++] = (v - baseline[k]!) * scale[k]!;
+        if (seen[k]!++ < skip[k]!) continue;
+        if (v === gap) {
+          if (invalid[k]!.count++ === 0) invalid[k]!.first = written[k]!;
+          values[k]![written[k]!++] = NaN;
+        } else values[k]![written[k]!++] = (v - baseline[k]!) * scale[k]!;
       }
       done += n;
       if (got < want) break; // regularFileSize said it was there: the file shrank meanwhile
     }
     if (done < total) throw new MamError(`${path}: the file ended after ${Math.floor(done / perFrame)} of ${frames} frames while being read: get it again`, { file: path });
   });
-  return { values, first, sums: Array.from(sums) };
+  return { values, first, sums: Array.from(sums), invalid };
+}
+
+/** The size of a signal file, a missing one named with the header line that names it. */
+async function signalFileSize(headerFile: string, spec: WfdbSignalSpec, path: string): Promise<number> {
+  try {
+    return await regularFileSize(path);
+  } catch (e) {
+    if ((e as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw e;
+    throw new MamError(`${path}: no such file (named on line ${spec.line} of ${basename(headerFile)}): put the record's signal files beside its header`, { file: path, cause: e });
+  }
 }
 
 /**
