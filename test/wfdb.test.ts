@@ -315,4 +315,27 @@ describe('mam with WFDB records', () => {
     assert.equal(csv.code, 1);
     assert.match(csv.stderr, /^mam: .*mitdb_100_60s\.csv: not a WFDB record: beat annotations are read beside WFDB records/);
   });
+
+  it("a record's fingerprint covers its signal file: a model's data changed since training is refused; --no-verify lets a bad checksum through with a warning", () => {
+    for (const ext of ['hea', 'dat']) copyFileSync(join(DATA, `mitdb_100_60s.${ext}`), join(dir, `fp.${ext}`));
+    writeFileSync(join(dir, 'fp.hea'), readFileSync(join(DATA, 'mitdb_100_60s.hea'), 'latin1').replaceAll('mitdb_100_60s', 'fp'));
+    const model = join(dir, 'fp-model');
+    assert.equal(mam(['train', join(dir, 'fp'), '--kind', 'mac', '--epochs', '1', '--out', model]).code, 0);
+    const dat = readFileSync(join(dir, 'fp.dat'));
+    dat[1000] = dat[1000]! ^ 1;
+    writeFileSync(join(dir, 'fp.dat'), dat);
+    const changed = mam(['eval', '--model', model]);
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /^mam: .*fp\.hea changed since the model was trained on it \(same size, SHA-256/);
+    // The flipped bit also breaks the checksum: an error, or a warning with --no-verify.
+    const info = mam(['data', 'info', join(dir, 'fp')]);
+    assert.equal(info.code, 1);
+    assert.match(info.stderr.trim(), /^mam: .*fp\.hea: line 2: signal 0 \(MLII\): its samples sum to \d+ modulo 65536, the header's checksum is 21537: .*give --no-verify to read it anyway$/);
+    const anyway = mam(['data', 'info', join(dir, 'fp'), '--no-verify']);
+    assert.equal(anyway.code, 0, anyway.stderr);
+    assert.match(anyway.stdout, /warning: .*fp\.hea: line 2: signal 0 \(MLII\): its samples sum to/);
+    const trained = mam(['train', join(dir, 'fp'), '--no-verify', '--kind', 'mac', '--epochs', '1', '--out', join(dir, 'fp-model2')]);
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.match(trained.stderr, /warning: .*fp\.hea: line 2: signal 0 \(MLII\)/);
+  });
 });
