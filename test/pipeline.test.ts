@@ -117,6 +117,21 @@ describe('windows and splits', () => {
     assert.deepEqual(valStarts, [...valStarts].sort((a, b) => a - b));
   });
 
+  it('named test records: whole as the test split; the others cut into a training block and then a validation block', () => {
+    const records = ['/d/100.hea', '/d/106.hea', '/e/121.csv'].map((name, r) => ramp(name, 256 * 9, r * 1e6));
+    // 2304 samples, windows of 128: the training share 0.8 / 0.9 of each training record is its first 2048 samples.
+    const p = prepareData(records, settings({ normalization: { method: 'none' }, testRecords: ['106'] }));
+    assert.equal(p.splitBy, 'named');
+    assert.deepEqual(p.assignment, ['all', 'test', 'all']);
+    assert.deepEqual(p.test.origin, Array.from({ length: 18 }, (_, k) => ({ record: 1, start: 128 * k })));
+    assert.deepEqual(p.val.origin, [{ record: 0, start: 2048 }, { record: 0, start: 2176 }, { record: 2, start: 2048 }, { record: 2, start: 2176 }]);
+    assert.deepEqual(p.train.origin.map((o) => `${o.record}:${o.start}`).sort(), [0, 2].flatMap((r) => Array.from({ length: 16 }, (_, k) => `${r}:${128 * k}`)).sort());
+    // Names: a path, a file name with or without its extension; the folder must match when given.
+    for (const name of ['/d/106.hea', '106.hea', 'd/106', '106']) assert.deepEqual(prepareData(records, settings({ testRecords: [name] })).assignment, ['all', 'test', 'all'], name);
+    assert.throws(() => prepareData(records, settings({ testRecords: ['e/106'] })), (e: Error) => e instanceof MamError && e.message === "testRecords: 'e/106' is none of the records (100.hea, 106.hea, 121.csv): name test records among them");
+    assert.throws(() => prepareData(records, settings({ testRecords: ['100', '106', '121'] })), /every record is a test record: leave at least one to train on/);
+  });
+
   it('resamples records to the model rate first', () => {
     const rec: EcgRecord = { name: 'fast', fs: 512, lead: 'ECG', signal: sine(512 * 20, 512, 5) };
     const p = prepareData([rec], settings({ normalization: { method: 'none' } }));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
+import { register as registerCv } from './commands/cv.js';
 import { register as registerDataInfo } from './commands/data-info.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerExport } from './commands/export.js';
@@ -45,7 +46,7 @@ function setColor(flag: boolean | undefined): void {
 }
 
 // One file per command in ./commands, each exporting register(program).
-for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerPrune, registerSweep, registerExport, registerFootprint, registerMcu, registerPaper]) register(program);
+for (const register of [registerInfo, registerSynth, registerDataInfo, registerTrain, registerEval, registerCv, registerPrune, registerSweep, registerExport, registerFootprint, registerMcu, registerPaper]) register(program);
 
 quietOnClosedPipe();
 try {

@@ -34,6 +34,7 @@ export interface TrainFlags extends CsvFlags {
   baseline: string;
   hop?: string;
   split?: string;
+  testRecords?: string;
   synthRecords: string;
   synthSeconds: string;
   noiseSnr?: string;
@@ -82,6 +83,7 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--baseline <how>', 'none, or highpass (remove baseline wander below 0.5 Hz)', 'none')
     .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
     .option('--split <train,val,test>', `fractions of the data for training, validation and test, summing to 1: whole records with 3 or more, else time blocks of each record in that order (default ${DEFAULT_SPLIT.train},${DEFAULT_SPLIT.val},${DEFAULT_SPLIT.test})`)
+    .option('--test-records <names>', 'recordings that form the test split, whole, by name (100, mitdb/100.hea, ...) separated by commas; the others are cut into a training and a validation block each (--split\'s train and val shares)')
     .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', String(DEFAULT_SYNTH_RECORDS))
     .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
     .option('--noise-snr <dB>', 'synthetic ECG: white noise at this input SNR (default: none)');
@@ -126,6 +128,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     normalization,
     split: flags.split === undefined ? DEFAULT_SPLIT : splitOption(flags.split),
     seed,
+    ...(flags.testRecords !== undefined ? { testRecords: namesOption('--test-records', flags.testRecords) } : {}),
   };
   let source: DataSource;
   if (csv.length > 0) {
@@ -139,6 +142,13 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     };
   }
   return { spec, source, pipeline, options };
+}
+
+/** Names separated by commas, none empty. */
+function namesOption(flag: string, raw: string): string[] {
+  const names = raw.split(',').map((n) => n.trim());
+  if (names.some((n) => n === '')) throw new UsageError(`${flag} must name recordings separated by commas, got "${raw}"; e.g. ${flag} 106,121`);
+  return names;
 }
 
 /** Three fractions TRAIN,VAL,TEST: each in [0, 1), training above 0, summing to 1. */

@@ -4,7 +4,9 @@
 //
 // Splits never leak: with three or more records, whole records go to train, validation or
 // test; with fewer, each record is cut into contiguous time blocks first and windows are taken
-// inside each block, so no window overlaps two splits.
+// inside each block, so no window overlaps two splits. Records named as the test records
+// (testRecords) are the test split whole, and the others are cut into a training and a
+// validation block each: for a few patients, none of them spent on validation alone.
 import { MamError, msg } from '../errors.js';
 import { removeBaseline } from './filters.js';
 import { seededRandom, shuffleInPlace } from './random.js';
@@ -47,6 +49,11 @@ export interface PipelineSettings {
   split: { train: number; val: number; test: number };
   /** Seeds the record assignment and the shuffle of the training windows. */
   seed: number;
+  /**
+   * The records that form the test split, whole, by name (see recordMatches); the others go to
+   * training and validation in time blocks, in the proportion of split.train to split.val.
+   */
+  testRecords?: string[];
 }
 
 export const DEFAULT_SPLIT = { train: 0.8, val: 0.1, test: 0.1 };
@@ -70,8 +77,8 @@ export interface PreparedData {
   test: WindowSet;
   /** The settings with what was measured filled in (dataset mean and std). */
   settings: PipelineSettings;
-  splitBy: 'record' | 'time';
-  /** Which split each record went to (by record), or 'all' (by time). */
+  splitBy: 'record' | 'time' | 'named';
+  /** Which split each record went to (by record, or 'test' when named), or 'all' (cut by time). */
   assignment: Array<'train' | 'val' | 'test' | 'all'>;
   /** The readers' notes on the records (EcgRecord.notes), for the user. */
   notes?: string[];
@@ -95,7 +102,33 @@ export function checkSettings(s: PipelineSettings): PipelineSettings {
     bad(`normalization must be 'window', 'dataset' or 'none', got '${s.normalization.method}'`);
   }
   if (!Number.isInteger(s.seed)) bad(`seed must be a whole number, got ${s.seed}`);
+  if (s.testRecords !== undefined && !(Array.isArray(s.testRecords) && s.testRecords.length > 0 && s.testRecords.every((n) => typeof n === 'string' && n !== ''))) {
+    bad('test records must be a list of record names');
+  }
   return s;
+}
+
+/**
+ * Whether a record (its name: a path, or 'synthetic #3') is the one `wanted` names: the same
+ * path, or the same file name with or without its extension ('100', '100.hea', 'mitdb/100').
+ */
+export function recordMatches(name: string, wanted: string): boolean {
+  const strip = (p: string) => p.replace(/\.(hea|csv)$/i, '');
+  const base = (p: string) => strip(p.split('/').at(-1)!);
+  return strip(name) === strip(wanted) || strip(name).endsWith(`/${strip(wanted)}`) || (!wanted.includes('/') && base(name) === base(wanted));
+}
+
+/** For each record, whether it is a named test record; a name that matches none is an error listing the records. */
+function namedTestRecords(records: EcgRecord[], names: string[]): boolean[] {
+  for (const wanted of names) {
+    if (!records.some((r) => recordMatches(r.name, wanted))) {
+      const list = records.map((r) => r.name.split('/').at(-1)!).join(', ');
+      throw new MamError(msg`{testRecords}: '${wanted}' is none of the records (${list}): name test records among them`);
+    }
+  }
+  const isTest = records.map((r) => names.some((w) => recordMatches(r.name, w)));
+  if (isTest.every(Boolean)) throw new MamError(msg`{testRecords}: every record is a test record: leave at least one to train on`);
+  return isTest;
 }
 
 /** A record at the model's rate, baseline removed if asked: what windows are cut from. */
@@ -130,7 +163,21 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
   let splitBy: PreparedData['splitBy'];
   let assignment: PreparedData['assignment'];
 
-  if (records.length >= 3) {
+  if (s.testRecords) {
+    splitBy = 'named';
+    const isTest = namedTestRecords(records, s.testRecords);
+    assignment = isTest.map((t) => (t ? 'test' : 'all'));
+    const trainShare = s.split.train / (s.split.train + s.split.val);
+    signals.forEach((x, r) => {
+      if (isTest[r]) {
+        for (const start of windowStarts(0, x.length, s.window, s.hop)) parts.test.push({ record: r, start });
+        return;
+      }
+      const cut = Math.round(x.length * trainShare);
+      for (const start of windowStarts(0, cut, s.window, s.hop)) parts.train.push({ record: r, start });
+      for (const start of windowStarts(cut, x.length, s.window, s.hop)) parts.val.push({ record: r, start });
+    });
+  } else if (records.length >= 3) {
     splitBy = 'record';
     assignment = assignRecords(signals.map((x) => x.length), s.split, random);
     signals.forEach((x, r) => {

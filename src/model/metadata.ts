@@ -103,7 +103,7 @@ const normalization = tagged<Normalization, 'method'>('method', {
 
 const pipeline = object<PipelineSettings>({
   fs: number, window: wholeNumber, hop: wholeNumber, baseline: oneOf({ none: true, highpass: true }), normalization,
-  split: object({ train: number, val: number, test: number }), seed: number,
+  split: object({ train: number, val: number, test: number }), seed: number, testRecords: optional(listOf(string)),
 });
 
 const options = object<TrainOptions>({
@@ -131,7 +131,7 @@ const AUTOENCODER_METADATA = object<AutoencoderMetadata>({
   kind: oneOf({ autoencoder: true }),
   spec,
   data: object({
-    source, pipeline, splitBy: oneOf({ record: true, time: true }),
+    source, pipeline, splitBy: oneOf({ record: true, time: true, named: true }),
     windows: object({ train: wholeNumber, val: wholeNumber, test: wholeNumber }),
   }),
   baseline: object({ method: oneOf({ pca: true }), components: wholeNumber, valAsnrDb: number, testAsnrDb: orNull(number) }),

@@ -126,6 +126,7 @@ export async function trainOrResume(
     const differs = [
       ...(same(stored.spec, config.spec) ? [] : [msg`network`]),
       ...(same(withoutFingerprints(stored.data.source), withoutFingerprints(config.source)) ? [] : [msg`data`]),
+      ...(same(asRequested(stored.data.pipeline), asRequested(config.pipeline)) ? [] : [msg`preprocessing`]),
       ...(same(stored.training.options, config.options) ? [] : [msg`training options`]),
       ...(stored.training.from?.dir === (config.from === undefined ? undefined : resolve(config.from)) ? [] : [msg`starting weights ({from})`]),
     ];
@@ -142,6 +143,11 @@ export async function trainOrResume(
   const outcome = await startTraining(config, dir, ui);
   outcome.model.dispose();
   return { finished: outcome.state.finished, epochsBefore: 0, outcome };
+}
+
+/** Pipeline settings as asked for: without the dataset mean and std that training measures and stores. */
+function asRequested(p: PipelineSettings): PipelineSettings {
+  return p.normalization.method === 'dataset' ? { ...p, normalization: { method: 'dataset' } } : p;
 }
 
 /** Continues the run saved in `dir` (optionally with more epochs), holding its output lock. */

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { createProgress, type Progress } from '../../report/progress.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainConfig, type TrainOutcome } from '../../train/session.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { shapeOf } from '../../model/autoencoder.js';
 import { loadAutoencoder } from '../../model/metadata.js';
 import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { onInterrupt } from '../interrupt.js';
+import { trainingLines } from '../training-ui.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
 
@@ -71,24 +71,12 @@ function checkResumeOptions(csv: string[], command: Command): void {
 
 /** Progress on stderr, one line per epoch, Ctrl-C to stop at the end of the current step. */
 function cliUi(): { session: SessionUi; finish(outcome: TrainOutcome, json: boolean): void } {
-  let progress: Progress | undefined;
-  const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
-  const interrupt = onInterrupt(log, 'after this step');
+  const interrupt = onInterrupt((text) => lines.session.log(text), 'after this step');
+  const lines = trainingLines(interrupt);
   return {
-    session: {
-      log,
-      shouldStop: () => interrupt.requested,
-      onStep(state, loss, totalSteps) {
-        // One bar for the whole run (from where it starts, when resumed), epoch lines above it.
-        progress ??= createProgress({ total: totalSteps - state.step + 1, label: 'training' });
-        progress.tick(1, `epoch ${state.epoch + 1}, loss ${loss.toFixed(5)}`);
-      },
-      onEpoch(_state, r) {
-        log(`epoch ${r.epoch}: loss ${r.loss.toFixed(5)}, val loss ${r.valLoss.toFixed(5)}, val ASNR ${r.valAsnrDb.toFixed(2)} dB, beta ${r.beta.toFixed(3)}, lr ${r.learningRate.toPrecision(2)}, ${r.seconds.toFixed(1)} s`);
-      },
-    },
+    session: lines.session,
     finish(outcome, json) {
-      progress?.done();
+      lines.done();
       const { state, dir } = outcome;
       const last = state.history.at(-1);
       const summary = {

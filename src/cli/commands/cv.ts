@@ -1,0 +1,66 @@
+import chalk from 'chalk';
+import type { Command } from 'commander';
+import { CV_JSON, runCv, type CvResult } from '../../cv/cv.js';
+import { UsageError } from '../../errors.js';
+import { formatTable, numberColumn } from '../../report/table.js';
+import { setRunDefaults } from '../../train/steppers.js';
+import { onInterrupt } from '../interrupt.js';
+import { addCsvOptions, addThreadsOption, threadsOption } from '../options.js';
+import { action, printJson } from '../run.js';
+import { addTrainOptions, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
+import { trainingLines } from '../training-ui.js';
+
+interface CvFlags extends TrainFlags {
+  out: string;
+  json?: boolean;
+  threads?: string;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('cv')
+    .description('leave-one-out cross-validation over recordings (patients): for each, train on all the others and test on it, beside PCA with the same latent size; run again to continue')
+    .argument('<recordings...>', 'two or more CSV files, WFDB records (NAME.hea or NAME) or directories: one patient each')
+    .requiredOption('--out <dir>', `cv directory: a model per fold, named after its test recording, and ${CV_JSON}`)
+    .option('--json', `print ${CV_JSON}'s content on stdout`);
+  addTrainOptions(cmd);
+  addThreadsOption(cmd);
+  addCsvOptions(cmd).action(action(async (recordings: string[], flags: CvFlags) => {
+    if (flags.testRecords !== undefined) throw new UsageError('--test-records is what mam cv chooses, one recording per fold: remove it');
+    setRunDefaults({ threads: threadsOption(flags.threads) });
+    const config = await trainConfig(recordings, flags);
+    let current: ReturnType<typeof trainingLines> | undefined;
+    const log = (text: string) => (current ? current.session.log(text) : process.stderr.write(`${text}\n`));
+    const interrupt = onInterrupt(log, 'after this step');
+    const result = await runCv({ config, dir: flags.out }, {
+      log,
+      shouldStop: () => interrupt.requested,
+      training(record) {
+        current = trainingLines(interrupt, `fold ${record}`);
+        return current.session;
+      },
+      trained() {
+        current?.done();
+        current = undefined;
+      },
+    });
+    if (flags.json) printJson(result);
+    else process.stdout.write(formatCv(result, flags.out));
+    interrupt.setExitCode();
+  }, { flags: TRAIN_FLAGS }));
+}
+
+function formatCv(r: CvResult, dir: string): string {
+  const dB = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
+  const metric = (header: string) => numberColumn(header, 8);
+  const table = formatTable(
+    [{ header: 'test record', width: 24 }, metric('windows'), metric('ASNR dB'), metric('PCA dB'), metric('gain dB'), metric('PRD %'), metric('p5 dB'), metric('epochs')],
+    [
+      ...r.folds.map((f) => [f.record.split('/').at(-1)!, String(f.windows), dB(f.asnrDb), dB(f.pcaAsnrDb), dB(f.asnrDb - f.pcaAsnrDb), dB(f.prd), dB(f.snrP5Db), String(f.epochs)]),
+      ['mean', '', dB(r.mean.asnrDb), dB(r.mean.pcaAsnrDb), dB(r.mean.asnrDb - r.mean.pcaAsnrDb), dB(r.mean.prd), '', ''].map((c) => chalk.bold(c)),
+    ],
+    { styleHeader: chalk.dim },
+  );
+  const head = `${chalk.bold(dir)}: leave one out, ${r.kind.toUpperCase()}, compression ratio ${+r.compressionRatio.toFixed(2)} (window samples per latent value)${r.finished ? '' : `; stopped after ${r.folds.length} folds: run again to continue`}`;
+  return [head, ...table].join('\n') + '\n';
+}

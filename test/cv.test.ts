@@ -1,0 +1,54 @@
+// Leave-one-out cross-validation (mam cv) on two shipped recordings, and its resume.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { loadAutoencoder } from '../src/model/metadata.js';
+import { mam, tempDir } from './cli-helpers.js';
+
+const DATA = fileURLToPath(new URL('../../data/', import.meta.url));
+const dir = tempDir('mam-cv-');
+
+describe('mam cv', () => {
+  it('a fold per recording, each tested on the one it left out, beside PCA fitted on the same training windows; running again reads the folds back', async () => {
+    const out = join(dir, 'cv');
+    const args = ['cv', join(DATA, 'wfdb', 'mitdb_100_60s'), join(DATA, 'wfdb', 'test01_00s'), '--kind', 'mac', '--epochs', '2', '--out', out];
+    const r = mam([...args, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const cv = JSON.parse(r.stdout) as { kind: string; compression_ratio: number; finished: boolean; folds: Array<{ record: string; model: string; windows: number; asnr_db: number; pca_asnr_db: number; epochs: number }>; mean: { asnr_db: number; pca_asnr_db: number } };
+    assert.deepEqual([cv.kind, cv.compression_ratio, cv.finished], ['mac', 8, true]);
+    assert.deepEqual(cv.folds.map((f) => [f.record.split('/').at(-1), f.model.split('/').at(-1), f.epochs]), [['mitdb_100_60s.hea', 'mitdb_100_60s', 2], ['test01_00s.hea', 'test01_00s', 2]]);
+    // Every window of the left-out recording is tested: 60 s and 8 s at 256 Hz, windows of 128.
+    assert.deepEqual(cv.folds.map((f) => f.windows), [120, 16]);
+    for (const [i, f] of cv.folds.entries()) {
+      const { model, metadata } = await loadAutoencoder(f.model);
+      model.dispose();
+      assert.deepEqual(metadata.data.pipeline.testRecords, [f.record]);
+      assert.equal(metadata.data.windows.test, f.windows);
+      // The training run's own PCA baseline on its test split is the fold's PCA figure.
+      assert.ok(Math.abs(metadata.baseline.testAsnrDb! - f.pca_asnr_db) < 1e-9, `fold ${i}: ${metadata.baseline.testAsnrDb} vs ${f.pca_asnr_db}`);
+    }
+    const mean = (pick: (f: (typeof cv.folds)[number]) => number) => cv.folds.reduce((a, f) => a + pick(f), 0) / cv.folds.length;
+    assert.ok(Math.abs(cv.mean.asnr_db - mean((f) => f.asnr_db)) < 1e-12);
+    assert.ok(Math.abs(cv.mean.pca_asnr_db - mean((f) => f.pca_asnr_db)) < 1e-12);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'cv.json'), 'utf8')), cv);
+
+    // Again: the finished folds are read back, not trained again; the same figures.
+    const again = mam(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /epoch 1:/);
+    assert.match(again.stdout, /leave one out, MAC, compression ratio 8/);
+    assert.match(again.stdout, new RegExp(`mean\\s+${cv.mean.asnr_db.toFixed(2)}\\s+${cv.mean.pca_asnr_db.toFixed(2)}`));
+    // Other settings in the same directory are another run: refused.
+    const other = mam([...args.filter((a) => a !== '--json'), '--baseline', 'highpass']);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /holds a run with another preprocessing/);
+  });
+
+  it('refuses what it cannot do: one recording, the synthetic generator, --test-records', () => {
+    assert.match(mam(['cv', join(DATA, 'wfdb', 'mitdb_100_60s'), '--out', join(dir, 'one')]).stderr, /cross-validation needs two or more recordings/);
+    assert.equal(mam(['cv', '--out', join(dir, 'none')]).code, 2);
+    assert.match(mam(['cv', join(DATA, 'wfdb', 'mitdb_100_60s'), join(DATA, 'wfdb', 'test01_00s'), '--test-records', '100', '--out', join(dir, 'x')]).stderr, /--test-records is what mam cv chooses/);
+  });
+});
