@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MamError } from '../src/errors.js';
 import { removeBaseline } from '../src/data/filters.js';
-import { DEFAULT_SPLIT, prepareData, type PipelineSettings } from '../src/data/pipeline.js';
+import { conditionRecord, DEFAULT_SPLIT, prepareData, type PipelineSettings } from '../src/data/pipeline.js';
+import { synthRecords } from '../src/data/ecgsyn.js';
+import { detectRPeaks } from '../src/data/rpeaks.js';
 import type { EcgRecord } from '../src/data/record.js';
 import { resample, resampleFilter, resampledLength } from '../src/data/resample.js';
 
@@ -130,6 +132,24 @@ describe('windows and splits', () => {
     for (const name of ['/d/106.hea', '106.hea', 'd/106', '106']) assert.deepEqual(prepareData(records, settings({ testRecords: [name] })).assignment, ['all', 'test', 'all'], name);
     assert.throws(() => prepareData(records, settings({ testRecords: ['e/106'] })), (e: Error) => e instanceof MamError && e.message === "testRecords: 'e/106' is none of the records (100.hea, 106.hea, 121.csv): name test records among them");
     assert.throws(() => prepareData(records, settings({ testRecords: ['100', '106', '121'] })), /every record is a test record: leave at least one to train on/);
+  });
+
+  it("windows: 'beats' puts a window on each R peak, the peak at its middle sample", () => {
+    const [rec] = synthRecords({ count: 1, seconds: 30, seed: 3, fs: 256 });
+    const p = prepareData([rec!], settings({ windows: 'beats', normalization: { method: 'none' }, baseline: 'highpass' }));
+    const fixed = prepareData([rec!], settings({ normalization: { method: 'none' }, baseline: 'highpass' }));
+    const all = [...p.train.origin, ...p.val.origin, ...p.test.origin];
+    const peaks = detectRPeaks(conditionRecord(rec!, settings({ baseline: 'highpass' })), 256);
+    // Every detected beat whose window fits inside its time block, and no other window.
+    assert.ok(all.length >= peaks.length - 3 && all.length <= peaks.length, `${all.length} windows, ${peaks.length} beats`);
+    for (const o of all) assert.ok(peaks.includes(o.start + 64), `window at ${o.start}: no R peak at its middle`);
+    for (const set of [p.train, p.val, p.test]) {
+      for (let w = 0; w < set.count; w++) {
+        const win = set.data.subarray(w * 128, (w + 1) * 128);
+        assert.equal(win.indexOf(Math.max(...win)), 64, 'the R peak is the window\'s largest sample, in the middle');
+      }
+    }
+    assert.notDeepEqual(all.map((o) => o.start).sort(), [...fixed.train.origin, ...fixed.val.origin, ...fixed.test.origin].map((o) => o.start).sort());
   });
 
   it('resamples records to the model rate first', () => {

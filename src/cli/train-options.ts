@@ -35,6 +35,7 @@ export interface TrainFlags extends CsvFlags {
   hop?: string;
   split?: string;
   testRecords?: string;
+  windows: string;
   synthRecords: string;
   synthSeconds: string;
   noiseSnr?: string;
@@ -83,6 +84,7 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--baseline <how>', 'none, or highpass (remove baseline wander below 0.5 Hz)', 'none')
     .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
     .option('--split <train,val,test>', `fractions of the data for training, validation and test, summing to 1: whole records with 3 or more, else time blocks of each record in that order (default ${DEFAULT_SPLIT.train},${DEFAULT_SPLIT.val},${DEFAULT_SPLIT.test})`)
+    .option('--windows <how>', 'fixed (a window every --hop samples) or beats (a window centred on each R peak the detector finds)', 'fixed')
     .option('--test-records <names>', 'recordings that form the test split, whole, by name (100, mitdb/100.hea, ...) separated by commas; the others are cut into a training and a validation block each (--split\'s train and val shares)')
     .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', String(DEFAULT_SYNTH_RECORDS))
     .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
@@ -129,6 +131,8 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     split: flags.split === undefined ? DEFAULT_SPLIT : splitOption(flags.split),
     seed,
     ...(flags.testRecords !== undefined ? { testRecords: namesOption('--test-records', flags.testRecords) } : {}),
+    // Stored only when asked for, so that the settings of fixed-window models stay as they were.
+    ...(flags.windows !== 'fixed' ? { windows: choiceOption('--windows', flags.windows, ['fixed', 'beats'] as const) } : {}),
   };
   let source: DataSource;
   if (csv.length > 0) {

@@ -12,6 +12,7 @@ import { removeBaseline } from './filters.js';
 import { seededRandom, shuffleInPlace } from './random.js';
 import type { EcgRecord } from './record.js';
 import { resample } from './resample.js';
+import { detectRPeaks } from './rpeaks.js';
 
 /**
  * How windows are scaled. 'window' (default): each window minus its own mean, divided by its
@@ -54,6 +55,12 @@ export interface PipelineSettings {
    * training and validation in time blocks, in the proportion of split.train to split.val.
    */
   testRecords?: string[];
+  /**
+   * 'fixed' (default): a window every `hop` samples. 'beats': a window per R peak (the
+   * project's detector, rpeaks.ts), the peak at its middle sample, so that every window holds
+   * one beat in the same place; the signal between beats further apart than a window is in none.
+   */
+  windows?: 'fixed' | 'beats';
 }
 
 export const DEFAULT_SPLIT = { train: 0.8, val: 0.1, test: 0.1 };
@@ -102,6 +109,7 @@ export function checkSettings(s: PipelineSettings): PipelineSettings {
     bad(`normalization must be 'window', 'dataset' or 'none', got '${s.normalization.method}'`);
   }
   if (!Number.isInteger(s.seed)) bad(`seed must be a whole number, got ${s.seed}`);
+  if (s.windows !== undefined && !['fixed', 'beats'].includes(s.windows)) bad(`windows must be 'fixed' or 'beats', got '${s.windows}'`);
   if (s.testRecords !== undefined && !(Array.isArray(s.testRecords) && s.testRecords.length > 0 && s.testRecords.every((n) => typeof n === 'string' && n !== ''))) {
     bad('test records must be a list of record names');
   }
@@ -153,11 +161,20 @@ function windowStarts(from: number, to: number, window: number, hop: number): nu
   return starts;
 }
 
+/** Where windows start in record r's [from, to), as settings.windows says (beats: R peaks found once per record). */
+function windowPlacer(signals: Float32Array[], s: PipelineSettings): (r: number, from: number, to: number) => number[] {
+  if ((s.windows ?? 'fixed') === 'fixed') return (_r, from, to) => windowStarts(from, to, s.window, s.hop);
+  const peaks = signals.map((x) => detectRPeaks(x, s.fs));
+  const before = Math.floor(s.window / 2);
+  return (r, from, to) => Array.from(peaks[r]!, (p) => p - before).filter((t) => t >= from && t + s.window <= to);
+}
+
 /** Runs the pipeline on records (in mV at any rate) and returns the three window sets. */
 export function prepareData(records: EcgRecord[], settings: PipelineSettings): PreparedData {
   const s = checkSettings({ ...settings, normalization: { ...settings.normalization } });
   if (records.length === 0) throw new MamError('no records to prepare: give at least one CSV file or use the synthetic generator');
   const signals = records.map((r) => conditionRecord(r, s));
+  const startsIn = windowPlacer(signals, s);
   const random = seededRandom(s.seed);
   const parts: Record<SplitName, Array<{ record: number; start: number }>> = { train: [], val: [], test: [] };
   let splitBy: PreparedData['splitBy'];
@@ -170,18 +187,18 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
     const trainShare = s.split.train / (s.split.train + s.split.val);
     signals.forEach((x, r) => {
       if (isTest[r]) {
-        for (const start of windowStarts(0, x.length, s.window, s.hop)) parts.test.push({ record: r, start });
+        for (const start of startsIn(r, 0, x.length)) parts.test.push({ record: r, start });
         return;
       }
       const cut = Math.round(x.length * trainShare);
-      for (const start of windowStarts(0, cut, s.window, s.hop)) parts.train.push({ record: r, start });
-      for (const start of windowStarts(cut, x.length, s.window, s.hop)) parts.val.push({ record: r, start });
+      for (const start of startsIn(r, 0, cut)) parts.train.push({ record: r, start });
+      for (const start of startsIn(r, cut, x.length)) parts.val.push({ record: r, start });
     });
   } else if (records.length >= 3) {
     splitBy = 'record';
     assignment = assignRecords(signals.map((x) => x.length), s.split, random);
     signals.forEach((x, r) => {
-      for (const start of windowStarts(0, x.length, s.window, s.hop)) parts[assignment[r] as SplitName].push({ record: r, start });
+      for (const start of startsIn(r, 0, x.length)) parts[assignment[r] as SplitName].push({ record: r, start });
     });
   } else {
     splitBy = 'time';
@@ -190,7 +207,7 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
       let from = 0;
       SPLITS.forEach((name, i) => {
         const to = i === 2 ? x.length : from + Math.round(x.length * s.split[name]);
-        for (const start of windowStarts(from, to, s.window, s.hop)) parts[name].push({ record: r, start });
+        for (const start of startsIn(r, from, to)) parts[name].push({ record: r, start });
         from = to;
       });
     });
@@ -249,7 +266,8 @@ export function windowAll(records: EcgRecord[], settings: PipelineSettings): Win
     throw new MamError("data settings: 'dataset' normalisation without its stored mean and std: the model's mam.json is incomplete; train the model again");
   }
   const signals = records.map((r) => conditionRecord(r, s));
-  const all = signals.flatMap((x, record) => windowStarts(0, x.length, s.window, s.hop).map((start) => ({ record, start })));
+  const startsIn = windowPlacer(signals, s);
+  const all = signals.flatMap((x, record) => startsIn(record, 0, x.length).map((start) => ({ record, start })));
   const [origin, flat] = partitionFlat(signals, all, s.window);
   const set = cutWindows(signals, origin, s.window, flat);
   normalizeWindows(set, s.normalization);
