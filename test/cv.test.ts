@@ -33,6 +33,15 @@ describe('mam cv', () => {
     assert.ok(Math.abs(cv.mean.asnr_db - mean((f) => f.asnr_db)) < 1e-12);
     assert.ok(Math.abs(cv.mean.pca_asnr_db - mean((f) => f.pca_asnr_db)) < 1e-12);
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'cv.json'), 'utf8')), cv);
+    // --lowpass adds the noise floor of each test recording; the folds are not trained again.
+    const floor = mam([...args, '--lowpass', '40', '--json']);
+    assert.equal(floor.code, 0, floor.stderr);
+    const withFloor = JSON.parse(floor.stdout) as { lowpass_hz: number; folds: Array<{ asnr_db: number; lowpass_asnr_db: number }> };
+    assert.equal(withFloor.lowpass_hz, 40);
+    withFloor.folds.forEach((f, i) => {
+      assert.equal(f.asnr_db, cv.folds[i]!.asnr_db);
+      assert.ok(f.lowpass_asnr_db > 5 && f.lowpass_asnr_db < 60, `floor ${f.lowpass_asnr_db}`);
+    });
 
     // Again: the finished folds are read back, not trained again; the same figures.
     const again = mam(args);

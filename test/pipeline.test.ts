@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MamError } from '../src/errors.js';
 import { removeBaseline } from '../src/data/filters.js';
-import { conditionRecord, DEFAULT_SPLIT, prepareData, type PipelineSettings } from '../src/data/pipeline.js';
+import { conditionRecord, DEFAULT_SPLIT, prepareData, windowAll, type PipelineSettings } from '../src/data/pipeline.js';
+import { idealLowpass } from '../src/data/filters.js';
+import { lowpassReference } from '../src/eval/floor.js';
 import { synthRecords } from '../src/data/ecgsyn.js';
 import { detectRPeaks } from '../src/data/rpeaks.js';
 import type { EcgRecord } from '../src/data/record.js';
@@ -158,6 +160,26 @@ describe('windows and splits', () => {
     const total = p.train.count + p.val.count + p.test.count;
     assert.ok(total >= 37 && total <= 40, `${total} windows`);
     assert.ok(Math.abs(p.train.data[1]! - Math.sin(2 * Math.PI * 5 * ((p.train.origin[0]!.start + 1) / 256))) < 1e-3);
+  });
+});
+
+describe('the noise floor (an ideal lowpass as the reference)', () => {
+  // 4096 samples at 256 Hz: 10 Hz and 60 Hz fall on FFT bins, and every window of 128 holds whole cycles of both.
+  const x = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(2 * Math.PI * 10 * i / 256) + 0.1 * Math.sin(2 * Math.PI * 60 * i / 256));
+
+  it('idealLowpass keeps what is below the cutoff and removes what is above', () => {
+    const low = idealLowpass(x, 256, 40);
+    for (let i = 0; i < x.length; i += 37) assert.ok(Math.abs(low[i]! - Math.sin(2 * Math.PI * 10 * i / 256)) < 1e-5, `sample ${i}`);
+  });
+
+  it('lowpassReference: each window\'s SNR is 10 log10((1 + a^2) / a^2) for a 60 Hz part of amplitude a = 0.1', () => {
+    const rec: EcgRecord = { name: 'sines', fs: 256, lead: 'ECG', signal: x };
+    const s = settings();
+    const windows = windowAll([rec], s);
+    const floor = lowpassReference({ windows, recordNames: ['sines'], split: 'all' }, [rec], s, 40);
+    assert.equal(floor.overall.windows, 32);
+    assert.ok(Math.abs(floor.overall.asnr_db - 10 * Math.log10(1.01 / 0.01)) < 1e-3, `${floor.overall.asnr_db}`);
+    assert.ok(Math.abs(floor.overall.snr_p5_db - floor.overall.asnr_db) < 1e-3, 'the same in every window');
   });
 });
 

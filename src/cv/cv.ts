@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MamError, msg, RequestError } from '../errors.js';
 import { evaluate, evaluationData, pcaBaseline } from '../eval/evaluate.js';
+import { lowpassFloor } from '../eval/floor.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { loadAutoencoder } from '../model/metadata.js';
@@ -22,6 +23,8 @@ export interface CvRequest {
   config: TrainConfig;
   /** The cv directory: a model per fold (named after its test record) and cv.json. */
   dir: string;
+  /** Also the noise floor of each test record: the ASNR of keeping everything below this (Hz). */
+  lowpassHz?: number;
 }
 
 export interface CvFold {
@@ -33,6 +36,8 @@ export interface CvFold {
   prd: number;
   snrP5Db: number;
   pcaAsnrDb: number;
+  /** With lowpassHz: the test windows' ASNR under the ideal lowpass (eval/floor.ts). */
+  lowpassAsnrDb?: number;
   trainSeconds: number;
   epochs: number;
 }
@@ -43,7 +48,8 @@ export interface CvResult {
   compressionRatio: number;
   folds: CvFold[];
   /** Means over the folds (each patient counts once, whatever its length). */
-  mean: { asnrDb: number; pcaAsnrDb: number; prd: number };
+  mean: { asnrDb: number; pcaAsnrDb: number; prd: number; lowpassAsnrDb?: number };
+  lowpassHz?: number;
   /** False when the run was stopped before every fold was done. */
   finished: boolean;
 }
@@ -82,14 +88,19 @@ export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
       const run = await trainOrResume(fold, model, ui.training(names[i]!, i, records.length));
       ui.trained?.(names[i]!);
       if (!run.finished) { finished = false; break; }
-      folds.push(await testFold(model, record));
+      folds.push(await testFold(model, record, request.lowpassHz));
       const f = folds.at(-1)!;
       ui.log(`fold ${names[i]}: test ASNR ${f.asnrDb.toFixed(2)} dB, PCA ${f.pcaAsnrDb.toFixed(2)} dB (${f.windows} windows, ${f.epochs} epochs, ${f.trainSeconds.toFixed(0)} s)`);
     }
     const mean = (pick: (f: CvFold) => number) => (folds.length ? folds.reduce((a, f) => a + pick(f), 0) / folds.length : Number.NaN);
     const result: CvResult = {
       kind: config.spec.kind, compressionRatio: config.spec.window / config.spec.latent, folds,
-      mean: { asnrDb: mean((f) => f.asnrDb), pcaAsnrDb: mean((f) => f.pcaAsnrDb), prd: mean((f) => f.prd) }, finished,
+      mean: {
+        asnrDb: mean((f) => f.asnrDb), pcaAsnrDb: mean((f) => f.pcaAsnrDb), prd: mean((f) => f.prd),
+        ...(request.lowpassHz !== undefined ? { lowpassAsnrDb: mean((f) => f.lowpassAsnrDb!) } : {}),
+      },
+      ...(request.lowpassHz !== undefined ? { lowpassHz: request.lowpassHz } : {}),
+      finished,
     };
     await fs.mkdir(dir, { recursive: true });
     await writeFileAtomically(join(dir, CV_JSON), [`${JSON.stringify(snakeKeys(result), null, 2)}\n`]);
@@ -98,16 +109,17 @@ export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
 }
 
 /** The fold's model on its test record, and PCA fitted on the same training windows. */
-async function testFold(dir: string, record: string): Promise<CvFold> {
+async function testFold(dir: string, record: string, lowpassHz?: number): Promise<CvFold> {
   const { model, metadata } = await loadAutoencoder(dir);
   try {
     const data = await evaluationData(metadata);
     const overall: MetricSummary = evaluate(model, data).overall;
     const pca = pcaBaseline(data, data.train!, metadata.spec.latent).overall;
     const { state } = metadata.training;
+    const floor = lowpassHz === undefined ? undefined : (await lowpassFloor(data, metadata.data.pipeline, lowpassHz)).overall.asnr_db;
     return {
       record, model: dir, windows: overall.windows, asnrDb: overall.asnr_db, prd: overall.prd, snrP5Db: overall.snr_p5_db,
-      pcaAsnrDb: pca.asnr_db, trainSeconds: state.history.reduce((a, r) => a + r.seconds, 0), epochs: state.epoch,
+      pcaAsnrDb: pca.asnr_db, ...(floor !== undefined ? { lowpassAsnrDb: floor } : {}), trainSeconds: state.history.reduce((a, r) => a + r.seconds, 0), epochs: state.epoch,
     };
   } finally {
     model.dispose();

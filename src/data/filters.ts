@@ -1,6 +1,8 @@
 // Baseline-wander removal: a 2nd-order Butterworth high-pass at 0.5 Hz run forward and then
 // backward (zero phase, so the QRS complexes do not shift; 4th-order magnitude overall), like
-// scipy's filtfilt with odd-reflection padding of 3 s at each end to settle the filter.
+// scipy's filtfilt with odd-reflection padding of 3 s at each end to settle the filter. And an
+// ideal lowpass, the reference that shows how much of a recording lies above a frequency.
+import { fft, nextPow2 } from './fft.js';
 
 export const BASELINE_CUTOFF_HZ = 0.5;
 
@@ -51,4 +53,22 @@ export function removeBaseline(signal: Float32Array, fs: number): Float32Array {
   runBiquad(ext, f, false);
   runBiquad(ext, f, true);
   return Float32Array.from(ext.subarray(pad, pad + n));
+}
+
+/**
+ * The signal with everything above `cutoffHz` removed: an ideal (brick-wall) zero-phase lowpass
+ * through one FFT of the whole signal, zero-padded to a power of two. Not a filter for use on
+ * data, a reference: what keeping only the band below the cutoff leaves of a recording.
+ */
+export function idealLowpass(signal: Float32Array, fs: number, cutoffHz: number): Float32Array {
+  const size = nextPow2(signal.length);
+  const re = new Float64Array(size), im = new Float64Array(size);
+  re.set(signal);
+  fft(re, im);
+  for (let k = 0; k < size; k++) {
+    if ((Math.min(k, size - k) * fs) / size > cutoffHz) re[k] = im[k] = 0;
+  }
+  fft(re, im, true);
+  // The inverse transform is unscaled.
+  return Float32Array.from(re.subarray(0, signal.length), (v) => v / size);
 }

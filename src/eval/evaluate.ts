@@ -4,7 +4,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { RecordingReadOptions } from '../data/recordings.js';
 import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
-import { csvSource, loadRecords, prepareFromSource } from '../data/source.js';
+import { csvSource, loadRecords, prepareFromSource, type DataSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
@@ -26,6 +26,8 @@ export interface EvalData {
   notes?: string[];
   /** Each record's sampling rate as read (before resampling to the model's). */
   recordRates?: number[];
+  /** Where the records came from (to read them again, e.g. for the lowpass reference). */
+  source?: DataSource;
 }
 
 export interface Evaluation extends EvalData {
@@ -42,18 +44,19 @@ export async function evaluationData(
   metadata: AutoencoderMetadata, csv?: { files: string[]; read: RecordingReadOptions },
 ): Promise<EvalData> {
   if (csv && csv.files.length > 0) {
-    const records = await loadRecords(csvSource(csv.files, csv.read));
+    const source = csvSource(csv.files, csv.read);
+    const records = await loadRecords(source);
     const windows = windowAll(records, metadata.data.pipeline);
     if (windows.count === 0) {
       throw new MamError(`every window of ${csv.files.join(', ')} is flat (standard deviation below ${FLAT_STD_MV} mV: no signal, or a lead off): nothing to evaluate; check the lead and the units`, { file: csv.files[0] });
     }
-    return { windows, recordNames: records.map((r) => r.name), recordRates: records.map((r) => r.fs), split: 'all', notes: records.flatMap((r) => r.notes ?? []) };
+    return { windows, recordNames: records.map((r) => r.name), recordRates: records.map((r) => r.fs), split: 'all', notes: records.flatMap((r) => r.notes ?? []), source };
   }
   const data = await prepareFromSource(metadata.data.source, metadata.data.pipeline);
   if (data.test.count === 0) {
     throw new MamError('the model\'s test split has no windows (too little data): give CSV files to evaluate on');
   }
-  return { windows: data.test, recordNames: data.recordNames, recordRates: data.recordRates, split: 'test', train: data.train, notes: data.notes };
+  return { windows: data.test, recordNames: data.recordNames, recordRates: data.recordRates, split: 'test', train: data.train, notes: data.notes, source: metadata.data.source };
 }
 
 /** The model's reconstruction quality on `data`; with `int8`, that of its int8 network (the integer reference). */

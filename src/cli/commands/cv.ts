@@ -5,13 +5,14 @@ import { UsageError } from '../../errors.js';
 import { formatTable, numberColumn } from '../../report/table.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { onInterrupt } from '../interrupt.js';
-import { addCsvOptions, addThreadsOption, threadsOption } from '../options.js';
+import { addCsvOptions, addThreadsOption, positiveOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
 import { addTrainOptions, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
 import { trainingLines } from '../training-ui.js';
 
 interface CvFlags extends TrainFlags {
   out: string;
+  lowpass?: string;
   json?: boolean;
   threads?: string;
 }
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .description('leave-one-out cross-validation over recordings (patients): for each, train on all the others and test on it, beside PCA with the same latent size; run again to continue')
     .argument('<recordings...>', 'two or more CSV files, WFDB records (NAME.hea or NAME) or directories: one patient each')
     .requiredOption('--out <dir>', `cv directory: a model per fold, named after its test recording, and ${CV_JSON}`)
+    .option('--lowpass <hz>', 'also the noise floor of each test recording: the ASNR of keeping everything below this frequency, e.g. 40')
     .option('--json', `print ${CV_JSON}'s content on stdout`);
   addTrainOptions(cmd);
   addThreadsOption(cmd);
@@ -32,7 +34,8 @@ export function register(program: Command): void {
     let current: ReturnType<typeof trainingLines> | undefined;
     const log = (text: string) => (current ? current.session.log(text) : process.stderr.write(`${text}\n`));
     const interrupt = onInterrupt(log, 'after this step');
-    const result = await runCv({ config, dir: flags.out }, {
+    const lowpassHz = flags.lowpass === undefined ? undefined : positiveOption('--lowpass', flags.lowpass, '40');
+    const result = await runCv({ config, dir: flags.out, ...(lowpassHz !== undefined ? { lowpassHz } : {}) }, {
       log,
       shouldStop: () => interrupt.requested,
       training(record) {
@@ -53,14 +56,15 @@ export function register(program: Command): void {
 function formatCv(r: CvResult, dir: string): string {
   const dB = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '-');
   const metric = (header: string) => numberColumn(header, 8);
+  const floor = r.lowpassHz !== undefined;
   const table = formatTable(
-    [{ header: 'test record', width: 24 }, metric('windows'), metric('ASNR dB'), metric('PCA dB'), metric('gain dB'), metric('PRD %'), metric('p5 dB'), metric('epochs')],
+    [{ header: 'test record', width: 24 }, metric('windows'), metric('ASNR dB'), metric('PCA dB'), metric('gain dB'), metric('PRD %'), metric('p5 dB'), ...(floor ? [metric(`<${r.lowpassHz} Hz`)] : []), metric('epochs')],
     [
-      ...r.folds.map((f) => [f.record.split('/').at(-1)!, String(f.windows), dB(f.asnrDb), dB(f.pcaAsnrDb), dB(f.asnrDb - f.pcaAsnrDb), dB(f.prd), dB(f.snrP5Db), String(f.epochs)]),
-      ['mean', '', dB(r.mean.asnrDb), dB(r.mean.pcaAsnrDb), dB(r.mean.asnrDb - r.mean.pcaAsnrDb), dB(r.mean.prd), '', ''].map((c) => chalk.bold(c)),
+      ...r.folds.map((f) => [f.record.split('/').at(-1)!, String(f.windows), dB(f.asnrDb), dB(f.pcaAsnrDb), dB(f.asnrDb - f.pcaAsnrDb), dB(f.prd), dB(f.snrP5Db), ...(floor ? [dB(f.lowpassAsnrDb!)] : []), String(f.epochs)]),
+      ['mean', '', dB(r.mean.asnrDb), dB(r.mean.pcaAsnrDb), dB(r.mean.asnrDb - r.mean.pcaAsnrDb), dB(r.mean.prd), '', ...(floor ? [dB(r.mean.lowpassAsnrDb!)] : []), ''].map((c) => chalk.bold(c)),
     ],
     { styleHeader: chalk.dim },
   );
-  const head = `${chalk.bold(dir)}: leave one out, ${r.kind.toUpperCase()}, compression ratio ${+r.compressionRatio.toFixed(2)} (window samples per latent value)${r.finished ? '' : `; stopped after ${r.folds.length} folds: run again to continue`}`;
+  const head = `${chalk.bold(dir)}: leave one out, ${r.kind.toUpperCase()}, compression ratio ${+r.compressionRatio.toFixed(2)} (window samples per latent value)${floor ? `; <${r.lowpassHz} Hz: the ASNR of keeping everything below ${r.lowpassHz} Hz (the noise floor)` : ''}${r.finished ? '' : `; stopped after ${r.folds.length} folds: run again to continue`}`;
   return [head, ...table].join('\n') + '\n';
 }

@@ -13,7 +13,8 @@ import { autoencoderMetadata } from '../../model/metadata.js';
 import { formatTable, numberColumn } from '../../report/table.js';
 import { exportNetwork } from '../../export/network.js';
 import { quantizeModel } from '../../quantize/model.js';
-import { addCsvOptions, addQuantizeOptions, annotationExtension, csvOptions, givenOnCommandLine, quantizeOptions, type CsvFlags, type QuantizeFlags } from '../options.js';
+import { lowpassFloor } from '../../eval/floor.js';
+import { addCsvOptions, addQuantizeOptions, annotationExtension, csvOptions, positiveOption, givenOnCommandLine, quantizeOptions, type CsvFlags, type QuantizeFlags } from '../options.js';
 import { action, printJson } from '../run.js';
 import { writeOutput } from '../write.js';
 
@@ -24,6 +25,7 @@ interface EvalFlags extends CsvFlags, QuantizeFlags {
   plot?: string;
   annotations?: string;
   pca?: boolean;
+  lowpass?: string;
 }
 
 export function register(program: Command): void {
@@ -36,6 +38,7 @@ export function register(program: Command): void {
     .option('--save-reconstruction <file.csv>', 'write every window, original and reconstruction, in the model\'s normalised units (- for stdout)')
     .option('--plot <file.svg>', 'draw a few windows, original over reconstruction, with their SNR (- for stdout)')
     .option('--annotations <ext>', `WFDB records: read the beat annotations beside each (NAME.<ext>, e.g. atr) and report quality per beat class: the windows holding each class, and PRD of +-${BEAT_HALF_WIDTH_S} s around each beat`)
+    .option('--lowpass <hz>', 'also report the noise floor: the ASNR of keeping everything below this frequency (an ideal lowpass of each record) on the same windows, e.g. 40')
     .option('--pca', "also report PCA with the model's latent size, fitted on the model's training windows, on the same windows (the linear baseline)");
   addQuantizeOptions(addCsvOptions(cmd), 'evaluate').action(action(async (csv: string[], flags: EvalFlags, command: Command) => {
     const quantize = quantizeOptions(flags);
@@ -72,11 +75,16 @@ export function register(program: Command): void {
     if (flags.saveReconstruction) await writeOutput(flags.saveReconstruction, reconstructionCsv(ev), '--save-reconstruction');
     if (flags.plot) await writeOutput(flags.plot, [evaluationPlot(ev, 6, meta.data.pipeline.fs)], '--plot');
     const versus = int8 && float ? { quantize: 'int8', weight_scales: int8.weightScales, float_asnr_db: float.asnr_db, float_prd: float.prd } : {};
+    const cutoff = flags.lowpass === undefined ? undefined : positiveOption('--lowpass', flags.lowpass, '40');
+    const floor = cutoff === undefined ? undefined : await lowpassFloor(data, meta.data.pipeline, cutoff);
     const baseline = pca ? { pca: { components: meta.spec.latent, ...metrics(pca.overall), records: pca.records.map((r) => ({ name: r.name, ...metrics(r.summary) })) } } : {};
-    if (flags.json) printJson({ ...report(ev), ...versus, ...baseline, ...(beats ? { beats: beatsJson(beats) } : {}) });
+    const lowpass = floor ? { lowpass: { cutoff_hz: cutoff, ...metrics(floor.overall), records: floor.records.map((r) => ({ name: r.name, ...metrics(r.summary) })) } } : {};
+    if (flags.json) printJson({ ...report(ev), ...versus, ...baseline, ...lowpass, ...(beats ? { beats: beatsJson(beats) } : {}) });
     else {
       const text = formatReport(ev, flags.model, !!int8, pca) + (float ? int8Note(ev.overall, float, int8!.weightScales) : '')
-        + (pca ? pcaNote(ev.overall, pca.overall, meta.spec.latent) : '') + (beats ? formatBeats(beats) : '');
+        + (pca ? pcaNote(ev.overall, pca.overall, meta.spec.latent) : '')
+        + (floor ? `noise floor: keeping everything below ${cutoff} Hz (an ideal lowpass) gives ASNR ${floor.overall.asnr_db.toFixed(2)} dB on the same windows${floor.records.length > 1 ? ` (${floor.records.map((r) => `${shortName(r.name)} ${r.summary.asnr_db.toFixed(2)}`).join(', ')})` : ''}\n` : '')
+        + (beats ? formatBeats(beats) : '');
       (toStdout ? process.stderr : process.stdout).write(text);
     }
   }));
