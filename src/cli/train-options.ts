@@ -5,7 +5,8 @@ import { DEFAULT_SPLIT, type Normalization, type PipelineSettings } from '../dat
 import { expandRecordingPaths } from '../data/recordings.js';
 import { csvSource, type DataSource } from '../data/source.js';
 import { UsageError } from '../errors.js';
-import { PRESETS, specFromPreset, type ModelKind } from '../model/autoencoder.js';
+import { PRESETS, shapeOf, specFromPreset, type ModelKind } from '../model/autoencoder.js';
+import { loadAutoencoder } from '../model/metadata.js';
 import type { DenseSource } from '../sweep/sweep.js';
 import type { TrainConfig } from '../train/session.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
@@ -171,6 +172,25 @@ function fraction(flag: string, raw: string, example: string): number {
   const v = numberOption(flag, raw, example);
   if (!(v > 0 && v < 1)) throw new UsageError(`${flag} must be between 0 and 1 (exclusive), got "${raw}"; e.g. ${flag} ${example}`);
   return v;
+}
+
+/** With --from, the network's preset and sizes default to the source model's; they must match it. */
+export async function fromConfig(csv: string[], dir: string, flags: TrainFlags, command: Command): Promise<TrainConfig> {
+  const { model, metadata } = await loadAutoencoder(dir);
+  model.dispose();
+  const s = metadata.spec;
+  const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+  const config = await trainConfig(csv, {
+    ...flags,
+    ...(given('preset') ? {} : { preset: s.preset }),
+    ...(given('encoder') || given('preset') ? {} : { encoder: s.encoder.join(',') }),
+    ...(given('latent') || given('preset') ? {} : { latent: String(s.latent) }),
+    ...(given('decoder') || given('preset') ? {} : { decoder: s.decoder.join(',') }),
+  });
+  if (shapeOf(config.spec) !== shapeOf(s)) {
+    throw new UsageError(`--from ${dir} is a ${shapeOf(s)} network, the options give ${shapeOf(config.spec)}: drop --preset and the sizes to take the model's, or give the same ones`, { file: dir });
+  }
+  return { ...config, from: dir };
 }
 
 /** The options of `mam sweep` and `mam paper` that give both models, trained before. */

@@ -11,7 +11,7 @@
 // products aside, see MAXMIN); a MAC neuron sums in its own order, so it matches to rounding.
 // With an int8 network (c-int8.ts) the arithmetic is the integer reference's, bit for bit.
 import { createHash } from 'node:crypto';
-import { MamError, RequestError, msg } from '../errors.js';
+import { RequestError, msg } from '../errors.js';
 import { STD_FLOOR } from '../data/pipeline.js';
 import { neuronMajor } from '../layers/mam-math.js';
 import { cArray, cFloat, ident } from './c-syntax.js';

@@ -7,11 +7,12 @@ import { setRunDefaults } from '../../train/steppers.js';
 import { onInterrupt } from '../interrupt.js';
 import { addCsvOptions, addThreadsOption, positiveOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, fromConfig, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
 import { trainingLines } from '../training-ui.js';
 
 interface CvFlags extends TrainFlags {
   out: string;
+  from?: string;
   lowpass?: string;
   json?: boolean;
   threads?: string;
@@ -23,14 +24,15 @@ export function register(program: Command): void {
     .description('leave-one-out cross-validation over recordings (patients): for each, train on all the others and test on it, beside PCA with the same latent size; run again to continue')
     .argument('<recordings...>', 'two or more CSV files, WFDB records (NAME.hea or NAME) or directories: one patient each')
     .requiredOption('--out <dir>', `cv directory: a model per fold, named after its test recording, and ${CV_JSON}`)
+    .option('--from <dir>', 'start every fold from the weights of this trained model (same shape; its preset and sizes are the defaults), e.g. one trained on ECGSYN')
     .option('--lowpass <hz>', 'also the noise floor of each test recording: the ASNR of keeping everything below this frequency, e.g. 40')
     .option('--json', `print ${CV_JSON}'s content on stdout`);
   addTrainOptions(cmd);
   addThreadsOption(cmd);
-  addCsvOptions(cmd).action(action(async (recordings: string[], flags: CvFlags) => {
+  addCsvOptions(cmd).action(action(async (recordings: string[], flags: CvFlags, command: Command) => {
     if (flags.testRecords !== undefined) throw new UsageError('--test-records is what mam cv chooses, one recording per fold: remove it');
     setRunDefaults({ threads: threadsOption(flags.threads) });
-    const config = await trainConfig(recordings, flags);
+    const config = flags.from === undefined ? await trainConfig(recordings, flags) : await fromConfig(recordings, flags.from, flags, command);
     let current: ReturnType<typeof trainingLines> | undefined;
     const log = (text: string) => (current ? current.session.log(text) : process.stderr.write(`${text}\n`));
     const interrupt = onInterrupt(log, 'after this step');

@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { resumeTraining, startTraining, type SessionUi, type TrainConfig, type TrainOutcome } from '../../train/session.js';
+import { resumeTraining, startTraining, type SessionUi, type TrainOutcome } from '../../train/session.js';
 import { setRunDefaults } from '../../train/steppers.js';
-import { shapeOf } from '../../model/autoencoder.js';
-import { loadAutoencoder } from '../../model/metadata.js';
 import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { onInterrupt } from '../interrupt.js';
 import { trainingLines } from '../training-ui.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, fromConfig, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
 
 interface TrainCommandFlags extends TrainFlags {
   out?: string;
@@ -39,25 +37,6 @@ export function register(program: Command): void {
       : await resumeTraining(flags.resume!, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1));
     ui.finish(outcome, flags.json === true);
   }, { flags: TRAIN_FLAGS }));
-}
-
-/** With --from, the network's preset and sizes default to the source model's; they must match it. */
-async function fromConfig(csv: string[], dir: string, flags: TrainCommandFlags, command: Command): Promise<TrainConfig> {
-  const { model, metadata } = await loadAutoencoder(dir);
-  model.dispose();
-  const s = metadata.spec;
-  const given = (name: string) => command.getOptionValueSource(name) === 'cli';
-  const config = await trainConfig(csv, {
-    ...flags,
-    ...(given('preset') ? {} : { preset: s.preset }),
-    ...(given('encoder') || given('preset') ? {} : { encoder: s.encoder.join(',') }),
-    ...(given('latent') || given('preset') ? {} : { latent: String(s.latent) }),
-    ...(given('decoder') || given('preset') ? {} : { decoder: s.decoder.join(',') }),
-  });
-  if (shapeOf(config.spec) !== shapeOf(s)) {
-    throw new UsageError(`--from ${dir} is a ${shapeOf(s)} network, the options give ${shapeOf(config.spec)}: drop --preset and the sizes to take the model's, or give the same ones`, { file: dir });
-  }
-  return { ...config, from: dir };
 }
 
 /** A resumed run keeps its own settings: refuse options that would be silently ignored. */
