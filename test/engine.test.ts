@@ -44,7 +44,7 @@ function setBeta(model: tf.LayersModel, beta: number): void {
 }
 
 /** The model's mean squared reconstruction error in float64, with its weights replaced by `params` (trainable order). */
-function lossF64(model: tf.LayersModel, params: Float64Array[], x: Float32Array, rows: number, beta: number): number {
+function lossF64(model: tf.LayersModel, params: Float64Array[], x: Float32Array, rows: number, beta: number, target = x): number {
   const window = x.length / rows;
   let total = 0;
   for (let r = 0; r < rows; r++) {
@@ -62,7 +62,7 @@ function lossF64(model: tf.LayersModel, params: Float64Array[], x: Float32Array,
       if (String(layer.getConfig().activation) === 'relu') out.forEach((v, k) => { out[k] = Math.max(v, 0); });
       a = out;
     }
-    for (let j = 0; j < window; j++) total += (a[j]! - x[r * window + j]!) ** 2;
+    for (let j = 0; j < window; j++) total += (a[j]! - target[r * window + j]!) ** 2;
   }
   return total / (rows * window);
 }
@@ -117,6 +117,35 @@ describe('training engine', () => {
       assert.ok(nonzero > checked / 3, `${nonzero} of ${checked} checked gradients are non-zero`);
     });
   }
+
+  it('a step towards another target than the input (denoising): loss and gradients against finite differences', async () => {
+    const window = 13, rows = 6;
+    const model = buildNet(window, NETS[1]!.layers, 8);
+    setBeta(model, 0);
+    const clean = randomArray(rng(4), rows * window, -1.5, 1.5);
+    const noisy = Float32Array.from(clean, (v, i) => v + 0.3 * Math.sin(i * 1.7));
+    const engine = await TrainingEngine.create(model, rows, 1);
+    const params = model.trainableWeights.map((w, i) => (i % 2 === 0 ? Float64Array.from((model.layers[Math.floor(i / 2)] as PrunableDense).effectiveKernel()) : Float64Array.from(w.read().dataSync())));
+    const loss = engine.step(noisy, rows, 0, 1e-3, clean);
+    assert.ok(Math.abs(loss - lossF64(model, params, noisy, rows, 0, clean)) < 1e-5 * (1 + loss), 'loss against the clean target');
+    assert.ok(Math.abs(loss - lossF64(model, params, noisy, rows, 0)) > 1e-3, 'not the loss against the input');
+    const grads = engine.gradients();
+    const rand = rng(6);
+    const h = 1e-5;
+    for (let v = 0; v < params.length; v++) {
+      for (let trial = 0; trial < 8; trial++) {
+        const i = Math.floor(rand() * params[v]!.length);
+        const saved = params[v]![i]!;
+        params[v]![i] = saved + h;
+        const up = lossF64(model, params, noisy, rows, 0, clean);
+        params[v]![i] = saved - h;
+        const down = lossF64(model, params, noisy, rows, 0, clean);
+        params[v]![i] = saved;
+        const fd = (up - down) / (2 * h);
+        assert.ok(Math.abs(grads[v]![i]! - fd) <= 2e-4 * Math.max(1e-2, Math.abs(fd)) + 1e-6, `variable ${v}[${i}]: engine ${grads[v]![i]}, finite differences ${fd}`);
+      }
+    }
+  });
 
   it('gives the same bits on 1, 2 and 3 threads (weights, Adam moments, losses), through vcon and a short last batch', async () => {
     // Widths of at least 3 x 8 with ragged tails, so that every thread has columns in every phase.

@@ -37,6 +37,7 @@ export interface TrainFlags extends CsvFlags {
   split?: string;
   testRecords?: string;
   windows: string;
+  inputNoise?: string;
   synthRecords: string;
   synthSeconds: string;
   noiseSnr?: string;
@@ -77,6 +78,7 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--lr <rate>', 'Adam learning rate', String(d.learningRate))
     .option('--vcon-epochs <n>', 'epochs over which training goes from MAC to MAM (vanishing contributions; default: half of --epochs, 0 for none)')
     .option('--vcon-shape <shape>', 'linear or exponential', d.vconShape)
+    .option('--input-noise <std>', 'denoising: white noise of this standard deviation (in normalised units, 0.1 is about 20 dB below a window) added to each training input, the output compared with the clean window (default: none)')
     .option('--patience <n>', 'early stopping: stop after this many epochs without a better validation loss (0: never)', String(d.earlyStopPatience))
     .option('--plateau-patience <n>', 'reduce the learning rate after this many epochs without improvement', String(d.plateauPatience))
     .option('--plateau-factor <f>', 'factor the learning rate is reduced by', String(d.plateauFactor))
@@ -118,6 +120,8 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     minLearningRate: d.minLearningRate,
     earlyStopPatience: intOption('--patience', flags.patience, '8'),
     seed,
+    // Stored only when asked for, so that the options of runs without it stay as they were.
+    ...(flags.inputNoise !== undefined ? { inputNoise: nonNegative('--input-noise', flags.inputNoise, '0.1') } : {}),
   };
   if (options.vconEpochs >= epochs) {
     throw new UsageError(`--vcon-epochs ${options.vconEpochs} must be fewer than --epochs ${epochs}: the network has to end as pure MAM`);
@@ -147,6 +151,12 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     };
   }
   return { spec, source, pipeline, options };
+}
+
+function nonNegative(flag: string, raw: string, example: string): number {
+  const v = numberOption(flag, raw, example);
+  if (!(v >= 0)) throw new UsageError(`${flag} must be 0 or more, got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
 }
 
 /** Names separated by commas, none empty. */

@@ -110,6 +110,7 @@ const pipeline = object<PipelineSettings>({
 const options = object<TrainOptions>({
   epochs: number, batchSize: number, learningRate: number, vconEpochs: number, vconShape: oneOf({ linear: true, exponential: true }),
   plateauFactor: number, plateauPatience: number, minLearningRate: number, earlyStopPatience: number, seed: number,
+  inputNoise: optional(number),
 });
 
 const epochRecord = object<EpochRecord>({

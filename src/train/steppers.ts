@@ -43,8 +43,8 @@ export function defaultThreads(): number {
 /** One optimizer step and a forward pass over a window set: by the engine, or by tfjs's autograd. */
 export interface Stepper {
   readonly name: string;
-  /** Trains on `rows` windows of `batch` at the MAM layers' `beta`; the loss before the step. */
-  step(batch: Float32Array, rows: number, beta: number, learningRate: number): number;
+  /** Trains on `rows` windows of `batch` at the MAM layers' `beta`, towards `target` (default: the batch); the loss before the step. */
+  step(batch: Float32Array, rows: number, beta: number, learningRate: number, target?: Float32Array): number;
   reconstruct(set: WindowSet, beta: number): Float32Array;
   /** Whether the weights are all finite. */
   finite(): boolean;
@@ -66,7 +66,7 @@ export async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer
     }
     return {
       name: `engine, ${engine.threads} thread${engine.threads > 1 ? 's' : ''}`,
-      step: (batch, n, beta, lr) => engine.step(batch, n, beta, lr),
+      step: (batch, n, beta, lr, target) => engine.step(batch, n, beta, lr, target),
       reconstruct: (set, beta) => engine.predict(set.data, set.count, beta),
       finite: () => engine.weightsFinite(),
       sync: async () => {
@@ -83,13 +83,14 @@ export async function makeStepper(model: tf.LayersModel, optimizer: tf.Optimizer
   const adam = optimizer as unknown as AdamInternals;
   return {
     name: 'tfjs autograd',
-    step(batch, n, beta, lr) {
+    step(batch, n, beta, lr, target = batch) {
       const length = batch.length / rows;
       setModelBeta(model, beta);
       adam.learningRate = lr;
       const loss = tf.tidy(() => {
         const x = tf.tensor2d(batch.subarray(0, n * length), [n, length]);
-        const cost = optimizer.minimize(() => tf.losses.meanSquaredError(x, model.apply(x) as tf.Tensor) as tf.Scalar, true, variables);
+        const y = target === batch ? x : tf.tensor2d(target.subarray(0, n * length), [n, length]);
+        const cost = optimizer.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as tf.Tensor) as tf.Scalar, true, variables);
         return cost!.dataSync()[0]!;
       });
       // Adam's momentum would move pruned weights; the forward never sees them, but keep them 0.

@@ -31,6 +31,12 @@ export interface TrainOptions {
   /** Stop after this many epochs without improvement (0: never). Counted after vcon ends. */
   earlyStopPatience: number;
   seed: number;
+  /**
+   * Denoising: white noise of this standard deviation (in the normalised units of the windows)
+   * added to each training window's input, the output still compared with the clean window: a
+   * regulariser. Unset or 0: none.
+   */
+  inputNoise?: number;
 }
 
 // 120 epochs (vcon over the first 60) on 600 synthetic traces: what the engine's speed buys in
@@ -114,6 +120,13 @@ function mse(a: Float32Array, b: Float32Array): number {
 }
 
 /** The order of the training windows in an epoch: a function of (seed, epoch) only. */
+/** batch[0, length) plus white noise of `std`, seeded by the epoch and the step (so a resumed run adds the same), into `out`. */
+function noisy(batch: Float32Array, length: number, std: number, seed: number, epoch: number, step: number, out: Float32Array): Float32Array {
+  const random = seededRandom((seed * 7919 + epoch * 104729 + (step + 1) * 15485863) | 0);
+  for (let i = 0; i < length; i++) out[i] = batch[i]! + std * random.normal();
+  return out;
+}
+
 export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
   const order = Int32Array.from({ length: count }, (_, i) => i);
   shuffleInPlace(order, seededRandom((seed * 7919 + epoch * 104729) | 0));
@@ -140,6 +153,7 @@ export async function trainAutoencoder(
   adam.learningRate = state.learningRate;
   const rows = Math.min(options.batchSize, train.count);
   const batch = new Float32Array(rows * n);
+  let noiseBuffer: Float32Array | undefined;
   const stepper = await makeStepper(model, optimizer, rows, settings);
   hooks.onStart?.(stepper.name);
   const stop = async () => {
@@ -156,7 +170,8 @@ export async function trainAutoencoder(
       if (hooks.shouldStop?.()) return stop();
       const batchRows = order.subarray(b * options.batchSize, Math.min((b + 1) * options.batchSize, train.count));
       batchRows.forEach((w, r) => batch.set(train.data.subarray(w * n, (w + 1) * n), r * n));
-      const loss = stepper.step(batch, batchRows.length, vconBeta(state.step, vcon), state.learningRate);
+      const input = options.inputNoise ? noisy(batch, batchRows.length * n, options.inputNoise, options.seed, state.epoch, b, noiseBuffer ??= new Float32Array(batch.length)) : batch;
+      const loss = stepper.step(input, batchRows.length, vconBeta(state.step, vcon), state.learningRate, batch);
       if (!Number.isFinite(loss)) {
         // The last checkpoint (end of the previous epoch) stays as it was: nothing diverged is saved.
         throw new MamError(msg`training diverged at epoch ${state.epoch + 1}, step ${b + 1} (loss ${loss}): lower {learningRate} (now ${state.learningRate}) and train again`);

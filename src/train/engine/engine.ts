@@ -210,13 +210,16 @@ export class TrainingEngine {
   }
 
   /**
-   * One Adam step on `rows` windows (laid end to end in batch) at the MAM layers' `beta`;
-   * returns the batch's mean squared error before the step.
+   * One Adam step on `rows` windows (laid end to end in batch) at the MAM layers' `beta`,
+   * the output compared with `target` (default: the batch itself); returns the mean squared
+   * error before the step.
    */
-  step(batch: Float32Array, rows: number, beta: number, learningRate: number): number {
+  step(batch: Float32Array, rows: number, beta: number, learningRate: number, target: Float32Array = batch): number {
     const window = this.plan.layers[0]!.inputs;
     this.checkRows(rows, batch.length, window);
+    this.checkRows(rows, target.length, window);
     this.view(this.plan.input, rows * window).set(batch.subarray(0, rows * window));
+    this.view(this.plan.target, rows * window).set(target.subarray(0, rows * window));
     const p = this.params;
     const f = Math.fround;
     p[P_NEG_LR] = f(-learningRate);

@@ -38,6 +38,8 @@ export interface EnginePlan {
   rows: number;
   /** The input batch [rows, window]. */
   input: number;
+  /** What the output is compared with [rows, window]: the input, or the clean windows when the input is noisy. */
+  target: number;
   /** Per output column, the sum of squared errors of the last step [window]. */
   squares: number;
   /** W^T of the layer being back-propagated (largest inputs x outputs). */
@@ -60,6 +62,7 @@ export function planLayout(shapes: LayerShape[], rows: number, threads: number):
   };
   const window = shapes[0]!.inputs;
   const input = alloc(rows * window);
+  const target = alloc(rows * window);
   const layers = shapes.map((s): LayerPlan => {
     const weights = s.inputs * s.outputs;
     const mam = s.kind === 'mam';
@@ -82,7 +85,7 @@ export function planLayout(shapes: LayerShape[], rows: number, threads: number):
   // A panel is (summed length) x 8 floats: the summed length is a layer's inputs, outputs or rows.
   const packBytes = 32 * Math.max(rows, ...shapes.map((s) => Math.max(s.inputs, s.outputs)));
   const packs = alloc((threads * packBytes) / 4);
-  return { layers, rows, input, squares, transposed, packs, packBytes, bytes: offset - HEAP_BASE };
+  return { layers, rows, input, target, squares, transposed, packs, packBytes, bytes: offset - HEAP_BASE };
 }
 
 /**

@@ -63,7 +63,7 @@ function forwardLayer(k: Kernels, plan: EnginePlan, l: number, rows: number, bet
   } else {
     k.gemm(x, n, 1, L.w, m, L.act, m, rows, n, k0, k1, 1, L.b, flags(L.relu), 0, 0, 0, 0, pack(plan, thread));
   }
-  if (lossScale) k.mseGradient(L.act, plan.input, rows, m, k0, k1, f(lossScale), flags(L.relu), L.dz, plan.squares);
+  if (lossScale) k.mseGradient(L.act, plan.target, rows, m, k0, k1, f(lossScale), flags(L.relu), L.dz, plan.squares);
 }
 
 function backwardLayer(
