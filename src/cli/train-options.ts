@@ -38,6 +38,7 @@ export interface TrainFlags extends CsvFlags {
   testRecords?: string;
   windows: string;
   inputNoise?: string;
+  latentActivation?: string;
   synthRecords: string;
   synthSeconds: string;
   noiseSnr?: string;
@@ -72,6 +73,7 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--pruned-as <mode>', 'pruned MAM connections: zero (a 0 product stays in the max/min) or absent', 'zero')
     .option('--encoder <sizes>', 'hidden layer sizes of the encoder, e.g. 256 (default: the preset\'s)')
     .option('--latent <m>', 'latent size (default: the preset\'s)')
+    .option('--latent-activation <f>', 'relu (default, as every hidden layer) or linear (signed latent values, as PCA\'s components)')
     .option('--decoder <sizes>', 'hidden layer sizes of the decoder, e.g. 512,512,256 (default: the preset\'s)')
     .option('--epochs <n>', `epochs (default ${d.epochs}; with --resume: the total to reach)`)
     .option('--batch-size <n>', 'windows per optimizer step', String(d.batchSize))
@@ -107,6 +109,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     ...(flags.encoder !== undefined ? { encoder: sizesOption('--encoder', flags.encoder, '256') } : {}),
     ...(flags.latent !== undefined ? { latent: intOption('--latent', flags.latent, '32', 1) } : {}),
     ...(flags.decoder !== undefined ? { decoder: sizesOption('--decoder', flags.decoder, '512,512,256') } : {}),
+    ...(flags.latentActivation !== undefined ? { latentActivation: choiceOption('--latent-activation', flags.latentActivation, ['relu', 'linear'] as const) } : {}),
   });
   const epochs = intOption('--epochs', flags.epochs ?? String(d.epochs), String(d.epochs), 1);
   const options: TrainOptions = {

@@ -32,6 +32,8 @@ export interface AutoencoderSpec {
   prunedAs: PrunedAs;
   /** Seeds the initializers. */
   seed: number;
+  /** The latent layer's activation: 'relu' (unset: the default, as every hidden layer) or 'linear' (signed codes, as PCA's). */
+  latentActivation?: 'relu' | 'linear';
 }
 
 export interface Preset {
@@ -136,7 +138,7 @@ export function buildAutoencoder(spec: AutoencoderSpec): tf.Sequential {
     const args = {
       name,
       units: units[i]!,
-      activation: (i === names.length - 1 ? 'linear' : 'relu') as 'linear' | 'relu',
+      activation: (i === names.length - 1 || (name === 'latent' && spec.latentActivation === 'linear') ? 'linear' : 'relu') as 'linear' | 'relu',
       // One seed per layer: the same spec always starts from the same weights.
       kernelInitializer: tf.initializers.glorotUniform({ seed: spec.seed * 1000 + i }),
       ...(i === 0 ? { inputShape: [spec.window] } : {}),

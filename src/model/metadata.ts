@@ -74,6 +74,7 @@ const modelKind = oneOf<ModelKind>({ mam: true, mac: true });
 const spec = object<AutoencoderSpec>({
   preset: string, window: wholeNumber, fs: number, encoder: listOf(wholeNumber), latent: wholeNumber, decoder: listOf(wholeNumber),
   kind: modelKind, mamLayers: listOf(string), splits: wholeNumber, prunedAs: oneOf<PrunedAs>({ zero: true, absent: true }), seed: number,
+  latentActivation: optional(oneOf({ relu: true, linear: true })),
 });
 
 const generator = object<EcgsynOptions>({
