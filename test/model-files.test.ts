@@ -339,3 +339,14 @@ describe('mam.json of a trained model: checked field by field on load', () => {
     await rejectsMam(loadCheckpoint(dir), dir, /: no training state to resume \(it was not written by mam train\): train a new model with out$/);
   });
 });
+
+describe('the latent activation', () => {
+  it("'linear' makes only the latent layer linear (signed codes); unset keeps ReLU and stores nothing", async () => {
+    const { buildAutoencoder, specFromPreset } = await import('../src/model/autoencoder.js');
+    const activations = (spec: ReturnType<typeof specFromPreset>) => buildAutoencoder(spec).layers.map((l) => `${l.name}:${String(l.getConfig().activation)}`);
+    const plain = specFromPreset('small', { kind: 'mac' });
+    assert.equal('latentActivation' in plain, false);
+    assert.deepEqual(activations(plain), ['enc1:relu', 'latent:relu', 'dec1:relu', 'out:linear']);
+    assert.deepEqual(activations(specFromPreset('small', { kind: 'mac', latentActivation: 'linear' })), ['enc1:relu', 'latent:linear', 'dec1:relu', 'out:linear']);
+  });
+});
