@@ -136,6 +136,18 @@ describe('windows and splits', () => {
     assert.throws(() => prepareData(records, settings({ testRecords: ['100', '106', '121'] })), /every record is a test record: leave at least one to train on/);
   });
 
+  it('jitter: each training window also shifted either way inside its block; validation and test windows as they were', () => {
+    const records = ['/d/100.hea', '/d/106.hea', '/e/121.csv'].map((name, r) => ramp(name, 256 * 9, r * 1e6));
+    const plain = prepareData(records, settings({ normalization: { method: 'none' }, testRecords: ['106'] }));
+    const shifted = prepareData(records, settings({ normalization: { method: 'none' }, testRecords: ['106'], jitter: 16 }));
+    assert.deepEqual(shifted.val.origin, plain.val.origin);
+    assert.deepEqual(shifted.test.origin, plain.test.origin);
+    // 16 windows per training block [0, 2048): each also at -16 and +16, but -16 before the first and +16 after the last fall outside.
+    const starts = shifted.train.origin.filter((o) => o.record === 0).map((o) => o.start).sort((a, b) => a - b);
+    assert.deepEqual(starts, Array.from({ length: 16 }, (_, k) => [128 * k - 16, 128 * k, 128 * k + 16]).flat().filter((t) => t >= 0 && t + 128 <= 2048));
+    assert.throws(() => prepareData(records, settings({ jitter: 128 })), /jitter must be a whole number of samples from 0 to below the window/);
+  });
+
   it("windows: 'beats' puts a window on each R peak, the peak at its middle sample", () => {
     const [rec] = synthRecords({ count: 1, seconds: 30, seed: 3, fs: 256 });
     const p = prepareData([rec!], settings({ windows: 'beats', normalization: { method: 'none' }, baseline: 'highpass' }));

@@ -39,6 +39,7 @@ export interface TrainFlags extends CsvFlags {
   windows: string;
   inputNoise?: string;
   latentActivation?: string;
+  jitter?: string;
   synthRecords: string;
   synthSeconds: string;
   noiseSnr?: string;
@@ -90,6 +91,7 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
     .option('--split <train,val,test>', `fractions of the data for training, validation and test, summing to 1: whole records with 3 or more, else time blocks of each record in that order (default ${DEFAULT_SPLIT.train},${DEFAULT_SPLIT.val},${DEFAULT_SPLIT.test})`)
     .option('--windows <how>', 'fixed (a window every --hop samples) or beats (a window centred on each R peak the detector finds)', 'fixed')
+    .option('--jitter <samples>', 'time-shift augmentation: each training window also shifted by this many samples either way (default: none)')
     .option('--test-records <names>', 'recordings that form the test split, whole, by name (100, mitdb/100.hea, ...) separated by commas; the others are cut into a training and a validation block each (--split\'s train and val shares)')
     .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', String(DEFAULT_SYNTH_RECORDS))
     .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
@@ -141,6 +143,7 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     ...(flags.testRecords !== undefined ? { testRecords: namesOption('--test-records', flags.testRecords) } : {}),
     // Stored only when asked for, so that the settings of fixed-window models stay as they were.
     ...(flags.windows !== 'fixed' ? { windows: choiceOption('--windows', flags.windows, ['fixed', 'beats'] as const) } : {}),
+    ...(flags.jitter !== undefined ? { jitter: intOption('--jitter', flags.jitter, '8', 0) } : {}),
   };
   let source: DataSource;
   if (csv.length > 0) {

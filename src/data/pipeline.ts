@@ -61,6 +61,12 @@ export interface PipelineSettings {
    * one beat in the same place; the signal between beats further apart than a window is in none.
    */
   windows?: 'fixed' | 'beats';
+  /**
+   * Time-shift augmentation: every training window also shifted by -jitter and +jitter samples
+   * (where the shifted window stays inside its record's training block). Validation and test
+   * windows are not shifted.
+   */
+  jitter?: number;
 }
 
 export const DEFAULT_SPLIT = { train: 0.8, val: 0.1, test: 0.1 };
@@ -110,6 +116,7 @@ export function checkSettings(s: PipelineSettings): PipelineSettings {
   }
   if (!Number.isInteger(s.seed)) bad(`seed must be a whole number, got ${s.seed}`);
   if (s.windows !== undefined && !['fixed', 'beats'].includes(s.windows)) bad(`windows must be 'fixed' or 'beats', got '${s.windows}'`);
+  if (s.jitter !== undefined && !(Number.isInteger(s.jitter) && s.jitter >= 0 && s.jitter < s.window)) bad(`jitter must be a whole number of samples from 0 to below the window, got ${s.jitter}`);
   if (s.testRecords !== undefined && !(Array.isArray(s.testRecords) && s.testRecords.length > 0 && s.testRecords.every((n) => typeof n === 'string' && n !== ''))) {
     bad('test records must be a list of record names');
   }
@@ -161,6 +168,13 @@ function windowStarts(from: number, to: number, window: number, hop: number): nu
   return starts;
 }
 
+/** The starts, and with a jitter also each start - jitter and + jitter that fit in [from, to). */
+function jittered(starts: number[], from: number, to: number, s: PipelineSettings): number[] {
+  const j = s.jitter ?? 0;
+  if (j === 0) return starts;
+  return starts.flatMap((t) => [t - j, t, t + j].filter((u) => u >= from && u + s.window <= to));
+}
+
 /** Where windows start in record r's [from, to), as settings.windows says (beats: R peaks found once per record). */
 function windowPlacer(signals: Float32Array[], s: PipelineSettings): (r: number, from: number, to: number) => number[] {
   if ((s.windows ?? 'fixed') === 'fixed') return (_r, from, to) => windowStarts(from, to, s.window, s.hop);
@@ -191,14 +205,16 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
         return;
       }
       const cut = Math.round(x.length * trainShare);
-      for (const start of startsIn(r, 0, cut)) parts.train.push({ record: r, start });
+      for (const start of jittered(startsIn(r, 0, cut), 0, cut, s)) parts.train.push({ record: r, start });
       for (const start of startsIn(r, cut, x.length)) parts.val.push({ record: r, start });
     });
   } else if (records.length >= 3) {
     splitBy = 'record';
     assignment = assignRecords(signals.map((x) => x.length), s.split, random);
     signals.forEach((x, r) => {
-      for (const start of startsIn(r, 0, x.length)) parts[assignment[r] as SplitName].push({ record: r, start });
+      const name = assignment[r] as SplitName;
+      const starts = startsIn(r, 0, x.length);
+      for (const start of name === 'train' ? jittered(starts, 0, x.length, s) : starts) parts[name].push({ record: r, start });
     });
   } else {
     splitBy = 'time';
@@ -207,7 +223,8 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
       let from = 0;
       SPLITS.forEach((name, i) => {
         const to = i === 2 ? x.length : from + Math.round(x.length * s.split[name]);
-        for (const start of startsIn(r, from, to)) parts[name].push({ record: r, start });
+        const starts = startsIn(r, from, to);
+        for (const start of name === 'train' ? jittered(starts, from, to, s) : starts) parts[name].push({ record: r, start });
         from = to;
       });
     });
