@@ -177,7 +177,7 @@ describe('mam train and mam eval', () => {
       [['train', '--resume', join(dir, 'cli'), '--epochs', '1'], /^mam: --epochs 1: .* has trained 2 epochs and its vcon lasts 1; give a whole number of at least 2$/, 2],
       [['train', '--resume', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found: give the --out directory of a 'mam train' run$/, 1],
       [['eval', '--model', join(dir, 'nowhere')], /^mam: model directory .*nowhere not found/, 1],
-      [['eval', '--model', join(dir, 'cli'), '--fs', '360', '--adc-gain', '200'], /^mam: --fs, --adc-gain only apply to CSV files given to mam eval; .* remove --fs, --adc-gain or give CSV files$/, 2],
+      [['eval', '--model', join(dir, 'cli'), '--fs', '360', '--adc-gain', '200'], /^mam: --fs, --adc-gain only apply to recordings given to mam eval; .* remove --fs, --adc-gain or give recordings$/, 2],
     ] as Array<[string[], RegExp, number]>) {
       const r = mam(args);
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);

@@ -42,6 +42,8 @@ export function register(program: Command): void {
     .option('--pca', "also report PCA with the model's latent size, fitted on the model's training windows, on the same windows (the linear baseline)");
   addQuantizeOptions(addCsvOptions(cmd), 'evaluate').action(action(async (csv: string[], flags: EvalFlags, command: Command) => {
     const quantize = quantizeOptions(flags);
+    const cutoff = flags.lowpass === undefined ? undefined : positiveOption('--lowpass', flags.lowpass, '40');
+    const annotations = flags.annotations === undefined ? undefined : annotationExtension(flags.annotations);
     // '-' puts a file on stdout: then the report goes to stderr, and only one thing may take stdout.
     const toStdout = [flags.saveReconstruction, flags.plot].filter((f) => f === '-').length;
     if (toStdout > 1 || (toStdout === 1 && flags.json)) {
@@ -55,7 +57,7 @@ export function register(program: Command): void {
     if (csv.length === 0) {
       // Without CSV files the model's own data are used, read as they were: refuse flags that would be ignored.
       const ignored = givenOnCommandLine(command, (name) => ['lead', 'fs', 'adcGain', 'adcZero', 'verify'].includes(name));
-      if (ignored.length > 0) throw new UsageError(`${ignored.join(', ')} only appl${ignored.length === 1 ? 'ies' : 'y'} to CSV files given to mam eval; without them it evaluates the model's own test split as it was read: remove ${ignored.join(', ')} or give CSV files`);
+      if (ignored.length > 0) throw new UsageError(`${ignored.join(', ')} only appl${ignored.length === 1 ? 'ies' : 'y'} to recordings given to mam eval; without them it evaluates the model's own test split as it was read: remove ${ignored.join(', ')} or give recordings`);
     }
     const files = csv.length > 0 ? await expandRecordingPaths(csv) : [];
     // New recordings are read like the model's own (lead, ADC scaling), unless flags say
@@ -70,12 +72,11 @@ export function register(program: Command): void {
     // The float model on the same windows: what the int8 network is compared with.
     const float = int8 ? evaluate(model, data).overall : undefined;
     for (const note of data.notes ?? []) process.stderr.write(`${note}\n`);
-    const beats = flags.annotations !== undefined ? await evaluateBeats(ev, annotationExtension(flags.annotations), meta.data.pipeline.fs) : undefined;
+    const beats = annotations !== undefined ? await evaluateBeats(ev, annotations, meta.data.pipeline.fs) : undefined;
     const pca = flags.pca ? pcaBaseline(data, data.train ?? (await prepareFromSource(meta.data.source, meta.data.pipeline)).train, meta.spec.latent) : undefined;
     if (flags.saveReconstruction) await writeOutput(flags.saveReconstruction, reconstructionCsv(ev), '--save-reconstruction');
     if (flags.plot) await writeOutput(flags.plot, [evaluationPlot(ev, 6, meta.data.pipeline.fs)], '--plot');
     const versus = int8 && float ? { quantize: 'int8', weight_scales: int8.weightScales, float_asnr_db: float.asnr_db, float_prd: float.prd } : {};
-    const cutoff = flags.lowpass === undefined ? undefined : positiveOption('--lowpass', flags.lowpass, '40');
     const floor = cutoff === undefined ? undefined : await lowpassFloor(data, meta.data.pipeline, cutoff);
     const baseline = pca ? { pca: { components: meta.spec.latent, ...metrics(pca.overall), records: pca.records.map((r) => ({ name: r.name, ...metrics(r.summary) })) } } : {};
     const lowpass = floor ? { lowpass: { cutoff_hz: cutoff, ...metrics(floor.overall), records: floor.records.map((r) => ({ name: r.name, ...metrics(r.summary) })) } } : {};
@@ -83,7 +84,7 @@ export function register(program: Command): void {
     else {
       const text = formatReport(ev, flags.model, !!int8, pca) + (float ? int8Note(ev.overall, float, int8!.weightScales) : '')
         + (pca ? pcaNote(ev.overall, pca.overall, meta.spec.latent) : '')
-        + (floor ? `noise floor: keeping everything below ${cutoff} Hz (an ideal lowpass) gives ASNR ${floor.overall.asnr_db.toFixed(2)} dB on the same windows${floor.records.length > 1 ? ` (${floor.records.map((r) => `${shortName(r.name)} ${r.summary.asnr_db.toFixed(2)}`).join(', ')})` : ''}\n` : '')
+        + (floor ? floorNote(floor, cutoff!) : '')
         + (beats ? formatBeats(beats) : '');
       (toStdout ? process.stderr : process.stdout).write(text);
     }
@@ -124,6 +125,12 @@ function formatReport(ev: Evaluation, dir: string, int8 = false, pca?: { overall
     { styleHeader: chalk.dim },
   );
   return [`${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}${int8 ? ', int8' : ''}`, ...table].join('\n') + `\n${flatNote(ev)}`;
+}
+
+/** The noise floor: the ideal lowpass's ASNR on the same windows, overall and per record. */
+function floorNote(floor: { overall: MetricSummary; records: RecordSummary[] }, cutoff: number): string {
+  const per = floor.records.length > 1 ? ` (${floor.records.map((r) => `${shortName(r.name)} ${r.summary.asnr_db.toFixed(2)}`).join(', ')})` : '';
+  return `noise floor: keeping everything below ${cutoff} Hz (an ideal lowpass) gives ASNR ${floor.overall.asnr_db.toFixed(2)} dB on the same windows${per}\n`;
 }
 
 /** The model against PCA with as many components as its latent, on the same windows. */
