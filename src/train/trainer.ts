@@ -119,7 +119,6 @@ function mse(a: Float32Array, b: Float32Array): number {
   return s / a.length;
 }
 
-/** The order of the training windows in an epoch: a function of (seed, epoch) only. */
 /** batch[0, length) plus white noise of `std`, seeded by the epoch and the step (so a resumed run adds the same), into `out`. */
 function noisy(batch: Float32Array, length: number, std: number, seed: number, epoch: number, step: number, out: Float32Array): Float32Array {
   const random = seededRandom((seed * 7919 + epoch * 104729 + (step + 1) * 15485863) | 0);
@@ -127,6 +126,7 @@ function noisy(batch: Float32Array, length: number, std: number, seed: number, e
   return out;
 }
 
+/** The order of the training windows in an epoch: a function of (seed, epoch) only. */
 export function epochOrder(count: number, seed: number, epoch: number): Int32Array {
   const order = Int32Array.from({ length: count }, (_, i) => i);
   shuffleInPlace(order, seededRandom((seed * 7919 + epoch * 104729) | 0));
