@@ -191,6 +191,11 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
   const startsIn = windowPlacer(signals, s);
   const random = seededRandom(s.seed);
   const parts: Record<SplitName, Array<{ record: number; start: number }>> = { train: [], val: [], test: [] };
+  // Record r's windows in [from, to) go to split `name` (training ones with their shifted copies).
+  const place = (r: number, name: SplitName, from: number, to: number) => {
+    const starts = startsIn(r, from, to);
+    for (const start of name === 'train' ? jittered(starts, from, to, s) : starts) parts[name].push({ record: r, start });
+  };
   let splitBy: PreparedData['splitBy'];
   let assignment: PreparedData['assignment'];
 
@@ -200,22 +205,15 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
     assignment = isTest.map((t) => (t ? 'test' : 'all'));
     const trainShare = s.split.train / (s.split.train + s.split.val);
     signals.forEach((x, r) => {
-      if (isTest[r]) {
-        for (const start of startsIn(r, 0, x.length)) parts.test.push({ record: r, start });
-        return;
-      }
+      if (isTest[r]) return place(r, 'test', 0, x.length);
       const cut = Math.round(x.length * trainShare);
-      for (const start of jittered(startsIn(r, 0, cut), 0, cut, s)) parts.train.push({ record: r, start });
-      for (const start of startsIn(r, cut, x.length)) parts.val.push({ record: r, start });
+      place(r, 'train', 0, cut);
+      place(r, 'val', cut, x.length);
     });
   } else if (records.length >= 3) {
     splitBy = 'record';
     assignment = assignRecords(signals.map((x) => x.length), s.split, random);
-    signals.forEach((x, r) => {
-      const name = assignment[r] as SplitName;
-      const starts = startsIn(r, 0, x.length);
-      for (const start of name === 'train' ? jittered(starts, 0, x.length, s) : starts) parts[name].push({ record: r, start });
-    });
+    signals.forEach((x, r) => place(r, assignment[r] as SplitName, 0, x.length));
   } else {
     splitBy = 'time';
     assignment = records.map(() => 'all');
@@ -223,8 +221,7 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
       let from = 0;
       SPLITS.forEach((name, i) => {
         const to = i === 2 ? x.length : from + Math.round(x.length * s.split[name]);
-        const starts = startsIn(r, from, to);
-        for (const start of name === 'train' ? jittered(starts, from, to, s) : starts) parts[name].push({ record: r, start });
+        place(r, name, from, to);
         from = to;
       });
     });
