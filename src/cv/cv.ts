@@ -5,7 +5,8 @@
 // directory, so running again continues: finished folds are read back, an unfinished one
 // resumes.
 import { promises as fs } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import { recordName } from '../data/record.js';
 import { MamError, msg, RequestError } from '../errors.js';
 import { evaluate, evaluationData, pcaBaseline } from '../eval/evaluate.js';
 import { lowpassFloor } from '../eval/floor.js';
@@ -63,17 +64,13 @@ export interface CvUi {
   shouldStop?(): boolean;
 }
 
-/** A fold's directory name: the record's file name without its extension. */
-export function foldName(record: string): string {
-  return basename(record).replace(/\.(hea|csv)$/i, '');
-}
-
 export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
   const { config, dir } = request;
   if (config.source.kind !== 'csv') throw new RequestError(msg`cross-validation leaves out one recording at a time: give two or more recordings, not the synthetic generator`);
   const records = config.source.files;
   if (records.length < 2) throw new RequestError(msg`cross-validation needs two or more recordings (one to test, the others to train on); got ${records.length}`);
-  const names = records.map(foldName);
+  // Each fold's directory is named after its test record.
+  const names = records.map(recordName);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new MamError(`two recordings are named ${twice}: the fold directories are named after them; give each recording another name`);
 

@@ -10,7 +10,7 @@
 import { MamError, msg } from '../errors.js';
 import { removeBaseline } from './filters.js';
 import { seededRandom, shuffleInPlace } from './random.js';
-import type { EcgRecord } from './record.js';
+import { recordName, type EcgRecord } from './record.js';
 import { resample } from './resample.js';
 import { detectRPeaks } from './rpeaks.js';
 
@@ -129,8 +129,7 @@ export function checkSettings(s: PipelineSettings): PipelineSettings {
  */
 export function recordMatches(name: string, wanted: string): boolean {
   const strip = (p: string) => p.replace(/\.(hea|csv)$/i, '');
-  const base = (p: string) => strip(p.split('/').at(-1)!);
-  return strip(name) === strip(wanted) || strip(name).endsWith(`/${strip(wanted)}`) || (!wanted.includes('/') && base(name) === base(wanted));
+  return strip(name) === strip(wanted) || strip(name).endsWith(`/${strip(wanted)}`) || (!wanted.includes('/') && recordName(name) === recordName(wanted));
 }
 
 /** For each record, whether it is a named test record; a name that matches none is an error listing the records. */

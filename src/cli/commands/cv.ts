@@ -2,6 +2,7 @@ import chalk from 'chalk';
 import type { Command } from 'commander';
 import { CV_JSON, runCv, type CvResult } from '../../cv/cv.js';
 import { UsageError } from '../../errors.js';
+import { shortName } from '../../eval/evaluate.js';
 import { formatTable, numberColumn } from '../../report/table.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { onInterrupt } from '../interrupt.js';
@@ -62,7 +63,7 @@ function formatCv(r: CvResult, dir: string): string {
   const table = formatTable(
     [{ header: 'test record', width: 24 }, metric('windows'), metric('ASNR dB'), metric('PCA dB'), metric('gain dB'), metric('PRD %'), metric('p5 dB'), ...(floor ? [metric(`<${r.lowpassHz} Hz`)] : []), metric('epochs')],
     [
-      ...r.folds.map((f) => [f.record.split('/').at(-1)!, String(f.windows), dB(f.asnrDb), dB(f.pcaAsnrDb), dB(f.asnrDb - f.pcaAsnrDb), dB(f.prd), dB(f.snrP5Db), ...(floor ? [dB(f.lowpassAsnrDb!)] : []), String(f.epochs)]),
+      ...r.folds.map((f) => [shortName(f.record), String(f.windows), dB(f.asnrDb), dB(f.pcaAsnrDb), dB(f.asnrDb - f.pcaAsnrDb), dB(f.prd), dB(f.snrP5Db), ...(floor ? [dB(f.lowpassAsnrDb!)] : []), String(f.epochs)]),
       ['mean', '', dB(r.mean.asnrDb), dB(r.mean.pcaAsnrDb), dB(r.mean.asnrDb - r.mean.pcaAsnrDb), dB(r.mean.prd), '', ...(floor ? [dB(r.mean.lowpassAsnrDb!)] : []), ''].map((c) => chalk.bold(c)),
     ],
     { styleHeader: chalk.dim },
