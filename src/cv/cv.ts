@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { recordName } from '../data/record.js';
 import { MamError, msg, RequestError } from '../errors.js';
-import { evaluate, evaluationData, pcaBaseline } from '../eval/evaluate.js';
+import { evaluate, evaluationData } from '../eval/evaluate.js';
 import { lowpassFloor } from '../eval/floor.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
@@ -105,18 +105,17 @@ export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
   });
 }
 
-/** The fold's model on its test record, and PCA fitted on the same training windows. */
+/** The fold's model on its test record, beside the PCA baseline its training measured on the same windows. */
 async function testFold(dir: string, record: string, lowpassHz?: number): Promise<CvFold> {
   const { model, metadata } = await loadAutoencoder(dir);
   try {
     const data = await evaluationData(metadata);
     const overall: MetricSummary = evaluate(model, data).overall;
-    const pca = pcaBaseline(data, data.train!, metadata.spec.latent).overall;
     const { state } = metadata.training;
     const floor = lowpassHz === undefined ? undefined : (await lowpassFloor(data, metadata.data.pipeline, lowpassHz)).overall.asnr_db;
     return {
       record, model: dir, windows: overall.windows, asnrDb: overall.asnr_db, prd: overall.prd, snrP5Db: overall.snr_p5_db,
-      pcaAsnrDb: pca.asnr_db, ...(floor !== undefined ? { lowpassAsnrDb: floor } : {}), trainSeconds: state.history.reduce((a, r) => a + r.seconds, 0), epochs: state.epoch,
+      pcaAsnrDb: metadata.baseline.testAsnrDb ?? Number.NaN, ...(floor !== undefined ? { lowpassAsnrDb: floor } : {}), trainSeconds: state.history.reduce((a, r) => a + r.seconds, 0), epochs: state.epoch,
     };
   } finally {
     model.dispose();
