@@ -9,7 +9,7 @@
 //   header.ts         header or not, column names, the time column, options.lead
 //   row-parser.ts     the data lines: a byte-level fast path, csv-parse for the rest
 //   sampling-rate.ts  the time column's checks, and fs from it or from options.fs
-//   files.ts          expandCsvPaths; stat, open and read errors
+//   files.ts          expandCsvPaths (stat, open and read errors: ../files.ts, shared with WFDB)
 //   text.ts           what the header and the row parser share: number patterns, cleanName
 //   types.ts          CsvReadOptions, CsvRecord and the other shapes
 export { expandCsvPaths } from './csv/files.js';

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { MamError, msg, RequestError, setting } from '../errors.js';
 import { readEcgCsv, type CsvReadOptions, type CsvRecord } from './csv.js';
-import { fileError } from './csv/files.js';
+import { fileError } from './files.js';
 import { headerPath, readWfdbHeader, readWfdbRecord, signalFiles, type WfdbRecord } from './wfdb/reader.js';
 
 export interface RecordingReadOptions extends CsvReadOptions {

@@ -7,7 +7,8 @@
 //   The second pass parses whole lines chunk by chunk, through one buffer.
 import type { FileHandle } from 'node:fs/promises';
 import { MamError, msg, RequestError } from '../../errors.js';
-import { expandCsvPaths, readAt, regularFileSize, withOpenFile } from './files.js';
+import { readAt, regularFileSize, withOpenFile } from '../files.js';
+import { expandCsvPaths } from './files.js';
 import { readColumns, resolveLead } from './header.js';
 import { RowParser } from './row-parser.js';
 import { chooseRate, requireRateSource, timeStepsFor } from './sampling-rate.js';

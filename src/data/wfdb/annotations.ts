@@ -25,7 +25,7 @@
 //     an AUX are errors; bytes after the end word are not read.
 import { readFile } from 'node:fs/promises';
 import { MamError } from '../../errors.js';
-import { fileError } from '../csv/files.js';
+import { fileError } from '../files.js';
 
 export interface Annotation {
   /** Sample number in the record (at the record's own sampling rate). */

@@ -16,7 +16,7 @@
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MamError, msg, RequestError } from '../../errors.js';
-import { fileError, readAt, regularFileSize, withOpenFile } from '../csv/files.js';
+import { fileError, readAt, regularFileSize, withOpenFile } from '../files.js';
 import type { EcgRecord } from '../record.js';
 import { bytesFor, decodeSamples, GROUP_ALIGN, INVALID_SAMPLE, samplesIn } from './formats.js';
 import { parseHeader, type WfdbHeader, type WfdbSignalSpec } from './header.js';
@@ -80,7 +80,7 @@ export function signalFiles(headerFile: string, header: WfdbHeader): string[] {
 
 export async function readWfdbHeader(path: string): Promise<WfdbHeader> {
   const file = headerPath(path);
-  await regularFileSize(file);
+  await regularFileSize(file, 'WFDB header', 'it is parsed whole');
   let text: string;
   try {
     text = await fsp.readFile(file, 'latin1');
@@ -255,7 +255,7 @@ async function readSignalFile(headerFile: string, path: string, header: WfdbHead
 /** The size of a signal file, a missing one named with the header line that names it. */
 async function signalFileSize(headerFile: string, spec: WfdbSignalSpec, path: string): Promise<number> {
   try {
-    return await regularFileSize(path);
+    return await regularFileSize(path, 'WFDB signal file', 'its size is checked first');
   } catch (e) {
     if ((e as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw e;
     throw new MamError(`${path}: no such file (named on line ${spec.line} of ${basename(headerFile)}): put the record's signal files beside its header`, { file: path, cause: e });
