@@ -228,6 +228,14 @@ describe('beat metrics', () => {
     assert.equal(v.windows, 2);
   });
 
+  it('beats in no evaluated window count nowhere (not as uncovered): another split holds them', () => {
+    const base = { windows: { data: ref, length: 8, count: 3, origin: [{ record: 0, start: 0 }, { record: 0, start: 8 }, { record: 1, start: 100 }] }, reconstruction: rec, snr: new Float64Array(3), mean: [0, 0, 0], std: [1, 1, 1], halfWidth: 1, classOf: aamiClass };
+    const inside = beatQuality({ ...base, beats: [[{ sample: 8, symbol: 'N' }]] }).overall.classes.N!;
+    const outside = beatQuality({ ...base, beats: [[{ sample: 8, symbol: 'N' }, { sample: 16, symbol: 'N' }, { sample: 60, symbol: 'N' }]] }).overall.classes.N!;
+    assert.deepEqual([outside.beats, outside.beats_uncovered, outside.windows], [1, 0, 1]);
+    assert.deepEqual(outside, inside);
+  });
+
   it('inputs that do not fit are refused', () => {
     const base = { windows: { data: ref, length: 8, count: 3, origin: [{ record: 0, start: 0 }, { record: 0, start: 8 }, { record: 1, start: 100 }] }, reconstruction: rec, snr: new Float64Array(3), mean: [0, 0, 0], std: [1, 1, 1], beats: [], halfWidth: 1, classOf: aamiClass };
     assert.throws(() => beatQuality({ ...base, snr: new Float64Array(2) }), /3 windows but 2 SNR values/);

@@ -1,8 +1,9 @@
 // Quality per beat type: the annotated beats of each evaluated WFDB record, moved to the
 // model's rate, against the evaluation's windows (metrics/beats.ts does the arithmetic).
 //
-// Only beats inside the evaluated windows count: the model's own test split of a record split
-// by time is its last part, and the beats of the other parts were never evaluated.
+// Only beats inside the evaluated windows count (metrics/beats.ts leaves the others out): the
+// model's own test split of a record split by time is its last part, and the beats of the other
+// parts were never evaluated.
 import { resampledIndex } from '../data/resample.js';
 import { annotationPath } from '../data/recordings.js';
 import { aamiClass, isBeat, readAnnotations, type Annotation } from '../data/wfdb/annotations.js';
@@ -32,12 +33,11 @@ export async function evaluateBeats(ev: Evaluation, extension: string, fs: numbe
     files.push(path);
     beats[r] = beatMarks((await readAnnotations(path)).annotations, rates[r]!, fs);
   }
-  const inWindows = beats.map((list, r) => list && keepEvaluated(list, ev, r));
   const norm = ev.windows.norm;
   if (!norm) throw new Error('evaluateBeats needs the windows\' normalisation (WindowSet.norm)');
   const result = beatQuality({
     windows: ev.windows, reconstruction: ev.reconstruction, snr: ev.perWindow.snr, mean: norm.mean, std: norm.std,
-    beats: inWindows, halfWidth: Math.round(BEAT_HALF_WIDTH_S * fs), classOf: aamiClass,
+    beats, halfWidth: Math.round(BEAT_HALF_WIDTH_S * fs), classOf: aamiClass,
   });
   return { files, records: result.records.map((r) => ({ ...r, name: ev.recordNames[r.record]! })), overall: result.overall };
 }
@@ -45,19 +45,4 @@ export async function evaluateBeats(ev: Evaluation, extension: string, fs: numbe
 /** The beats of an annotation list, at the model's rate. */
 export function beatMarks(annotations: readonly Annotation[], fsRecord: number, fs: number): BeatMark[] {
   return annotations.filter((a) => isBeat(a.code)).map((a) => ({ sample: resampledIndex(a.sample, fsRecord, fs), symbol: a.symbol }));
-}
-
-/** The beats that lie in one of record r's evaluated windows. */
-function keepEvaluated(beats: BeatMark[], ev: Evaluation, r: number): BeatMark[] {
-  const { length, origin } = ev.windows;
-  const starts = origin.filter((o) => o.record === r).map((o) => o.start).sort((a, b) => a - b);
-  return beats.filter((b) => {
-    // The last window starting at or before the beat.
-    let lo = 0, hi = starts.length - 1, at = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]! <= b.sample) { at = mid; lo = mid + 1; } else hi = mid - 1;
-    }
-    return at >= 0 && b.sample < starts[at]! + length;
-  });
 }

@@ -13,8 +13,10 @@
 //                      order) covering it, so a segment may span two windows, each with its own
 //                      denormalisation. Infinite values (an all-zero or constant segment with an
 //                      error) are left out of the mean and counted in prd_skipped, prdn_skipped.
-//   beats_uncovered    beats whose segment is not wholly inside evaluated windows (at a window
-//                      edge, or in a part of the record that was not evaluated): not in prd.
+//   beats_uncovered    beats in an evaluated window whose segment is not wholly inside evaluated
+//                      windows (at the edge of the evaluated part, or beside a window left out):
+//                      not in prd. Beats in no evaluated window are not this evaluation's (the
+//                      part of a record split by time that another split holds) and count nowhere.
 // Only records with evaluated windows are reported, and only they add to the overall figures.
 // Symbols without an AAMI class (say '+', if the caller passes it) count only per symbol.
 import type { WindowSet } from '../data/pipeline.js';
@@ -216,6 +218,7 @@ function recordTallies(input: BeatQualityInput, windowIndices: number[], beats: 
   const span = 2 * halfWidth + 1;
   const x = new Float64Array(span), xhat = new Float64Array(span);
   for (const beat of sorted) {
+    if (beat.sample < from || beat.sample >= to || cover[beat.sample - from]! < 0) continue; // in no evaluated window
     const counted = tallies.of(beat.symbol);
     let covered = beat.sample - halfWidth >= from && beat.sample + halfWidth < to;
     for (let i = 0; covered && i < span; i++) {
