@@ -58,6 +58,25 @@ describe('mam cv', () => {
     assert.match(other.stderr, /holds a run with another preprocessing/);
   });
 
+  it('--val-by record: each fold validates on the next recording, whole, and trains on the rest', async () => {
+    const recordings = ['mitdb_100_60s', 'test01_00s', '100_3chan'].map((n) => join(DATA, 'wfdb', n));
+    const r = mam(['cv', ...recordings, '--kind', 'mac', '--epochs', '1', '--val-by', 'record', '--out', join(dir, 'by-record'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /fold 1 of 3: test on mitdb_100_60s, validate on test01_00s, train on 100_3chan/);
+    const cv = JSON.parse(r.stdout) as { val_by: string; folds: Array<{ record: string; model: string }> };
+    assert.equal(cv.val_by, 'record');
+    // 60 s, 8 s and 999 samples at 360 Hz (710 at 256 Hz): 120, 16 and 5 windows of 128.
+    const windows = [120, 16, 5];
+    for (const [i, f] of cv.folds.entries()) {
+      const { model, metadata } = await loadAutoencoder(f.model);
+      model.dispose();
+      const v = (i + 1) % 3;
+      assert.deepEqual(metadata.data.pipeline.valRecords, [`${recordings[v]}.hea`]);
+      assert.deepEqual(metadata.data.windows, { train: windows[3 - i - v]!, val: windows[v]!, test: windows[i]! });
+    }
+    assert.match(mam(['cv', ...recordings.slice(0, 2), '--val-by', 'record', '--out', join(dir, 'two')]).stderr, /--val-by record needs three or more recordings/);
+  });
+
   it('refuses what it cannot do: one recording, the synthetic generator, --test-records', () => {
     assert.match(mam(['cv', join(DATA, 'wfdb', 'mitdb_100_60s'), '--out', join(dir, 'one')]).stderr, /cross-validation needs two or more recordings/);
     assert.equal(mam(['cv', '--out', join(dir, 'none')]).code, 2);

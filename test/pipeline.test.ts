@@ -136,6 +136,24 @@ describe('windows and splits', () => {
     assert.throws(() => prepareData(records, settings({ testRecords: ['100', '106', '121'] })), /every record is a test record: leave at least one to train on/);
   });
 
+  it('named validation records: whole as the validation split; with named test records the others train whole, without they give training and test blocks', () => {
+    const records = ['/d/100.hea', '/d/106.hea', '/e/121.csv'].map((name, r) => ramp(name, 256 * 9, r * 1e6));
+    const both = prepareData(records, settings({ normalization: { method: 'none' }, testRecords: ['106'], valRecords: ['121'] }));
+    assert.deepEqual(both.assignment, ['train', 'test', 'val']);
+    const all = (r: number) => Array.from({ length: 18 }, (_, k) => ({ record: r, start: 128 * k }));
+    assert.deepEqual(both.val.origin, all(2));
+    assert.deepEqual(both.test.origin, all(1));
+    assert.deepEqual([...both.train.origin].sort((a, b) => a.start - b.start), all(0));
+    // Only validation named: the others' first 0.8 / 0.9 (2048 samples) train, the rest tests.
+    const val = prepareData(records, settings({ normalization: { method: 'none' }, valRecords: ['121'] }));
+    assert.deepEqual(val.assignment, ['all', 'all', 'val']);
+    assert.deepEqual(val.test.origin, [{ record: 0, start: 2048 }, { record: 0, start: 2176 }, { record: 1, start: 2048 }, { record: 1, start: 2176 }]);
+    assert.equal(val.train.count, 32);
+    assert.throws(() => prepareData(records, settings({ testRecords: ['106'], valRecords: ['106'] })), /valRecords: 106.hea is a test record too/);
+    assert.throws(() => prepareData(records, settings({ testRecords: ['106'], valRecords: ['100', '121'] })), /every record is a test or validation record: leave at least one to train on/);
+    assert.throws(() => prepareData(records, settings({ valRecords: ['107'] })), /valRecords: '107' is none of the records \(100.hea, 106.hea, 121.csv\): name validation records among them/);
+  });
+
   it('jitter: each training window also shifted either way inside its block; validation and test windows as they were', () => {
     const records = ['/d/100.hea', '/d/106.hea', '/e/121.csv'].map((name, r) => ramp(name, 256 * 9, r * 1e6));
     const plain = prepareData(records, settings({ normalization: { method: 'none' }, testRecords: ['106'] }));
@@ -146,6 +164,31 @@ describe('windows and splits', () => {
     const starts = shifted.train.origin.filter((o) => o.record === 0).map((o) => o.start).sort((a, b) => a - b);
     assert.deepEqual(starts, Array.from({ length: 16 }, (_, k) => [128 * k - 16, 128 * k, 128 * k + 16]).flat().filter((t) => t >= 0 && t + 128 <= 2048));
     assert.throws(() => prepareData(records, settings({ jitter: 128 })), /jitter must be a whole number of samples from 0 to below the window/);
+  });
+
+  it('stretch: each training window also time-scaled by 1 - f and 1 + f about its middle, interpolated; validation and test as they were', () => {
+    const records = ['/d/100.hea', '/d/106.hea', '/e/121.csv'].map((name, r) => ramp(name, 256 * 9, r * 1e6));
+    const plain = prepareData(records, settings({ normalization: { method: 'none' }, testRecords: ['106'] }));
+    const p = prepareData(records, settings({ normalization: { method: 'none' }, testRecords: ['106'], stretch: 0.25 }));
+    assert.deepEqual(p.val.origin, plain.val.origin);
+    assert.deepEqual(p.test.origin, plain.test.origin);
+    const copies = p.train.origin.map((o, w) => ({ ...o, w })).filter((o) => o.scale !== undefined && o.record === 0);
+    // Block [0, 2048), windows of 128 at 0, 128, ..., 1920: 1.25 reaches 16 samples beyond either edge, so the first and last have no wider copy.
+    assert.deepEqual(copies.filter((o) => o.scale === 0.75).map((o) => o.start).sort((a, b) => a - b), Array.from({ length: 16 }, (_, k) => 128 * k));
+    assert.deepEqual(copies.filter((o) => o.scale === 1.25).map((o) => o.start).sort((a, b) => a - b), Array.from({ length: 14 }, (_, k) => 128 * (k + 1)));
+    assert.equal(p.train.count, plain.train.count + 2 * (16 + 14));
+    // The records are ramps (sample t holds offset + t, conditioned unchanged): a stretched window is a steeper or flatter ramp through its middle.
+    const conditioned = conditionRecord(records[0]!, settings({}));
+    for (const o of copies) {
+      for (const i of [0, 1, 63, 64, 100, 127]) {
+        const t = o.start + 64 + (i - 64) * o.scale!;
+        const k = Math.floor(t);
+        const expected = conditioned[k]! + (t - k) * ((conditioned[k + 1] ?? conditioned[k]!) - conditioned[k]!);
+        assert.ok(Math.abs(p.train.data[o.w * 128 + i]! - expected) < 1e-3, `window ${o.start} x${o.scale} sample ${i}: ${p.train.data[o.w * 128 + i]} against ${expected}`);
+      }
+      assert.ok(Math.abs(p.train.data[o.w * 128 + 64]! - conditioned[o.start + 64]!) < 1e-3, 'the middle sample is the unstretched one');
+    }
+    assert.throws(() => prepareData(records, settings({ stretch: 0.5 })), /stretch must be a fraction above 0 and below 0.5/);
   });
 
   it("windows: 'beats' puts a window on each R peak, the peak at its middle sample", () => {

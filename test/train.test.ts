@@ -4,12 +4,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { initBackend } from '../src/backend.js';
 import { tinyConfig } from './fixtures.js';
 import { evaluate, evaluationData } from '../src/eval/evaluate.js';
 import { snrDb } from '../src/metrics/reconstruction.js';
 import { loadAutoencoder } from '../src/model/metadata.js';
+import { buildAutoencoder } from '../src/model/autoencoder.js';
+import { reconstruct } from '../src/model/infer.js';
+import { mse } from '../src/train/trainer.js';
+import { prepareFromSource } from '../src/data/source.js';
 import { resumeTraining, startTraining, type TrainConfig } from '../src/train/session.js';
 import { setRunDefaults } from '../src/train/steppers.js';
 import { mam, startMam, tempDir } from './cli-helpers.js';
@@ -48,6 +53,36 @@ describe('training', () => {
     assert.ok(readFileSync(join(dir, 'a', 'optimizer.bin')).equals(readFileSync(join(dir, 'r', 'optimizer.bin'))), 'optimizer state differs');
     const loss = (d: string) => (JSON.parse(readFileSync(join(dir, d, 'history.json'), 'utf8')) as Array<{ loss: number }>).map((r) => r.loss);
     assert.deepEqual(loss('r'), loss('a'));
+  });
+
+  it('restoreBest: the run ends on the weights of its best validation epoch, the start included, and a resumed run on the same ones', async () => {
+    const cfg = () => {
+      const c = tinyConfig({ seed: 4, kind: 'mac', epochs: 6, batchSize: 8 });
+      // A learning rate high enough that the validation loss does not fall every epoch.
+      c.options = { ...c.options, learningRate: 0.05, plateauPatience: 10, earlyStopPatience: 0, restoreBest: true };
+      return c;
+    };
+    const lines: string[] = [];
+    const run = await startTraining(cfg(), join(dir, 'best'), { log: (t) => lines.push(t) });
+    const { state } = run;
+    const { val } = await prepareFromSource(run.metadata.data.source, run.metadata.data.pipeline);
+    const start = buildAutoencoder(run.metadata.spec);
+    const losses = [mse(val.data, reconstruct(start, val)), ...state.history.map((r) => r.valLoss)];
+    start.dispose();
+    const bestEpoch = losses.indexOf(Math.min(...losses));
+    assert.equal(state.best!.epoch, bestEpoch, `validation losses ${losses.join(', ')}`);
+    assert.equal(state.restoredEpoch, bestEpoch);
+    assert.ok(lines.some((l) => l.startsWith('restored the weights of')), lines.join('\n'));
+    // The model holds that epoch's weights: it validates at that epoch's loss (the engine's figure, recomputed by tfjs).
+    const now = mse(val.data, reconstruct(run.model, val));
+    assert.ok(Math.abs(now - state.best!.valLoss) <= 1e-5 * state.best!.valLoss, `${now} against ${state.best!.valLoss}`);
+    assert.notEqual(bestEpoch, state.history.length, 'this case should end on an earlier epoch than the last');
+    // Stopped inside epoch 3 and resumed: the snapshot travelled with the checkpoint.
+    let steps = 0;
+    await startTraining(cfg(), join(dir, 'best-r'), { ...quiet, shouldStop: () => ++steps > 2.5 * 9 });
+    const resumed = await resumeTraining(join(dir, 'best-r'), quiet);
+    assert.equal(resumed.state.restoredEpoch, bestEpoch);
+    assert.ok(readFileSync(join(dir, 'best', 'weights.bin')).equals(readFileSync(join(dir, 'best-r', 'weights.bin'))), 'weights differ');
   });
 
   it('a resume during vcon keeps reduce-on-plateau and early stopping where they were', async () => {
@@ -116,6 +151,36 @@ describe('training', () => {
 });
 
 describe('mam train and mam eval', () => {
+  it('--preset real: its recipe is printed and stored, a flag given wins, and the run ends on its best epoch', async () => {
+    const record = fileURLToPath(new URL('../../data/wfdb/mitdb_100_60s', import.meta.url));
+    const out = join(dir, 'real');
+    const r = mam(['train', record, '--preset', 'real', '--kind', 'mac', '--epochs', '2', '--split', '0.7,0.15,0.15', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /preset real: --latent-activation linear --windows beats --baseline highpass --stretch 0.15 --init pca --restore-best/);
+    assert.match(r.stderr, /starting from PCA/);
+    const { model, metadata } = await loadAutoencoder(out);
+    model.dispose();
+    assert.equal(metadata.spec.latentActivation, 'linear');
+    const p = metadata.data.pipeline;
+    assert.deepEqual([p.windows, p.baseline, p.stretch], ['beats', 'highpass', 0.15]);
+    const o = metadata.training!.options;
+    assert.deepEqual([o.init, o.restoreBest], ['pca', true]);
+    const state = metadata.training!.state;
+    const summary = JSON.parse(r.stdout) as { restored_epoch: number; val_asnr_db: number };
+    assert.equal(summary.restored_epoch, state.best!.epoch);
+    assert.equal(summary.val_asnr_db, state.best!.valAsnrDb);
+    // A flag given on the command line wins over the recipe.
+    const fixed = mam(['train', record, '--preset', 'real', '--kind', 'mac', '--epochs', '1', '--windows', 'fixed', '--init', 'random', '--out', join(dir, 'real-fixed')]);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.doesNotMatch(fixed.stderr, /starting from PCA/);
+    const f = await loadAutoencoder(join(dir, 'real-fixed'));
+    f.model.dispose();
+    assert.deepEqual([f.metadata.data.pipeline.windows, f.metadata.data.pipeline.stretch, f.metadata.training!.options.init], [undefined, 0.15, undefined]);
+    // Recordings with the preset made for ECGSYN: a note names the one for them.
+    const small = mam(['train', record, '--epochs', '1', '--out', join(dir, 'small-real')]);
+    assert.match(small.stderr, /note: the small preset is made for ECGSYN; for real recordings --preset real/);
+  });
+
   it('eval --save-reconstruction recomputes to the reported ASNR', () => {
     const model = join(dir, 'cli');
     const t = mam(['train', '--out', model, '--epochs', '2', '--vcon-epochs', '1', '--synth-records', '6', '--synth-seconds', '8', '--json']);

@@ -7,6 +7,7 @@ import { csvSource, type DataSource } from '../data/source.js';
 import { UsageError } from '../errors.js';
 import { PRESETS, shapeOf, specFromPreset, type ModelKind } from '../model/autoencoder.js';
 import { loadAutoencoder } from '../model/metadata.js';
+import { pcaStartProblem } from '../model/pca-start.js';
 import type { DenseSource } from '../sweep/sweep.js';
 import type { TrainConfig } from '../train/session.js';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../train/trainer.js';
@@ -32,14 +33,18 @@ export interface TrainFlags extends CsvFlags {
   plateauFactor: string;
   seed: string;
   normalization: string;
-  baseline: string;
+  baseline?: string;
   hop?: string;
   split?: string;
   testRecords?: string;
-  windows: string;
+  valRecords?: string;
+  windows?: string;
   inputNoise?: string;
+  init?: string;
+  restoreBest?: boolean;
   latentActivation?: string;
   jitter?: string;
+  stretch?: string;
   synthRecords: string;
   synthSeconds: string;
   noiseSnr?: string;
@@ -61,6 +66,41 @@ export const GIVEN_MODEL_FLAGS: FlagNames = {
   kind: 'mam train --kind',
 };
 
+/**
+ * The data and training half of a preset's recipe: what its flags default to (a flag given on
+ * the command line wins). 'real' is the recipe measured on real patients (README, "Real
+ * recordings"): beat windows without baseline wander, time-stretched training copies, the
+ * network started as PCA (so no MAC-to-MAM blend is needed: the start already is MAM), and the
+ * weights of the best validation epoch kept.
+ */
+export const PRESET_RECIPES: Readonly<Record<string, Readonly<Partial<Pick<TrainFlags, 'windows' | 'baseline' | 'init' | 'stretch' | 'restoreBest' | 'vconEpochs'>>>>> = {
+  real: { windows: 'beats', baseline: 'highpass', stretch: '0.15', init: 'pca', restoreBest: true, vconEpochs: '0' },
+};
+
+/** The flags with a preset's recipe filling those not given. */
+function withRecipe(flags: TrainFlags): TrainFlags {
+  const recipe = PRESET_RECIPES[flags.preset] ?? {};
+  const out = { ...flags };
+  for (const [key, value] of Object.entries(recipe) as Array<[keyof typeof recipe, string | boolean]>) {
+    if (out[key] === undefined) (out as Record<string, unknown>)[key] = value;
+  }
+  // No blend from MAC to MAM is needed only because a PCA start already is MAM: from other weights it is.
+  if (out.init !== 'pca' && flags.vconEpochs === undefined) delete out.vconEpochs;
+  return out;
+}
+
+/** A line saying what the preset's recipe set, or, for recordings trained with a preset made for ECGSYN, which preset is made for them. */
+export function recipeLine(csv: string[], flags: TrainFlags): string | undefined {
+  const recipe = PRESET_RECIPES[flags.preset];
+  if (recipe) {
+    const set = Object.entries(recipe).map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}${v === true ? '' : ` ${v}`}`);
+    const linear = PRESETS[flags.preset]?.latentActivation === 'linear' ? ' --latent-activation linear' : '';
+    return `preset ${flags.preset}:${linear} ${set.join(' ')} (options given on the command line win)`;
+  }
+  if (csv.length > 0 && flags.preset === 'small') return 'note: the small preset is made for ECGSYN; for real recordings --preset real is the recipe measured on patients the model never saw (README, "Real recordings")';
+  return undefined;
+}
+
 /** Synthetic traces of 60 s when no recordings are given (10 hours of ECG: README, "Quality"). */
 export const DEFAULT_SYNTH_RECORDS = 600;
 
@@ -81,25 +121,30 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--lr <rate>', 'Adam learning rate', String(d.learningRate))
     .option('--vcon-epochs <n>', 'epochs over which training goes from MAC to MAM (vanishing contributions; default: half of --epochs, 0 for none)')
     .option('--vcon-shape <shape>', 'linear or exponential', d.vconShape)
+    .option('--init <how>', 'starting weights: random (from --seed; the default) or pca (the network starts as the PCA baseline exactly and trains on from there; needs --latent-activation linear and hidden layers of at least 2 x --latent)')
+    .option('--restore-best', 'end on the weights of the best validation epoch (the start counts too, without vcon), not on the last epoch\'s: with validation on other patients (--val-records), the epochs after the best fit the training patients only')
     .option('--input-noise <std>', 'denoising: white noise of this standard deviation (in normalised units, 0.1 is about 20 dB below a window) added to each training input, the output compared with the clean window (default: none)')
     .option('--patience <n>', 'early stopping: stop after this many epochs without a better validation loss (0: never)', String(d.earlyStopPatience))
     .option('--plateau-patience <n>', 'reduce the learning rate after this many epochs without improvement', String(d.plateauPatience))
     .option('--plateau-factor <f>', 'factor the learning rate is reduced by', String(d.plateauFactor))
     .option('--seed <n>', 'seeds the data, the initial weights and the batch order', String(d.seed))
     .option('--normalization <how>', 'window (each window to mean 0, std 1), dataset (training mean and std) or none', 'window')
-    .option('--baseline <how>', 'none, or highpass (remove baseline wander below 0.5 Hz)', 'none')
+    .option('--baseline <how>', 'none (the default), or highpass (remove baseline wander below 0.5 Hz)')
     .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
     .option('--split <train,val,test>', `fractions of the data for training, validation and test, summing to 1: whole records with 3 or more, else time blocks of each record in that order (default ${DEFAULT_SPLIT.train},${DEFAULT_SPLIT.val},${DEFAULT_SPLIT.test})`)
-    .option('--windows <how>', 'fixed (a window every --hop samples) or beats (a window centred on each R peak the detector finds)', 'fixed')
+    .option('--windows <how>', 'fixed (a window every --hop samples; the default) or beats (a window centred on each R peak the detector finds)')
     .option('--jitter <samples>', 'time-shift augmentation: each training window also shifted by this many samples either way (default: none)')
+    .option('--stretch <fraction>', 'time-scale augmentation: each training window also stretched by 1 - and 1 + this fraction about its middle, as a slower or faster heart draws a beat, e.g. 0.1 (default: none)')
     .option('--test-records <names>', 'recordings that form the test split, whole, by name (100, mitdb/100.hea, ...) separated by commas; the others are cut into a training and a validation block each (--split\'s train and val shares)')
+    .option('--val-records <names>', 'recordings that form the validation split, whole, by name: early stopping then follows patients training never saw; with --test-records the others train whole, without it they are cut into a training and a test block each')
     .option('--synth-records <n>', 'synthetic ECG: number of traces, each with its own heart rate', String(DEFAULT_SYNTH_RECORDS))
     .option('--synth-seconds <s>', 'synthetic ECG: seconds per trace', '60')
     .option('--noise-snr <dB>', 'synthetic ECG: white noise at this input SNR (default: none)');
 }
 
 /** The training configuration (network, data, pipeline, options) from the flags. */
-export async function trainConfig(csv: string[], flags: TrainFlags): Promise<TrainConfig> {
+export async function trainConfig(csv: string[], given: TrainFlags): Promise<TrainConfig> {
+  const flags = withRecipe(given);
   const kind = choiceOption<ModelKind>('--kind', flags.kind, ['mam', 'mac']);
   const seed = seedOption('--seed', flags.seed);
   const spec = specFromPreset(flags.preset, {
@@ -127,7 +172,11 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     seed,
     // Stored only when asked for, so that the options of runs without it stay as they were.
     ...(flags.inputNoise !== undefined ? { inputNoise: nonNegative('--input-noise', flags.inputNoise, '0.1') } : {}),
+    ...(choiceOption('--init', flags.init ?? 'random', ['random', 'pca'] as const) === 'pca' ? { init: 'pca' as const } : {}),
+    ...(flags.restoreBest ? { restoreBest: true } : {}),
   };
+  const pcaProblem = options.init === 'pca' ? pcaStartProblem(spec) : null;
+  if (pcaProblem !== null) throw new UsageError(`--init pca: ${pcaProblem}`);
   if (options.vconEpochs >= epochs) {
     throw new UsageError(`--vcon-epochs ${options.vconEpochs} must be fewer than --epochs ${epochs}: the network has to end as pure MAM`);
   }
@@ -136,14 +185,16 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
     fs: spec.fs,
     window: spec.window,
     hop: flags.hop !== undefined ? intOption('--hop', flags.hop, String(spec.window), 1) : spec.window,
-    baseline: choiceOption('--baseline', flags.baseline, ['none', 'highpass'] as const),
+    baseline: choiceOption('--baseline', flags.baseline ?? 'none', ['none', 'highpass'] as const),
     normalization,
     split: flags.split === undefined ? DEFAULT_SPLIT : splitOption(flags.split),
     seed,
     ...(flags.testRecords !== undefined ? { testRecords: namesOption('--test-records', flags.testRecords) } : {}),
+    ...(flags.valRecords !== undefined ? { valRecords: namesOption('--val-records', flags.valRecords) } : {}),
     // Stored only when asked for, so that the settings of fixed-window models stay as they were.
-    ...(flags.windows !== 'fixed' ? { windows: choiceOption('--windows', flags.windows, ['fixed', 'beats'] as const) } : {}),
+    ...(flags.windows !== undefined && flags.windows !== 'fixed' ? { windows: choiceOption('--windows', flags.windows, ['fixed', 'beats'] as const) } : {}),
     ...(flags.jitter !== undefined ? { jitter: intOption('--jitter', flags.jitter, '8', 0) } : {}),
+    ...(flags.stretch !== undefined ? { stretch: stretchOption(flags.stretch) } : {}),
   };
   let source: DataSource;
   if (csv.length > 0) {
@@ -162,6 +213,12 @@ export async function trainConfig(csv: string[], flags: TrainFlags): Promise<Tra
 function nonNegative(flag: string, raw: string, example: string): number {
   const v = numberOption(flag, raw, example);
   if (!(v >= 0)) throw new UsageError(`${flag} must be 0 or more, got "${raw}"; e.g. ${flag} ${example}`);
+  return v;
+}
+
+function stretchOption(raw: string): number {
+  const v = numberOption('--stretch', raw, '0.1');
+  if (!(v > 0 && v < 0.5)) throw new UsageError(`--stretch must be a fraction above 0 and below 0.5, got "${raw}"; e.g. --stretch 0.1`);
   return v;
 }
 
@@ -192,12 +249,14 @@ function fraction(flag: string, raw: string, example: string): number {
 
 /** With --from, the network's preset and sizes default to the source model's; they must match it. */
 export async function fromConfig(csv: string[], dir: string, flags: TrainFlags, command: Command): Promise<TrainConfig> {
+  if (flags.init === 'pca') throw new UsageError(`--init pca and --from ${dir} both give the starting weights: choose one`);
   const { model, metadata } = await loadAutoencoder(dir);
   model.dispose();
   const s = metadata.spec;
   const given = (name: string) => command.getOptionValueSource(name) === 'cli';
   const config = await trainConfig(csv, {
     ...flags,
+    init: 'random', // the weights come from the model, whatever the preset's recipe says
     ...(given('preset') ? {} : { preset: s.preset }),
     ...(given('encoder') || given('preset') ? {} : { encoder: s.encoder.join(',') }),
     ...(given('latent') || given('preset') ? {} : { latent: String(s.latent) }),

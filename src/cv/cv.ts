@@ -1,5 +1,6 @@
 // Leave-one-record-out cross-validation (`mam cv`): for each recording, a model trained on all
-// the others (validation from a time block of each, see PipelineSettings.testRecords) is
+// the others (validation from a time block of each, see PipelineSettings.testRecords, or one of
+// them whole: valBy 'record') is
 // tested on that one, the patient it never saw, beside PCA with the same latent size fitted on
 // the same training windows. Every fold is a model directory of its own under the cv
 // directory, so running again continues: finished folds are read back, an unfinished one
@@ -26,6 +27,12 @@ export interface CvRequest {
   dir: string;
   /** Also the noise floor of each test record: the ASNR of keeping everything below this (Hz). */
   lowpassHz?: number;
+  /**
+   * Where each fold validates: 'time' (default), a block at the end of every training record;
+   * 'record', the training record after the test record (in the order given, cyclically), whole:
+   * a patient the fold's training never sees, so that early stopping follows new patients.
+   */
+  valBy?: 'time' | 'record';
 }
 
 export interface CvFold {
@@ -51,6 +58,8 @@ export interface CvResult {
   /** Means over the folds (each patient counts once, whatever its length). */
   mean: { asnrDb: number; pcaAsnrDb: number; prd: number; lowpassAsnrDb?: number };
   lowpassHz?: number;
+  /** Where the folds validated (CvRequest.valBy). */
+  valBy: 'time' | 'record';
   /** False when the run was stopped before every fold was done. */
   finished: boolean;
 }
@@ -69,6 +78,8 @@ export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
   if (config.source.kind !== 'csv') throw new RequestError(msg`cross-validation leaves out one recording at a time: give two or more recordings, not the synthetic generator`);
   const records = config.source.files;
   if (records.length < 2) throw new RequestError(msg`cross-validation needs two or more recordings (one to test, the others to train on); got ${records.length}`);
+  const byRecord = request.valBy === 'record';
+  if (byRecord && records.length < 3) throw new RequestError(msg`{valBy} record needs three or more recordings (one to test, one to validate, the others to train on); got ${records.length}`);
   // Each fold's directory is named after its test record.
   const names = records.map(recordName);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
@@ -80,8 +91,10 @@ export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
     for (const [i, record] of records.entries()) {
       if (ui.shouldStop?.()) { finished = false; break; }
       const model = join(dir, names[i]!);
-      ui.log(`fold ${i + 1} of ${records.length}: test on ${names[i]}, train on ${names.filter((_, k) => k !== i).join(', ')}`);
-      const fold: TrainConfig = { ...config, pipeline: { ...config.pipeline, testRecords: [record] } };
+      const v = (i + 1) % records.length;
+      const trainOn = names.filter((_, k) => k !== i && !(byRecord && k === v)).join(', ');
+      ui.log(`fold ${i + 1} of ${records.length}: test on ${names[i]}, ${byRecord ? `validate on ${names[v]}, ` : ''}train on ${trainOn}`);
+      const fold: TrainConfig = { ...config, pipeline: { ...config.pipeline, testRecords: [record], ...(byRecord ? { valRecords: [records[v]!] } : {}) } };
       const run = await trainOrResume(fold, model, ui.training(names[i]!, i, records.length));
       ui.trained?.(names[i]!);
       if (!run.finished) { finished = false; break; }
@@ -97,6 +110,7 @@ export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
         ...(request.lowpassHz !== undefined ? { lowpassAsnrDb: mean((f) => f.lowpassAsnrDb!) } : {}),
       },
       ...(request.lowpassHz !== undefined ? { lowpassHz: request.lowpassHz } : {}),
+      valBy: byRecord ? 'record' : 'time',
       finished,
     };
     await fs.mkdir(dir, { recursive: true });

@@ -56,6 +56,13 @@ export interface PipelineSettings {
    */
   testRecords?: string[];
   /**
+   * The records that form the validation split, whole, by name: validation on patients training
+   * never saw, so that early stopping and the learning-rate schedule follow what carries over to
+   * a new patient. With testRecords too, the other records train whole; without, they are cut
+   * into training and test blocks (split.train to split.test).
+   */
+  valRecords?: string[];
+  /**
    * 'fixed' (default): a window every `hop` samples. 'beats': a window per R peak (the
    * project's detector, rpeaks.ts), the peak at its middle sample, so that every window holds
    * one beat in the same place; the signal between beats further apart than a window is in none.
@@ -67,6 +74,13 @@ export interface PipelineSettings {
    * windows are not shifted.
    */
   jitter?: number;
+  /**
+   * Time-scale augmentation: every training window also taken with time stretched by 1 - stretch
+   * and 1 + stretch about its middle sample (linear interpolation), as a slower or faster heart
+   * would draw the same beat: narrower and wider QRS, shorter and longer QT. Where the stretched
+   * window stays inside its record's training block. Validation and test windows are not stretched.
+   */
+  stretch?: number;
 }
 
 export const DEFAULT_SPLIT = { train: 0.8, val: 0.1, test: 0.1 };
@@ -76,8 +90,8 @@ export interface WindowSet {
   data: Float32Array;
   count: number;
   length: number;
-  /** Where each window came from: record index and first sample (at the model's rate). */
-  origin: Array<{ record: number; start: number }>;
+  /** Where each window came from: record index and first sample (at the model's rate); see Origin. */
+  origin: Origin[];
   /** The windows left out as flat (FLAT_STD_MV), by the same kind of origin (none when absent). */
   flat?: Array<{ record: number; start: number }>;
   /** Per window, what normaliseWindows took away: conditioned mV = value * std + mean. */
@@ -116,9 +130,10 @@ export function checkSettings(s: PipelineSettings): PipelineSettings {
   }
   if (!Number.isInteger(s.seed)) bad(`seed must be a whole number, got ${s.seed}`);
   if (s.windows !== undefined && !['fixed', 'beats'].includes(s.windows)) bad(`windows must be 'fixed' or 'beats', got '${s.windows}'`);
+  if (s.stretch !== undefined && !(s.stretch > 0 && s.stretch < 0.5)) bad(`stretch must be a fraction above 0 and below 0.5, got ${s.stretch}`);
   if (s.jitter !== undefined && !(Number.isInteger(s.jitter) && s.jitter >= 0 && s.jitter < s.window)) bad(`jitter must be a whole number of samples from 0 to below the window, got ${s.jitter}`);
-  if (s.testRecords !== undefined && !(Array.isArray(s.testRecords) && s.testRecords.length > 0 && s.testRecords.every((n) => typeof n === 'string' && n !== ''))) {
-    bad('test records must be a list of record names');
+  for (const [list, what] of [[s.testRecords, 'test'], [s.valRecords, 'validation']] as const) {
+    if (list !== undefined && !(Array.isArray(list) && list.length > 0 && list.every((n) => typeof n === 'string' && n !== ''))) bad(`${what} records must be a list of record names`);
   }
   return s;
 }
@@ -133,16 +148,23 @@ export function recordMatches(name: string, wanted: string): boolean {
 }
 
 /** For each record, whether it is a named test record; a name that matches none is an error listing the records. */
-function namedTestRecords(records: EcgRecord[], names: string[]): boolean[] {
-  for (const wanted of names) {
-    if (!records.some((r) => recordMatches(r.name, wanted))) {
-      const list = records.map((r) => r.name.split('/').at(-1)!).join(', ');
-      throw new MamError(msg`{testRecords}: '${wanted}' is none of the records (${list}): name test records among them`);
-    }
+/** Each record's named split ('test', 'val') or null; throws naming the setting when a name matches no record, or none is left to train on. */
+function namedSplits(records: EcgRecord[], s: PipelineSettings): Array<'test' | 'val' | null> {
+  const list = records.map((r) => r.name.split('/').at(-1)!).join(', ');
+  const unknown = (names: string[] | undefined) => (names ?? []).find((wanted) => !records.some((r) => recordMatches(r.name, wanted)));
+  const test = unknown(s.testRecords), val = unknown(s.valRecords);
+  if (test !== undefined) throw new MamError(msg`{testRecords}: '${test}' is none of the records (${list}): name test records among them`);
+  if (val !== undefined) throw new MamError(msg`{valRecords}: '${val}' is none of the records (${list}): name validation records among them`);
+  const isIn = (names: string[] | undefined, r: EcgRecord) => (names ?? []).some((w) => recordMatches(r.name, w));
+  const out = records.map((r) => (isIn(s.testRecords, r) ? 'test' : isIn(s.valRecords, r) ? 'val' : null));
+  const both = records.find((r) => isIn(s.testRecords, r) && isIn(s.valRecords, r));
+  if (both) throw new MamError(msg`{valRecords}: ${both.name.split('/').at(-1)!} is a test record too: name each record in one of them`);
+  if (out.every((o) => o !== null)) {
+    throw s.valRecords
+      ? new MamError(msg`{valRecords}: every record is a test or validation record: leave at least one to train on`)
+      : new MamError(msg`{testRecords}: every record is a test record: leave at least one to train on`);
   }
-  const isTest = records.map((r) => names.some((w) => recordMatches(r.name, w)));
-  if (isTest.every(Boolean)) throw new MamError(msg`{testRecords}: every record is a test record: leave at least one to train on`);
-  return isTest;
+  return out;
 }
 
 /** A record at the model's rate, baseline removed if asked: what windows are cut from. */
@@ -174,6 +196,19 @@ function jittered(starts: number[], from: number, to: number, s: PipelineSetting
   return starts.flatMap((t) => [t - j, t, t + j].filter((u) => u >= from && u + s.window <= to));
 }
 
+/**
+ * The starts as stretched copies (scale 1 - stretch and 1 + stretch about the window's middle)
+ * whose samples all fall in [from, to).
+ */
+function stretched(starts: number[], from: number, to: number, s: PipelineSettings): Origin[] {
+  const f = s.stretch ?? 0;
+  if (f === 0) return [];
+  const half = s.window / 2;
+  return starts.flatMap((start) => [1 - f, 1 + f]
+    .filter((scale) => start + half - half * scale >= from && start + half + (half - 1) * scale <= to - 1)
+    .map((scale) => ({ record: -1, start, scale })));
+}
+
 /** Where windows start in record r's [from, to), as settings.windows says (beats: R peaks found once per record). */
 function windowPlacer(signals: Float32Array[], s: PipelineSettings): (r: number, from: number, to: number) => number[] {
   if ((s.windows ?? 'fixed') === 'fixed') return (_r, from, to) => windowStarts(from, to, s.window, s.hop);
@@ -189,25 +224,28 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
   const signals = records.map((r) => conditionRecord(r, s));
   const startsIn = windowPlacer(signals, s);
   const random = seededRandom(s.seed);
-  const parts: Record<SplitName, Array<{ record: number; start: number }>> = { train: [], val: [], test: [] };
-  // Record r's windows in [from, to) go to split `name` (training ones with their shifted copies).
+  const parts: Record<SplitName, Origin[]> = { train: [], val: [], test: [] };
+  // Record r's windows in [from, to) go to split `name` (training ones with their shifted and stretched copies).
   const place = (r: number, name: SplitName, from: number, to: number) => {
     const starts = startsIn(r, from, to);
     for (const start of name === 'train' ? jittered(starts, from, to, s) : starts) parts[name].push({ record: r, start });
+    if (name === 'train') for (const o of stretched(starts, from, to, s)) parts.train.push({ ...o, record: r });
   };
   let splitBy: PreparedData['splitBy'];
   let assignment: PreparedData['assignment'];
 
-  if (s.testRecords) {
+  if (s.testRecords || s.valRecords) {
     splitBy = 'named';
-    const isTest = namedTestRecords(records, s.testRecords);
-    assignment = isTest.map((t) => (t ? 'test' : 'all'));
-    const trainShare = s.split.train / (s.split.train + s.split.val);
+    const named = namedSplits(records, s);
+    assignment = named.map((t) => t ?? (s.testRecords && s.valRecords ? 'train' : 'all'));
+    // The unnamed records: all training when both other splits are named, else a training block and then a block of the split that is not.
+    const rest: SplitName | null = s.testRecords && s.valRecords ? null : s.testRecords ? 'val' : 'test';
+    const trainShare = rest === null ? 1 : s.split.train / (s.split.train + s.split[rest]);
     signals.forEach((x, r) => {
-      if (isTest[r]) return place(r, 'test', 0, x.length);
+      if (named[r]) return place(r, named[r]!, 0, x.length);
       const cut = Math.round(x.length * trainShare);
       place(r, 'train', 0, cut);
-      place(r, 'val', cut, x.length);
+      if (rest !== null) place(r, rest, cut, x.length);
     });
   } else if (records.length >= 3) {
     splitBy = 'record';
@@ -229,7 +267,7 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
     const [kept, left] = partitionFlat(signals, parts[name], s.window);
     parts[name] = kept;
     return [name, left];
-  })) as Record<SplitName, Array<{ record: number; start: number }>>;
+  })) as Record<SplitName, Origin[]>;
   if (parts.train.length === 0) {
     const why = flat.train.length > 0 ? ` (its ${flat.train.length} windows are all flat, below ${FLAT_STD_MV} mV: no signal, or a lead off)` : '';
     throw new MamError(`the training split has no window of ${s.window} samples${why}: give more data, a shorter window or a larger training fraction`);
@@ -309,11 +347,26 @@ function assignRecords(lengths: number[], split: PipelineSettings['split'], rand
   return out;
 }
 
-type Origin = { record: number; start: number };
+/**
+ * A window's place: record index and first sample at the model's rate. A stretched training
+ * copy (PipelineSettings.stretch) has the start of the window it stretches and its time scale:
+ * sample i is the record at start + n/2 + (i - n/2) * scale, interpolated.
+ */
+export type Origin = { record: number; start: number; scale?: number };
 
 function cutWindows(signals: Float32Array[], origin: Origin[], length: number, flat: Origin[]): WindowSet {
   const data = new Float32Array(origin.length * length);
-  origin.forEach(({ record, start }, w) => data.set(signals[record]!.subarray(start, start + length), w * length));
+  origin.forEach(({ record, start, scale }, w) => {
+    const x = signals[record]!;
+    if (scale === undefined) return data.set(x.subarray(start, start + length), w * length);
+    const middle = start + length / 2;
+    for (let i = 0; i < length; i++) {
+      const p = middle + (i - length / 2) * scale;
+      const k = Math.floor(p);
+      const frac = p - k;
+      data[w * length + i] = frac === 0 ? x[k]! : x[k]! + frac * (x[k + 1]! - x[k]!);
+    }
+  });
   return { data, count: origin.length, length, origin, flat };
 }
 

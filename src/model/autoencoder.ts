@@ -46,6 +46,8 @@ export interface Preset {
   /** The MAM layers by default: names separated by commas, or a number K for the last K. */
   mamLayers: string | number;
   splits: number;
+  /** The latent's activation when not 'relu' (AutoencoderSpec.latentActivation). */
+  latentActivation?: 'linear';
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -57,6 +59,13 @@ export const PRESETS: Record<string, Preset> = {
   paper: {
     description: 'windows of 256 at 256 Hz, encoder 256-256-32, the MAM group\'s decoder 32-512-512-256-256, MAM in dec1',
     fs: 256, window: 256, encoder: [256], latent: 32, decoder: [512, 512, 256], mamLayers: 'dec1', splits: 1,
+  },
+  // The recipe for real recordings (README, "Real recordings"): small's sizes with signed
+  // latent values, so that the network can start as PCA (model/pca-start.ts); the data and
+  // training half of the recipe is in cli/train-options.ts (PRESET_RECIPES).
+  real: {
+    description: 'for real recordings: the small network with a linear latent, started from PCA, on beat windows with the baseline removed and time-stretched copies, ending on its best validation epoch (README, "Real recordings")',
+    fs: 256, window: 128, encoder: [64], latent: 16, decoder: [256], mamLayers: 'dec1', splits: 1, latentActivation: 'linear',
   },
   // The scale at which the paper's claim can be tested: the MAM group's decoder with dec2
   // widened to 1024, so that the dense MAC tail (3.5 MB as the C export stores it) does not fit
@@ -170,6 +179,7 @@ export function specFromPreset(
     splits: preset.splits,
     prunedAs: 'zero',
     seed: 1,
+    ...(preset.latentActivation ? { latentActivation: preset.latentActivation } : {}),
     ...rest,
   };
   spec.mamLayers = spec.kind === 'mam' ? resolveMamLayers(mamLayers ?? preset.mamLayers, spec) : [];

@@ -104,14 +104,14 @@ const normalization = tagged<Normalization, 'method'>('method', {
 
 const pipeline = object<PipelineSettings>({
   fs: number, window: wholeNumber, hop: wholeNumber, baseline: oneOf({ none: true, highpass: true }), normalization,
-  split: object({ train: number, val: number, test: number }), seed: number, testRecords: optional(listOf(string)),
-  windows: optional(oneOf({ fixed: true, beats: true })), jitter: optional(wholeNumber),
+  split: object({ train: number, val: number, test: number }), seed: number, testRecords: optional(listOf(string)), valRecords: optional(listOf(string)),
+  windows: optional(oneOf({ fixed: true, beats: true })), jitter: optional(wholeNumber), stretch: optional(number),
 });
 
 const options = object<TrainOptions>({
   epochs: number, batchSize: number, learningRate: number, vconEpochs: number, vconShape: oneOf({ linear: true, exponential: true }),
   plateauFactor: number, plateauPatience: number, minLearningRate: number, earlyStopPatience: number, seed: number,
-  inputNoise: optional(number),
+  inputNoise: optional(number), init: optional(oneOf({ pca: true })), restoreBest: optional(boolean),
 });
 
 const epochRecord = object<EpochRecord>({
@@ -122,6 +122,7 @@ const state = object<TrainState>({
   epoch: number, batchInEpoch: number, step: number, learningRate: number, bestValLoss: orNull(number),
   epochsWithoutImprovement: number, epochLossSum: number, history: listOf(epochRecord), finished: boolean,
   stopReason: optional(string), stopKind: optional(oneOf({ epochs: true, early: true })), adamAccBeta: optional(numberPair),
+  best: optional(object({ epoch: wholeNumber, valLoss: number, valAsnrDb: number })), restoredEpoch: optional(wholeNumber),
 });
 
 const optimizerSpec = object<OptimizerSpec>({ name: string, shape: listOf(wholeNumber), dtype: oneOf({ float32: true, int32: true }) });

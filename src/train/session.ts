@@ -11,14 +11,18 @@ import { fingerprintSource, prepareFromSource, withoutFingerprints, type DataSou
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { asnrOf } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
+import { startFromPca } from '../model/pca-start.js';
 import { checkReplaceable, loadModel, modelDirExists } from '../model/files.js';
 import { withOutputLock } from '../io/lock.js';
 import { autoencoderMetadata, type AutoencoderMetadata } from '../model/metadata.js';
 import { lineChart } from '../report/svg.js';
 import { setModelBeta } from './beta.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { reconstruct } from '../model/infer.js';
+import { readModelFile } from '../model/files.js';
+import { BEST_WEIGHTS_FILE, BestWeights } from './best.js';
 import {
-  initialTrainState, makeOptimizer, restoreOptimizer, trainAutoencoder,
+  initialTrainState, makeOptimizer, mse, restoreOptimizer, trainAutoencoder,
   type EpochRecord, type TrainOptions, type TrainState,
 } from './trainer.js';
 
@@ -78,6 +82,11 @@ async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Pro
   };
   ui.log(`baseline: PCA with ${baseline.components} components (a linear autoencoder of the same latent size): validation ASNR ${baseline.valAsnrDb.toFixed(2)} dB, test ${baseline.testAsnrDb.toFixed(2)} dB`);
   const model = buildAutoencoder(config.spec);
+  if (config.options.init === 'pca') {
+    if (config.from !== undefined) throw new RequestError(msg`{init} pca and {from} both give the starting weights: choose one`);
+    startFromPca(model, config.spec, pca);
+    ui.log(`starting from PCA: the network computes the baseline's reconstruction exactly; its ${config.spec.encoder.concat(config.spec.decoder).reduce((a, u) => a + u - 2 * config.spec.latent, 0)} spare hidden units join in as training finds a use for them`);
+  }
   let from: { dir: string; kind: AutoencoderSpec['kind'] } | undefined;
   if (config.from !== undefined) {
     const source = await loadModel(config.from);
@@ -179,17 +188,34 @@ async function resumeLocked(dir: string, ui: SessionUi, epochs?: number): Promis
     ui.log(`warning: the data now give ${data.train.count}/${data.val.count}/${data.test.count} training/validation/test windows where the run started with ${w.train}/${w.val}/${w.test} (${data.train.flat?.length ?? 0} flat training windows are now left out): it goes on with these`);
   }
   ui.log(`resuming ${dir} at epoch ${checkpoint.state.epoch}${checkpoint.state.batchInEpoch ? `, batch ${checkpoint.state.batchInEpoch}` : ''} of ${metadata.training.options.epochs}`);
-  return runTraining(checkpoint.model, data, metadata, checkpoint.optimizerWeights, dir, ui);
+  const { best } = checkpoint.state;
+  const kept = best === undefined ? undefined
+    : BestWeights.fromBytes(best, await readModelFile(dir, BEST_WEIGHTS_FILE, 'the checkpoint is incomplete; train the model again from the start'), checkpoint.model, `${dir}/${BEST_WEIGHTS_FILE}`);
+  return runTraining(checkpoint.model, data, metadata, checkpoint.optimizerWeights, dir, ui, kept);
 }
 
 async function runTraining(
   model: tf.LayersModel, data: PreparedData, metadata: AutoencoderMetadata,
   optimizerWeights: Array<{ name: string; tensor: tf.Tensor }> | undefined, dir: string, ui: SessionUi,
+  kept?: BestWeights,
 ): Promise<TrainOutcome> {
   const { options, state } = metadata.training;
   const optimizer = makeOptimizer(state);
   if (optimizerWeights) await restoreOptimizer(optimizer, optimizerWeights, state);
-  const save = () => saveCheckpoint(model, dir, metadata, optimizer, historyFiles(metadata));
+  const best = options.restoreBest ? kept ?? BestWeights.empty() : undefined;
+  const offer = (epoch: number, valLoss: number, valAsnrDb: number) => {
+    if (best?.offer({ epoch, valLoss, valAsnrDb }, model)) state.best = best.best!;
+  };
+  const save = () => {
+    const snapshot = best?.bytes();
+    return saveCheckpoint(model, dir, metadata, optimizer, { ...historyFiles(metadata), ...(snapshot ? { [BEST_WEIGHTS_FILE]: snapshot } : {}) });
+  };
+  // The start is a candidate when it already is the finished network (no MAC-to-MAM blend to go through), as a PCA or --from start of MAC is.
+  if (best && state.step === 0 && options.vconEpochs === 0) {
+    setModelBeta(model, 0);
+    const recon = reconstruct(model, data.val);
+    offer(0, mse(data.val.data, recon), asnrOf(data.val.data, recon, data.val.length));
+  }
   try {
     await trainAutoencoder(model, data.train, data.val, options, state, optimizer, {
       asnr: asnrOf,
@@ -198,9 +224,15 @@ async function runTraining(
       shouldStop: ui.shouldStop,
       onEpoch: async (s, record) => {
         ui.onEpoch?.(s, record);
+        if (record.beta === 0) offer(record.epoch, record.valLoss, record.valAsnrDb);
         await save();
       },
     });
+    if (state.finished && best?.best) {
+      best.restore(model);
+      state.restoredEpoch = best.best.epoch;
+      ui.log(`restored the weights of ${best.best.epoch === 0 ? 'the start (epoch 0)' : `epoch ${best.best.epoch}`}, the best validation loss: validation ASNR ${best.best.valAsnrDb.toFixed(2)} dB`);
+    }
     if (state.finished) setModelBeta(model, 0);
     await save(); // also after a stop mid-epoch: the run can be resumed from there
   } finally {

@@ -7,6 +7,7 @@
 // corrections are saved and restored exactly.
 import * as tf from '@tensorflow/tfjs';
 import type { WindowSet } from '../data/pipeline.js';
+import type { BestEpoch } from './best.js';
 import { MamError, msg } from '../errors.js';
 import { seededRandom, shuffleInPlace } from '../data/random.js';
 import { readAccBeta, type AdamInternals } from './adam-state.js';
@@ -37,6 +38,10 @@ export interface TrainOptions {
    * regulariser. Unset or 0: none.
    */
   inputNoise?: number;
+  /** The starting weights: unset, from the spec's seed; 'pca': the PCA baseline exactly (model/pca-start.ts), random spare units. */
+  init?: 'pca';
+  /** End on the weights of the best validation epoch (train/best.ts), not on the last one. */
+  restoreBest?: boolean;
 }
 
 // 120 epochs (vcon over the first 60) on 600 synthetic traces: what the engine's speed buys in
@@ -85,6 +90,10 @@ export interface TrainState {
   stopKind?: 'epochs' | 'early';
   /** Adam's bias corrections beta1^t, beta2^t as float32 (tfjs would recompute them with pow). */
   adamAccBeta?: [number, number];
+  /** With options.restoreBest: the best validation epoch so far (its weights in BEST_WEIGHTS_FILE); 0 is the start. */
+  best?: BestEpoch;
+  /** With options.restoreBest, once finished: the epoch whose weights the run ended on. */
+  restoredEpoch?: number;
 }
 
 export function initialTrainState(options: TrainOptions): TrainState {
@@ -113,7 +122,8 @@ export function makeOptimizer(state: TrainState): tf.Optimizer {
   return tf.train.adam(state.learningRate);
 }
 
-function mse(a: Float32Array, b: Float32Array): number {
+/** The mean squared error of b against a: the loss. */
+export function mse(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return s / a.length;

@@ -6,15 +6,16 @@ import { shortName } from '../../eval/evaluate.js';
 import { formatTable, numberColumn } from '../../report/table.js';
 import { setRunDefaults } from '../../train/steppers.js';
 import { onInterrupt } from '../interrupt.js';
-import { addCsvOptions, addThreadsOption, positiveOption, threadsOption } from '../options.js';
+import { addCsvOptions, addThreadsOption, choiceOption, positiveOption, threadsOption } from '../options.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, fromConfig, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, fromConfig, recipeLine, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
 import { trainingLines } from '../training-ui.js';
 
 interface CvFlags extends TrainFlags {
   out: string;
   from?: string;
   lowpass?: string;
+  valBy: string;
   json?: boolean;
   threads?: string;
 }
@@ -27,18 +28,23 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', `cv directory: a model per fold, named after its test recording, and ${CV_JSON}`)
     .option('--from <dir>', 'start every fold from the weights of this trained model (same shape; its preset and sizes are the defaults), e.g. one trained on ECGSYN')
     .option('--lowpass <hz>', 'also the noise floor of each test recording: the ASNR of keeping everything below this frequency, e.g. 40')
+    .option('--val-by <how>', 'where each fold validates (early stopping, learning-rate schedule): time (a block at the end of each training recording) or record (the training recording after the test one, whole: a patient the fold never trains on)', 'time')
     .option('--json', `print ${CV_JSON}'s content on stdout`);
   addTrainOptions(cmd);
   addThreadsOption(cmd);
   addCsvOptions(cmd).action(action(async (recordings: string[], flags: CvFlags, command: Command) => {
     if (flags.testRecords !== undefined) throw new UsageError('--test-records is what mam cv chooses, one recording per fold: remove it');
+    if (flags.valRecords !== undefined) throw new UsageError('--val-records is what mam cv chooses with --val-by record, one recording per fold: remove it');
+    const valBy = choiceOption('--val-by', flags.valBy, ['time', 'record'] as const);
     setRunDefaults({ threads: threadsOption(flags.threads) });
     const config = flags.from === undefined ? await trainConfig(recordings, flags) : await fromConfig(recordings, flags.from, flags, command);
     let current: ReturnType<typeof trainingLines> | undefined;
     const log = (text: string) => (current ? current.session.log(text) : process.stderr.write(`${text}\n`));
     const interrupt = onInterrupt(log, 'after this step');
+    const recipe = recipeLine(recordings, flags);
+    if (recipe) log(recipe);
     const lowpassHz = flags.lowpass === undefined ? undefined : positiveOption('--lowpass', flags.lowpass, '40');
-    const result = await runCv({ config, dir: flags.out, ...(lowpassHz !== undefined ? { lowpassHz } : {}) }, {
+    const result = await runCv({ config, dir: flags.out, valBy, ...(lowpassHz !== undefined ? { lowpassHz } : {}) }, {
       log,
       shouldStop: () => interrupt.requested,
       training(record) {

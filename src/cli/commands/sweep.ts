@@ -11,7 +11,7 @@ import { addCsvOptions, addQuantizeOptions, addThreadsOption, choiceOption, give
 import { addPruneOptions, gridOption, pruneRequest, type PruneFlags } from '../prune-options.js';
 import { onInterrupt } from '../interrupt.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, denseSources, GIVEN_MODEL_FLAGS, TRAIN_FLAGS, type GivenModelFlags, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, denseSources, recipeLine, GIVEN_MODEL_FLAGS, TRAIN_FLAGS, type GivenModelFlags, type TrainFlags } from '../train-options.js';
 
 interface SweepFlags extends QuantizeFlags, GivenModelFlags, Omit<TrainFlags, 'kind'>, Omit<PruneFlags, 'prunedAs' | 'batchSize' | 'seed'> {
   out: string;
@@ -57,6 +57,8 @@ export function register(program: Command): void {
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
     const stop = onInterrupt(log, 'after the current training step or sweep point; run the same command to resume');
+    const recipe = 'train' in models.mac ? recipeLine(csv, { ...flags, kind: 'mac' }) : undefined;
+    if (recipe) log(recipe);
     // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
     const prunedAsGiven = command.getOptionValueSource('prunedAs') === 'cli' || !('dir' in models.mam);
     const file = await runSweep({

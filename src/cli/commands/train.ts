@@ -6,7 +6,7 @@ import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threads
 import { onInterrupt } from '../interrupt.js';
 import { trainingLines } from '../training-ui.js';
 import { action, printJson } from '../run.js';
-import { addTrainOptions, fromConfig, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
+import { addTrainOptions, fromConfig, recipeLine, TRAIN_FLAGS, trainConfig, type TrainFlags } from '../train-options.js';
 
 interface TrainCommandFlags extends TrainFlags {
   out?: string;
@@ -32,6 +32,8 @@ export function register(program: Command): void {
     setRunDefaults({ threads: threadsOption(flags.threads) });
     const ui = cliUi();
     const config = flags.resume ? null : flags.from === undefined ? await trainConfig(csv, flags) : await fromConfig(csv, flags.from, flags, command);
+    const recipe = config ? recipeLine(csv, flags) : undefined;
+    if (recipe) ui.session.log(recipe);
     const outcome = config
       ? await startTraining(config, flags.out ?? `models/${config.spec.preset}-${flags.kind}`, ui.session)
       : await resumeTraining(flags.resume!, ui.session, flags.epochs === undefined ? undefined : intOption('--epochs', flags.epochs, '60', 1));
@@ -57,18 +59,21 @@ function cliUi(): { session: SessionUi; finish(outcome: TrainOutcome, json: bool
     finish(outcome, json) {
       lines.done();
       const { state, dir } = outcome;
-      const last = state.history.at(-1);
+      // The validation figure of the weights the model holds: the restored epoch's, else the last one's.
+      const restored = state.restoredEpoch !== undefined ? state.best : undefined;
+      const valAsnrDb = restored?.valAsnrDb ?? state.history.at(-1)?.valAsnrDb;
       const summary = {
         model: dir,
         epochs: state.epoch,
         finished: state.finished,
         stop_reason: state.stopReason ?? 'stopped by the user',
-        val_asnr_db: last?.valAsnrDb ?? null,
+        val_asnr_db: valAsnrDb ?? null,
+        ...(restored ? { restored_epoch: restored.epoch } : {}),
         train_seconds: state.history.reduce((sum, r) => sum + r.seconds, 0),
         pca_val_asnr_db: outcome.metadata.baseline.valAsnrDb,
       };
       const resume = state.finished ? '' : `; continue with: mam train --resume ${dir}`;
-      process.stderr.write(`${state.finished ? 'done' : 'stopped'}: ${dir} after ${state.epoch} epochs (${summary.stop_reason}), validation ASNR ${last?.valAsnrDb.toFixed(2) ?? '-'} dB (PCA ${summary.pca_val_asnr_db.toFixed(2)} dB)${resume}\n`);
+      process.stderr.write(`${state.finished ? 'done' : 'stopped'}: ${dir} after ${state.epoch} epochs (${summary.stop_reason}), validation ASNR ${valAsnrDb?.toFixed(2) ?? '-'} dB${restored ? ` (epoch ${restored.epoch}'s weights)` : ''} (PCA ${summary.pca_val_asnr_db.toFixed(2)} dB)${resume}\n`);
       if (json) printJson(summary);
       interrupt.setExitCode();
     },
