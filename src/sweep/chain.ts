@@ -15,6 +15,7 @@ import { loadAutoencoder } from '../model/metadata.js';
 import { layersToPrune, sparsityOf, validationAsnr, withModelDefaults, type PruneRequest } from '../prune/pruner.js';
 import { pruneLoaded } from '../prune/session.js';
 import { trainOrResume, type TrainConfig } from '../train/session.js';
+import { heldValidation } from '../train/trainer.js';
 import { startingPoint, type SweepProtocol } from './protocol.js';
 import type { SweepKind, SweepPoint } from './report.js';
 
@@ -147,7 +148,8 @@ async function denseModel(task: ChainTask, io: ChainIo, log: (t: string) => void
   if (run.outcome) {
     const { state } = run.outcome;
     io.send({ type: 'tick', units: epochs - state.epoch }); // early stopping skipped these
-    log(`trained: validation ASNR ${state.history.at(-1)!.valAsnrDb.toFixed(2)} dB after ${state.epoch} epochs`);
+    const held = heldValidation(state)!;
+    log(`trained: validation ASNR ${held.valAsnrDb.toFixed(2)} dB after ${state.epoch} epochs${held.restored ? ` (epoch ${held.epoch}'s weights)` : ''}`);
   } else {
     io.send({ type: 'tick', units: epochs - run.epochsBefore });
   }

@@ -96,6 +96,13 @@ export interface TrainState {
   restoredEpoch?: number;
 }
 
+/** The validation ASNR and epoch of the weights a run holds: the restored epoch's (restoreBest), else the last one's. */
+export function heldValidation(state: TrainState): { epoch: number; valAsnrDb: number; restored: boolean } | undefined {
+  if (state.restoredEpoch !== undefined && state.best) return { epoch: state.best.epoch, valAsnrDb: state.best.valAsnrDb, restored: true };
+  const last = state.history.at(-1);
+  return last && { epoch: last.epoch, valAsnrDb: last.valAsnrDb, restored: false };
+}
+
 export function initialTrainState(options: TrainOptions): TrainState {
   return {
     epoch: 0, batchInEpoch: 0, step: 0, learningRate: options.learningRate, bestValLoss: null,

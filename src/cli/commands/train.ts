@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { resumeTraining, startTraining, type SessionUi, type TrainOutcome } from '../../train/session.js';
 import { setRunDefaults } from '../../train/steppers.js';
+import { heldValidation } from '../../train/trainer.js';
 import { addCsvOptions, addThreadsOption, givenOnCommandLine, intOption, threadsOption } from '../options.js';
 import { onInterrupt } from '../interrupt.js';
 import { trainingLines } from '../training-ui.js';
@@ -59,9 +60,9 @@ function cliUi(): { session: SessionUi; finish(outcome: TrainOutcome, json: bool
     finish(outcome, json) {
       lines.done();
       const { state, dir } = outcome;
-      // The validation figure of the weights the model holds: the restored epoch's, else the last one's.
-      const restored = state.restoredEpoch !== undefined ? state.best : undefined;
-      const valAsnrDb = restored?.valAsnrDb ?? state.history.at(-1)?.valAsnrDb;
+      const held = heldValidation(state);
+      const restored = held?.restored ? held : undefined;
+      const valAsnrDb = held?.valAsnrDb;
       const summary = {
         model: dir,
         epochs: state.epoch,
