@@ -176,6 +176,11 @@ describe('mam train and mam eval', () => {
     const f = await loadAutoencoder(join(dir, 'real-fixed'));
     f.model.dispose();
     assert.deepEqual([f.metadata.data.pipeline.windows, f.metadata.data.pipeline.stretch, f.metadata.training!.options.init], [undefined, 0.15, undefined]);
+    // --from such a model takes its preset, and so its recipe, but its weights instead of a PCA start.
+    const from = mam(['train', record, '--from', out, '--kind', 'mac', '--epochs', '1', '--out', join(dir, 'real-from')]);
+    assert.equal(from.code, 0, from.stderr);
+    assert.match(from.stderr, /preset real: /);
+    assert.doesNotMatch(from.stderr, /small preset|starting from PCA/);
     // Recordings with the preset made for ECGSYN: a note names the one for them.
     const small = mam(['train', record, '--epochs', '1', '--out', join(dir, 'small-real')]);
     assert.match(small.stderr, /note: the small preset is made for ECGSYN; for real recordings --preset real/);

@@ -90,14 +90,14 @@ function withRecipe(flags: TrainFlags): TrainFlags {
 }
 
 /** A line saying what the preset's recipe set, or, for recordings trained with a preset made for ECGSYN, which preset is made for them. */
-export function recipeLine(csv: string[], flags: TrainFlags): string | undefined {
-  const recipe = PRESET_RECIPES[flags.preset];
+export function recipeLine(csv: string[], preset: string): string | undefined {
+  const recipe = PRESET_RECIPES[preset];
   if (recipe) {
     const set = Object.entries(recipe).map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}${v === true ? '' : ` ${v}`}`);
-    const linear = PRESETS[flags.preset]?.latentActivation === 'linear' ? ' --latent-activation linear' : '';
-    return `preset ${flags.preset}:${linear} ${set.join(' ')} (options given on the command line win)`;
+    const linear = PRESETS[preset]?.latentActivation === 'linear' ? ' --latent-activation linear' : '';
+    return `preset ${preset}:${linear} ${set.join(' ')} (options given on the command line win)`;
   }
-  if (csv.length > 0 && flags.preset === 'small') return 'note: the small preset is made for ECGSYN; for real recordings --preset real is the recipe measured on patients the model never saw (README, "Real recordings")';
+  if (csv.length > 0 && preset === 'small') return 'note: the small preset is made for ECGSYN; for real recordings --preset real is the recipe measured on patients the model never saw (README, "Real recordings")';
   return undefined;
 }
 

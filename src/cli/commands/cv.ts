@@ -41,7 +41,7 @@ export function register(program: Command): void {
     let current: ReturnType<typeof trainingLines> | undefined;
     const log = (text: string) => (current ? current.session.log(text) : process.stderr.write(`${text}\n`));
     const interrupt = onInterrupt(log, 'after this step');
-    const recipe = recipeLine(recordings, flags);
+    const recipe = recipeLine(recordings, config.spec.preset);
     if (recipe) log(recipe);
     const lowpassHz = flags.lowpass === undefined ? undefined : positiveOption('--lowpass', flags.lowpass, '40');
     const result = await runCv({ config, dir: flags.out, valBy, ...(lowpassHz !== undefined ? { lowpassHz } : {}) }, {

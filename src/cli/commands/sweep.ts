@@ -57,7 +57,7 @@ export function register(program: Command): void {
     let progress: Progress | undefined;
     const log = (text: string) => (progress ? progress.line(text) : process.stderr.write(`${text}\n`));
     const stop = onInterrupt(log, 'after the current training step or sweep point; run the same command to resume');
-    const recipe = 'train' in models.mac ? recipeLine(csv, { ...flags, kind: 'mac' }) : undefined;
+    const recipe = 'train' in models.mac ? recipeLine(csv, models.mac.train.spec.preset) : undefined;
     if (recipe) log(recipe);
     // Given models keep their own --pruned-as unless it is asked for; trained ones use the option.
     const prunedAsGiven = command.getOptionValueSource('prunedAs') === 'cli' || !('dir' in models.mam);

@@ -33,7 +33,7 @@ export function register(program: Command): void {
     setRunDefaults({ threads: threadsOption(flags.threads) });
     const ui = cliUi();
     const config = flags.resume ? null : flags.from === undefined ? await trainConfig(csv, flags) : await fromConfig(csv, flags.from, flags, command);
-    const recipe = config ? recipeLine(csv, flags) : undefined;
+    const recipe = config ? recipeLine(csv, config.spec.preset) : undefined;
     if (recipe) ui.session.log(recipe);
     const outcome = config
       ? await startTraining(config, flags.out ?? `models/${config.spec.preset}-${flags.kind}`, ui.session)
