@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitPca, jacobiEigen, pcaReconstruct } from '../src/metrics/pca.js';
-import { percentile, prd, prdn, snrDb, SNR_CAP_DB, summarize, summarizeByRecord, windowMetrics } from '../src/metrics/reconstruction.js';
+import { percentile, prd, prdn, segmentMetrics, setMetrics, snrDb, SNR_CAP_DB, summarize, summarizeByRecord, windowMetrics } from '../src/metrics/reconstruction.js';
 import { rng } from './helpers.js';
 
 const close = (got: number, want: number, tol: number, what = '') =>
@@ -63,6 +63,27 @@ describe('per-window metrics', () => {
     }
     assert.throws(() => windowMetrics(x, y.subarray(1), length), /reconstruction has/);
     assert.throws(() => windowMetrics(x, y, 9), /not a whole number of windows/);
+  });
+});
+
+describe('metrics of resampled segments', () => {
+  it('score the reconstruction resampled back to each segment, by hand', () => {
+    // Segments of 5 and 3 samples as windows of 3 (linear resampling, ends aligned).
+    const segments = { data: Float32Array.of(0, 1, 2, 3, 4, 2, -2, 2), offsets: Int32Array.of(0, 5, 8) };
+    // A line resamples back exactly: segment 1's window is (0, 2, 4); the reconstruction is it plus 0.5.
+    const reconstruction = Float32Array.of(0.5, 2.5, 4.5, 2, -2, 2);
+    const m = segmentMetrics(segments, reconstruction, 3);
+    // Segment 1: error 0.5 at each of 5 samples, ||x||^2 = 30: SNR 10 log10(30 / 1.25).
+    assert.ok(Math.abs(m.snr[0]! - 10 * Math.log10(30 / 1.25)) < 1e-9);
+    assert.ok(Math.abs(m.prd[0]! - 100 * Math.sqrt(1.25 / 30)) < 1e-9);
+    // PRDN: centred at mean 2, ||x - 2||^2 = 10.
+    assert.ok(Math.abs(m.prdn[0]! - 100 * Math.sqrt(1.25 / 10)) < 1e-9);
+    // Segment 2 is its window: exact.
+    assert.equal(m.snr[1], Infinity);
+    // setMetrics takes the segments when a set has them, the windows otherwise.
+    assert.deepEqual(setMetrics({ data: new Float32Array(6), length: 3, segments }, reconstruction), m);
+    assert.deepEqual(setMetrics({ data: reconstruction, length: 3 }, reconstruction).snr, Float64Array.of(Infinity, Infinity));
+    assert.throws(() => segmentMetrics(segments, new Float32Array(5), 3), /2 segments need 6 reconstructed samples, got 5/);
   });
 });
 

@@ -9,7 +9,8 @@ import { lowpassReference } from '../src/eval/floor.js';
 import { synthRecords } from '../src/data/ecgsyn.js';
 import { detectRPeaks } from '../src/data/rpeaks.js';
 import type { EcgRecord } from '../src/data/record.js';
-import { resample, resampleFilter, resampledLength } from '../src/data/resample.js';
+import { linearResample, resample, resampleFilter, resampledLength } from '../src/data/resample.js';
+import { compressionRatio } from '../src/eval/evaluate.js';
 
 const sine = (n: number, fs: number, f: number, amp = 1, phase = 0) =>
   Float32Array.from({ length: n }, (_, i) => amp * Math.sin(2 * Math.PI * f * (i / fs) + phase));
@@ -189,6 +190,32 @@ describe('windows and splits', () => {
       assert.ok(Math.abs(p.train.data[o.w * 128 + 64]! - conditioned[o.start + 64]!) < 1e-3, 'the middle sample is the unstretched one');
     }
     assert.throws(() => prepareData(records, settings({ stretch: 0.5 })), /stretch must be a fraction above 0 and below 0.5/);
+  });
+
+  it("windows: 'rr' tiles the signal with beat-to-beat segments, each resampled to the window length and kept as it was, in the window's units", () => {
+    const [rec] = synthRecords({ count: 1, seconds: 30, seed: 3, fs: 256 });
+    const s = settings({ windows: 'rr', baseline: 'highpass', split: { train: 1 - 1e-9, val: 0, test: 1e-9 } });
+    const all = windowAll([rec!], s);
+    const x = conditionRecord(rec!, s);
+    const peaks = detectRPeaks(x, 256);
+    // Segment k runs from the midpoint before R peak k to the midpoint after it: consecutive, covering every sample between the first and last midpoint.
+    const mids = Array.from({ length: peaks.length - 1 }, (_, k) => Math.round((peaks[k]! + peaks[k + 1]!) / 2));
+    assert.deepEqual(all.origin.map((o) => [o.start, o.span]), mids.slice(0, -1).map((m, k) => [m, mids[k + 1]! - m]));
+    assert.equal(all.segments!.offsets.length, all.count + 1);
+    for (let w = 0; w < all.count; w++) {
+      const { start, span } = all.origin[w]!;
+      const mean = all.norm!.mean[w]!, std = all.norm!.std[w]!;
+      const segment = all.segments!.data.subarray(all.segments!.offsets[w]!, all.segments!.offsets[w + 1]!);
+      assert.equal(segment.length, span);
+      for (const i of [0, span! >> 1, span! - 1]) assert.ok(Math.abs(segment[i]! * std + mean - x[start + i]!) < 1e-5);
+      const expected = linearResample(x.subarray(start, start + span!), 128);
+      for (const i of [0, 1, 64, 127]) assert.ok(Math.abs(all.data[w * 128 + i]! * std + mean - expected[i]!) < 1e-5);
+    }
+    // Samples per value out: the mean segment length over latent + 1 (the length is sent too).
+    const meanSpan = all.origin.reduce((a, o) => a + o.span!, 0) / all.count;
+    assert.ok(Math.abs(compressionRatio(all, 16) - meanSpan / 17) < 1e-9);
+    assert.equal(compressionRatio({ length: 128 }, 16), 8);
+    assert.throws(() => prepareData([rec!], settings({ windows: 'rr', stretch: 0.1 })), /rr windows are period-normalised already/);
   });
 
   it("windows: 'beats' puts a window on each R peak, the peak at its middle sample", () => {

@@ -12,7 +12,7 @@ import type { WindowSet } from '../src/data/pipeline.js';
 import { prepareFromSource } from '../src/data/source.js';
 import { MamDense } from '../src/layers/mam-dense.js';
 import { MaskedDense } from '../src/layers/masked-dense.js';
-import { asnrOf } from '../src/metrics/reconstruction.js';
+import { setAsnr } from '../src/metrics/reconstruction.js';
 import { PrunableDense } from '../src/layers/prunable-dense.js';
 import { reconstruct } from '../src/model/infer.js';
 import { loadAutoencoder } from '../src/model/metadata.js';
@@ -107,7 +107,7 @@ describe('pruning a model', () => {
     const options = { ...DEFAULT_PRUNE_OPTIONS, sparsity: 0.8, steps: 3, fineTuneEpochs: 2, score: 'selection' as const, batchSize: 16, seed: 1 };
     const layers = run.model.layers.filter((l): l is PrunableDense => l instanceof PrunableDense);
     const masks: Float32Array[][] = [];
-    const steps = await pruneModel(run.model, data.train, data.val, options, asnrOf, {
+    const steps = await pruneModel(run.model, data.train, data.val, options, setAsnr, {
       onStep: () => masks.push(layers.map((l) => l.getMask().dataSync() as Float32Array)),
     });
     // Masks only grow sparser: what one step pruned stays pruned in the next.

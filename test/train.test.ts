@@ -156,13 +156,13 @@ describe('mam train and mam eval', () => {
     const out = join(dir, 'real');
     const r = mam(['train', record, '--preset', 'real', '--kind', 'mac', '--epochs', '2', '--split', '0.7,0.15,0.15', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /preset real: --latent-activation linear --windows beats --baseline highpass --stretch 0.15 --init pca --restore-best/);
+    assert.match(r.stderr, /preset real: --latent-activation linear --windows rr --baseline highpass --init pca --restore-best --vcon-epochs 0/);
     assert.match(r.stderr, /starting from PCA/);
     const { model, metadata } = await loadAutoencoder(out);
     model.dispose();
     assert.equal(metadata.spec.latentActivation, 'linear');
     const p = metadata.data.pipeline;
-    assert.deepEqual([p.windows, p.baseline, p.stretch], ['beats', 'highpass', 0.15]);
+    assert.deepEqual([p.windows, p.baseline, metadata.spec.window, metadata.spec.latent], ['rr', 'highpass', 256, 28]);
     const o = metadata.training!.options;
     assert.deepEqual([o.init, o.restoreBest], ['pca', true]);
     const state = metadata.training!.state;
@@ -175,7 +175,7 @@ describe('mam train and mam eval', () => {
     assert.doesNotMatch(fixed.stderr, /starting from PCA/);
     const f = await loadAutoencoder(join(dir, 'real-fixed'));
     f.model.dispose();
-    assert.deepEqual([f.metadata.data.pipeline.windows, f.metadata.data.pipeline.stretch, f.metadata.training!.options.init], [undefined, 0.15, undefined]);
+    assert.deepEqual([f.metadata.data.pipeline.windows, f.metadata.data.pipeline.baseline, f.metadata.training!.options.init], [undefined, 'highpass', undefined]);
     // --from such a model takes its preset, and so its recipe, but its weights instead of a PCA start.
     const from = mam(['train', record, '--from', out, '--kind', 'mac', '--epochs', '1', '--out', join(dir, 'real-from')]);
     assert.equal(from.code, 0, from.stderr);

@@ -69,12 +69,12 @@ export const GIVEN_MODEL_FLAGS: FlagNames = {
 /**
  * The data and training half of a preset's recipe: what its flags default to (a flag given on
  * the command line wins). 'real' is the recipe measured on real patients (README, "Real
- * recordings"): beat windows without baseline wander, time-stretched training copies, the
- * network started as PCA (so no MAC-to-MAM blend is needed: the start already is MAM), and the
- * weights of the best validation epoch kept.
+ * recordings"): beat-to-beat windows (period-normalised, tiling the signal) without baseline
+ * wander, the network started as PCA (so no MAC-to-MAM blend is needed: the start already is
+ * MAM), and the weights of the best validation epoch kept.
  */
-export const PRESET_RECIPES: Readonly<Record<string, Readonly<Partial<Pick<TrainFlags, 'windows' | 'baseline' | 'init' | 'stretch' | 'restoreBest' | 'vconEpochs'>>>>> = {
-  real: { windows: 'beats', baseline: 'highpass', stretch: '0.15', init: 'pca', restoreBest: true, vconEpochs: '0' },
+export const PRESET_RECIPES: Readonly<Record<string, Readonly<Partial<Pick<TrainFlags, 'windows' | 'baseline' | 'init' | 'restoreBest' | 'vconEpochs'>>>>> = {
+  real: { windows: 'rr', baseline: 'highpass', init: 'pca', restoreBest: true, vconEpochs: '0' },
 };
 
 /** The flags with a preset's recipe filling those not given. */
@@ -132,7 +132,7 @@ export function addTrainOptions(cmd: Command, { kind = true, preset = 'small' } 
     .option('--baseline <how>', 'none (the default), or highpass (remove baseline wander below 0.5 Hz)')
     .option('--hop <samples>', 'samples between window starts (default: the window length, no overlap)')
     .option('--split <train,val,test>', `fractions of the data for training, validation and test, summing to 1: whole records with 3 or more, else time blocks of each record in that order (default ${DEFAULT_SPLIT.train},${DEFAULT_SPLIT.val},${DEFAULT_SPLIT.test})`)
-    .option('--windows <how>', 'fixed (a window every --hop samples; the default) or beats (a window centred on each R peak the detector finds)')
+    .option('--windows <how>', 'fixed (a window every --hop samples; the default), beats (a window centred on each R peak the detector finds) or rr (every beat-to-beat segment resampled to the window length: the windows tile the signal, period-normalised, and are scored on the segments as they were)')
     .option('--jitter <samples>', 'time-shift augmentation: each training window also shifted by this many samples either way (default: none)')
     .option('--stretch <fraction>', 'time-scale augmentation: each training window also stretched by 1 - and 1 + this fraction about its middle, as a slower or faster heart draws a beat, e.g. 0.1 (default: none)')
     .option('--test-records <names>', 'recordings that form the test split, whole, by name (100, mitdb/100.hea, ...) separated by commas; the others are cut into a training and a validation block each (--split\'s train and val shares)')
@@ -192,7 +192,7 @@ export async function trainConfig(csv: string[], given: TrainFlags): Promise<Tra
     ...(flags.testRecords !== undefined ? { testRecords: namesOption('--test-records', flags.testRecords) } : {}),
     ...(flags.valRecords !== undefined ? { valRecords: namesOption('--val-records', flags.valRecords) } : {}),
     // Stored only when asked for, so that the settings of fixed-window models stay as they were.
-    ...(flags.windows !== undefined && flags.windows !== 'fixed' ? { windows: choiceOption('--windows', flags.windows, ['fixed', 'beats'] as const) } : {}),
+    ...(flags.windows !== undefined && flags.windows !== 'fixed' ? { windows: choiceOption('--windows', flags.windows, ['fixed', 'beats', 'rr'] as const) } : {}),
     ...(flags.jitter !== undefined ? { jitter: intOption('--jitter', flags.jitter, '8', 0) } : {}),
     ...(flags.stretch !== undefined ? { stretch: stretchOption(flags.stretch) } : {}),
   };

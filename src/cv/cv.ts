@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { recordName } from '../data/record.js';
 import { MamError, msg, RequestError } from '../errors.js';
-import { evaluate, evaluationData } from '../eval/evaluate.js';
+import { compressionRatio, evaluate, evaluationData } from '../eval/evaluate.js';
 import { lowpassFloor } from '../eval/floor.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
@@ -48,6 +48,8 @@ export interface CvFold {
   lowpassAsnrDb?: number;
   trainSeconds: number;
   epochs: number;
+  /** Samples in per value out on this fold's test windows (eval compressionRatio). */
+  compressionRatio: number;
 }
 
 export interface CvResult {
@@ -104,7 +106,7 @@ export async function runCv(request: CvRequest, ui: CvUi): Promise<CvResult> {
     }
     const mean = (pick: (f: CvFold) => number) => (folds.length ? folds.reduce((a, f) => a + pick(f), 0) / folds.length : Number.NaN);
     const result: CvResult = {
-      kind: config.spec.kind, compressionRatio: config.spec.window / config.spec.latent, folds,
+      kind: config.spec.kind, compressionRatio: folds.length ? mean((f) => f.compressionRatio) : config.spec.window / config.spec.latent, folds,
       mean: {
         asnrDb: mean((f) => f.asnrDb), pcaAsnrDb: mean((f) => f.pcaAsnrDb), prd: mean((f) => f.prd),
         ...(request.lowpassHz !== undefined ? { lowpassAsnrDb: mean((f) => f.lowpassAsnrDb!) } : {}),
@@ -130,6 +132,7 @@ async function testFold(dir: string, record: string, lowpassHz?: number): Promis
     return {
       record, model: dir, windows: overall.windows, asnrDb: overall.asnr_db, prd: overall.prd, snrP5Db: overall.snr_p5_db,
       pcaAsnrDb: metadata.baseline.testAsnrDb ?? Number.NaN, ...(floor !== undefined ? { lowpassAsnrDb: floor } : {}), trainSeconds: state.history.reduce((a, r) => a + r.seconds, 0), epochs: state.epoch,
+      compressionRatio: compressionRatio(data.windows, metadata.spec.latent),
     };
   } finally {
     model.dispose();

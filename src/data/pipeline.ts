@@ -11,7 +11,7 @@ import { MamError, msg } from '../errors.js';
 import { removeBaseline } from './filters.js';
 import { seededRandom, shuffleInPlace } from './random.js';
 import { recordName, type EcgRecord } from './record.js';
-import { resample } from './resample.js';
+import { linearResample, resample } from './resample.js';
 import { detectRPeaks } from './rpeaks.js';
 
 /**
@@ -66,8 +66,12 @@ export interface PipelineSettings {
    * 'fixed' (default): a window every `hop` samples. 'beats': a window per R peak (the
    * project's detector, rpeaks.ts), the peak at its middle sample, so that every window holds
    * one beat in the same place; the signal between beats further apart than a window is in none.
+   * 'rr': every beat-to-beat segment (from the midpoint between an R peak and the one before to
+   * the midpoint with the one after) resampled to the window length, so that the windows tile
+   * the signal and each holds one beat, period-normalised: P, QRS and T line up whatever the
+   * heart rate. Its quality is measured on the segment as it was (WindowSet.segments).
    */
-  windows?: 'fixed' | 'beats';
+  windows?: 'fixed' | 'beats' | 'rr';
   /**
    * Time-shift augmentation: every training window also shifted by -jitter and +jitter samples
    * (where the shifted window stays inside its record's training block). Validation and test
@@ -96,6 +100,12 @@ export interface WindowSet {
   flat?: Array<{ record: number; start: number }>;
   /** Per window, what normaliseWindows took away: conditioned mV = value * std + mean. */
   norm?: { mean: Float64Array; std: Float64Array };
+  /**
+   * Windows resampled from segments of other lengths ('rr'): the segments as they were, in the
+   * window's normalised units, laid end to end (segment w is data[offsets[w], offsets[w + 1])).
+   * A reconstruction is scored on them, resampled back (metrics setMetrics).
+   */
+  segments?: { data: Float32Array; offsets: Int32Array };
 }
 
 export interface PreparedData {
@@ -129,7 +139,8 @@ export function checkSettings(s: PipelineSettings): PipelineSettings {
     bad(`normalization must be 'window', 'dataset' or 'none', got '${s.normalization.method}'`);
   }
   if (!Number.isInteger(s.seed)) bad(`seed must be a whole number, got ${s.seed}`);
-  if (s.windows !== undefined && !['fixed', 'beats'].includes(s.windows)) bad(`windows must be 'fixed' or 'beats', got '${s.windows}'`);
+  if (s.windows !== undefined && !['fixed', 'beats', 'rr'].includes(s.windows)) bad(`windows must be 'fixed', 'beats' or 'rr', got '${s.windows}'`);
+  if (s.windows === 'rr' && (s.jitter || s.stretch)) bad('jitter and stretch shift and scale fixed and beat windows; rr windows are period-normalised already: leave them out');
   if (s.stretch !== undefined && !(s.stretch > 0 && s.stretch < 0.5)) bad(`stretch must be a fraction above 0 and below 0.5, got ${s.stretch}`);
   if (s.jitter !== undefined && !(Number.isInteger(s.jitter) && s.jitter >= 0 && s.jitter < s.window)) bad(`jitter must be a whole number of samples from 0 to below the window, got ${s.jitter}`);
   for (const [list, what] of [[s.testRecords, 'test'], [s.valRecords, 'validation']] as const) {
@@ -197,24 +208,37 @@ function jittered(starts: number[], from: number, to: number, s: PipelineSetting
 }
 
 /**
- * The starts as stretched copies (scale 1 - stretch and 1 + stretch about the window's middle)
- * whose samples all fall in [from, to).
+ * Record r's windows at these starts as stretched copies (scale 1 - stretch and 1 + stretch
+ * about the window's middle) whose samples all fall in [from, to).
  */
-function stretched(starts: number[], from: number, to: number, s: PipelineSettings): Origin[] {
+function stretched(r: number, starts: number[], from: number, to: number, s: PipelineSettings): Origin[] {
   const f = s.stretch ?? 0;
   if (f === 0) return [];
   const half = s.window / 2;
   return starts.flatMap((start) => [1 - f, 1 + f]
     .filter((scale) => start + half - half * scale >= from && start + half + (half - 1) * scale <= to - 1)
-    .map((scale) => ({ record: -1, start, scale })));
+    .map((scale) => ({ record: r, start, scale })));
 }
 
-/** Where windows start in record r's [from, to), as settings.windows says (beats: R peaks found once per record). */
-function windowPlacer(signals: Float32Array[], s: PipelineSettings): (r: number, from: number, to: number) => number[] {
-  if ((s.windows ?? 'fixed') === 'fixed') return (_r, from, to) => windowStarts(from, to, s.window, s.hop);
+/** The windows of record r inside [from, to), as settings.windows says (beats, rr: R peaks found once per record). */
+function windowPlacer(signals: Float32Array[], s: PipelineSettings): (r: number, from: number, to: number) => Origin[] {
+  const how = s.windows ?? 'fixed';
+  if (how === 'fixed') return (record, from, to) => windowStarts(from, to, s.window, s.hop).map((start) => ({ record, start }));
   const peaks = signals.map((x) => detectRPeaks(x, s.fs));
+  if (how === 'rr') {
+    return (record, from, to) => {
+      const p = peaks[record]!;
+      const out: Origin[] = [];
+      for (let k = 1; k + 1 < p.length; k++) {
+        const start = Math.round((p[k - 1]! + p[k]!) / 2);
+        const end = Math.round((p[k]! + p[k + 1]!) / 2);
+        if (start >= from && end <= to && end - start >= 2) out.push({ record, start, span: end - start });
+      }
+      return out;
+    };
+  }
   const before = Math.floor(s.window / 2);
-  return (r, from, to) => Array.from(peaks[r]!, (p) => p - before).filter((t) => t >= from && t + s.window <= to);
+  return (record, from, to) => Array.from(peaks[record]!, (p) => p - before).filter((t) => t >= from && t + s.window <= to).map((start) => ({ record, start }));
 }
 
 /** Runs the pipeline on records (in mV at any rate) and returns the three window sets. */
@@ -222,14 +246,16 @@ export function prepareData(records: EcgRecord[], settings: PipelineSettings): P
   const s = checkSettings({ ...settings, normalization: { ...settings.normalization } });
   if (records.length === 0) throw new MamError('no records to prepare: give at least one CSV file or use the synthetic generator');
   const signals = records.map((r) => conditionRecord(r, s));
-  const startsIn = windowPlacer(signals, s);
+  const windowsIn = windowPlacer(signals, s);
   const random = seededRandom(s.seed);
   const parts: Record<SplitName, Origin[]> = { train: [], val: [], test: [] };
   // Record r's windows in [from, to) go to split `name` (training ones with their shifted and stretched copies).
   const place = (r: number, name: SplitName, from: number, to: number) => {
-    const starts = startsIn(r, from, to);
-    for (const start of name === 'train' ? jittered(starts, from, to, s) : starts) parts[name].push({ record: r, start });
-    if (name === 'train') for (const o of stretched(starts, from, to, s)) parts.train.push({ ...o, record: r });
+    const windows = windowsIn(r, from, to);
+    if (name !== 'train' || s.windows === 'rr') return void parts[name].push(...windows);
+    const starts = windows.map((o) => o.start);
+    for (const start of jittered(starts, from, to, s)) parts.train.push({ record: r, start });
+    parts.train.push(...stretched(r, starts, from, to, s));
   };
   let splitBy: PreparedData['splitBy'];
   let assignment: PreparedData['assignment'];
@@ -317,8 +343,8 @@ export function windowAll(records: EcgRecord[], settings: PipelineSettings): Win
     throw new MamError("data settings: 'dataset' normalisation without its stored mean and std: the model's mam.json is incomplete; train the model again");
   }
   const signals = records.map((r) => conditionRecord(r, s));
-  const startsIn = windowPlacer(signals, s);
-  const all = signals.flatMap((x, record) => startsIn(record, 0, x.length).map((start) => ({ record, start })));
+  const windowsIn = windowPlacer(signals, s);
+  const all = signals.flatMap((x, record) => windowsIn(record, 0, x.length));
   const [origin, flat] = partitionFlat(signals, all, s.window);
   const set = cutWindows(signals, origin, s.window, flat);
   normalizeWindows(set, s.normalization);
@@ -350,14 +376,24 @@ function assignRecords(lengths: number[], split: PipelineSettings['split'], rand
 /**
  * A window's place: record index and first sample at the model's rate. A stretched training
  * copy (PipelineSettings.stretch) has the start of the window it stretches and its time scale:
- * sample i is the record at start + n/2 + (i - n/2) * scale, interpolated.
+ * sample i is the record at start + n/2 + (i - n/2) * scale, interpolated. An 'rr' window has
+ * the span of its segment, [start, start + span), resampled to the window length.
  */
-export type Origin = { record: number; start: number; scale?: number };
+export type Origin = { record: number; start: number; scale?: number; span?: number };
 
 function cutWindows(signals: Float32Array[], origin: Origin[], length: number, flat: Origin[]): WindowSet {
   const data = new Float32Array(origin.length * length);
-  origin.forEach(({ record, start, scale }, w) => {
+  const spans = origin.some((o) => o.span !== undefined);
+  const offsets = new Int32Array(spans ? origin.length + 1 : 0);
+  origin.forEach((o, w) => { if (spans) offsets[w + 1] = offsets[w]! + o.span!; });
+  const segments = spans ? { data: new Float32Array(offsets[origin.length]!), offsets } : undefined;
+  origin.forEach(({ record, start, scale, span }, w) => {
     const x = signals[record]!;
+    if (span !== undefined) {
+      const segment = x.subarray(start, start + span);
+      segments!.data.set(segment, offsets[w]!);
+      return void linearResample(segment, length, data.subarray(w * length, (w + 1) * length));
+    }
     if (scale === undefined) return data.set(x.subarray(start, start + length), w * length);
     const middle = start + length / 2;
     for (let i = 0; i < length; i++) {
@@ -367,13 +403,13 @@ function cutWindows(signals: Float32Array[], origin: Origin[], length: number, f
       data[w * length + i] = frac === 0 ? x[k]! : x[k]! + frac * (x[k + 1]! - x[k]!);
     }
   });
-  return { data, count: origin.length, length, origin, flat };
+  return { data, count: origin.length, length, origin, flat, ...(segments ? { segments } : {}) };
 }
 
 /** The windows with signal, and those left out as flat (in order). */
 function partitionFlat(signals: Float32Array[], origins: Origin[], length: number): [Origin[], Origin[]] {
   const kept: Origin[] = [], flat: Origin[] = [];
-  for (const o of origins) (isFlat(signals[o.record]!.subarray(o.start, o.start + length)) ? flat : kept).push(o);
+  for (const o of origins) (isFlat(signals[o.record]!.subarray(o.start, o.start + (o.span ?? length))) ? flat : kept).push(o);
   return [kept, flat];
 }
 
@@ -402,5 +438,10 @@ export function normalizeWindows(set: WindowSet, n: Normalization): void {
     norm.mean[w] = mean;
     norm.std[w] = std;
     for (let i = 0; i < win.length; i++) win[i] = (win[i]! - mean) / std;
+    // The segment as it was, in the same units as its window.
+    if (set.segments) {
+      const seg = set.segments.data.subarray(set.segments.offsets[w]!, set.segments.offsets[w + 1]!);
+      for (let i = 0; i < seg.length; i++) seg[i] = (seg[i]! - mean) / std;
+    }
   }
 }

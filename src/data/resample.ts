@@ -107,3 +107,20 @@ export function resample(x: Float32Array, fsIn: number, fsOut: number): Float32A
   }
   return y;
 }
+
+/**
+ * x resampled to `length` samples by linear interpolation with the ends aligned (sample i of
+ * the result is x at i (x.length - 1) / (length - 1)): how a beat-to-beat segment becomes a
+ * window of the model's length, and its reconstruction a segment again (PipelineSettings.windows 'rr').
+ */
+export function linearResample(x: ArrayLike<number>, length: number, out = new Float32Array(length)): Float32Array {
+  if (!Number.isInteger(length) || length < 2 || x.length < 2) throw new RangeError(`linear resampling needs 2 or more samples in and out, got ${x.length} to ${length}`);
+  const step = (x.length - 1) / (length - 1);
+  for (let i = 0; i < length; i++) {
+    const p = i * step;
+    const k = Math.min(Math.floor(p), x.length - 2);
+    const frac = p - k;
+    out[i] = x[k]! + frac * (x[k + 1]! - x[k]!);
+  }
+  return out;
+}

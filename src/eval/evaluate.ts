@@ -7,7 +7,7 @@ import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
 import { csvSource, loadRecords, prepareFromSource, type DataSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
-import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
+import { setMetrics, summarizeByRecord, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
 import { reconstruct } from '../model/infer.js';
 import { inferQuantized } from '../quantize/infer.js';
 import type { QuantizedNetwork } from '../quantize/quantize.js';
@@ -62,11 +62,22 @@ export async function evaluationData(
 /** The model's reconstruction quality on `data`; with `int8`, that of its int8 network (the integer reference). */
 export function evaluate(model: tf.LayersModel, data: EvalData, int8?: QuantizedNetwork): Evaluation {
   const reconstruction = int8 ? inferQuantized(int8, data.windows.data, data.windows.count) : reconstruct(model, data.windows);
-  const perWindow = windowMetrics(data.windows.data, reconstruction, data.windows.length);
+  const perWindow = setMetrics(data.windows, reconstruction);
   const { records, overall } = summarizeByRecord(perWindow, data.windows.origin, data.recordNames);
   const flatByRecord = data.recordNames.map(() => 0);
   for (const { record } of data.windows.flat ?? []) flatByRecord[record]!++;
   return { ...data, reconstruction, perWindow, overall, records, flatByRecord };
+}
+
+/**
+ * Samples in per value out: the window length per latent value, or with windows resampled from
+ * segments ('rr'), the mean segment length per latent value plus the one that gives its length.
+ */
+export function compressionRatio(windows: Pick<WindowSet, 'length' | 'segments'>, latent: number): number {
+  if (!windows.segments) return windows.length / latent;
+  const { offsets } = windows.segments;
+  const count = offsets.length - 1;
+  return count > 0 ? offsets[count]! / count / (latent + 1) : Number.NaN;
 }
 
 /**
@@ -75,7 +86,7 @@ export function evaluate(model: tf.LayersModel, data: EvalData, int8?: Quantized
  */
 export function pcaBaseline(data: EvalData, train: WindowSet, components: number): { overall: MetricSummary; records: RecordSummary[] } {
   const pca = fitPca(train.data, train.length, components);
-  const perWindow = windowMetrics(data.windows.data, pcaReconstruct(pca, data.windows.data, data.windows.length), data.windows.length);
+  const perWindow = setMetrics(data.windows, pcaReconstruct(pca, data.windows.data, data.windows.length));
   return summarizeByRecord(perWindow, data.windows.origin, data.recordNames);
 }
 

@@ -8,6 +8,7 @@ import { conditionRecord, type PipelineSettings } from '../data/pipeline.js';
 import type { EcgRecord } from '../data/record.js';
 import { loadRecords } from '../data/source.js';
 import { summarizeByRecord, windowMetrics, type MetricSummary, type RecordSummary } from '../metrics/reconstruction.js';
+import { MamError } from '../errors.js';
 import type { EvalData } from './evaluate.js';
 
 /**
@@ -16,6 +17,7 @@ import type { EvalData } from './evaluate.js';
  */
 export function lowpassReference(data: EvalData, records: readonly EcgRecord[], pipeline: PipelineSettings, cutoffHz: number): { overall: MetricSummary; records: RecordSummary[] } {
   const { length, count, origin, norm } = data.windows;
+  if (data.windows.segments) throw new MamError('the lowpass floor is measured on fixed and beat windows; rr windows are resampled segments: evaluate without --lowpass, or on fixed windows');
   if (!norm) throw new Error('lowpassReference needs the windows\' normalisation (WindowSet.norm)');
   const used = new Set(origin.map((o) => o.record));
   const low = records.map((r, i) => (used.has(i) ? idealLowpass(conditionRecord(r, pipeline), pipeline.fs, cutoffHz) : null));

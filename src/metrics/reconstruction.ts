@@ -12,6 +12,7 @@
 // NaN anywhere in a window makes that window's metrics NaN, and then the summaries NaN: a
 // diverged model must not look good.
 import type { WindowSet } from '../data/pipeline.js';
+import { linearResample } from '../data/resample.js';
 
 /**
  * Summaries clamp per-window SNR to [-SNR_CAP_DB, +SNR_CAP_DB] before averaging, so one exact
@@ -128,6 +129,36 @@ export function windowMetrics(original: Float32Array, reconstruction: Float32Arr
     out.prdn[w] = ratioPercent(n.error, n.centred);
   }
   return out;
+}
+
+/**
+ * SNR, PRD and PRDN of windows resampled from segments of other lengths, scored on the segments
+ * as they were: each reconstructed window is resampled back to its segment's length (linear, as
+ * the window was made), so that what the resampling loses counts too.
+ */
+export function segmentMetrics(segments: NonNullable<WindowSet['segments']>, reconstruction: Float32Array, length: number): WindowMetrics {
+  const count = segments.offsets.length - 1;
+  if (reconstruction.length !== count * length) throw new RangeError(`${count} segments need ${count * length} reconstructed samples, got ${reconstruction.length}`);
+  const out: WindowMetrics = { snr: new Float64Array(count), prd: new Float64Array(count), prdn: new Float64Array(count) };
+  for (let w = 0; w < count; w++) {
+    const segment = segments.data.subarray(segments.offsets[w]!, segments.offsets[w + 1]!);
+    const back = linearResample(reconstruction.subarray(w * length, (w + 1) * length), segment.length);
+    const n = norms(segment, back, 0, segment.length);
+    out.snr[w] = snrFromNorms(n.signal, n.error);
+    out.prd[w] = ratioPercent(n.error, n.signal);
+    out.prdn[w] = ratioPercent(n.error, n.centred);
+  }
+  return out;
+}
+
+/** A window set's metrics: on its segments when it has them (segmentMetrics), else on the windows. */
+export function setMetrics(set: Pick<WindowSet, 'data' | 'length' | 'segments'>, reconstruction: Float32Array): WindowMetrics {
+  return set.segments ? segmentMetrics(set.segments, reconstruction, set.length) : windowMetrics(set.data, reconstruction, set.length);
+}
+
+/** The ASNR of a reconstruction of a window set (setMetrics). */
+export function setAsnr(set: Parameters<typeof setMetrics>[0], reconstruction: Float32Array): number {
+  return summarize(setMetrics(set, reconstruction)).asnr_db;
 }
 
 /**

@@ -60,12 +60,14 @@ export const PRESETS: Record<string, Preset> = {
     description: 'windows of 256 at 256 Hz, encoder 256-256-32, the MAM group\'s decoder 32-512-512-256-256, MAM in dec1',
     fs: 256, window: 256, encoder: [256], latent: 32, decoder: [512, 512, 256], mamLayers: 'dec1', splits: 1,
   },
-  // The recipe for real recordings (README, "Real recordings"): small's sizes with signed
-  // latent values, so that the network can start as PCA (model/pca-start.ts); the data and
-  // training half of the recipe is in cli/train-options.ts (PRESET_RECIPES).
+  // The recipe for real recordings (README, "Real recordings"): beat-to-beat segments resampled
+  // to 256 samples (a segment is about 230 samples at 256 Hz: upsampled, it loses nothing), a
+  // signed latent of 28, about 8 samples per value with the segment's length, so that the
+  // network can start as PCA (model/pca-start.ts); the data and training half of the recipe is
+  // in cli/train-options.ts (PRESET_RECIPES).
   real: {
-    description: 'for real recordings: the small network with a linear latent, started from PCA, on beat windows with the baseline removed and time-stretched copies, ending on its best validation epoch (README, "Real recordings")',
-    fs: 256, window: 128, encoder: [64], latent: 16, decoder: [256], mamLayers: 'dec1', splits: 1, latentActivation: 'linear',
+    description: 'for real recordings: every beat-to-beat segment resampled to 256 samples, 256-64-28-256-256 with a linear latent started from PCA (about 8 samples per latent value), the baseline removed, ending on its best validation epoch (README, "Real recordings")',
+    fs: 256, window: 256, encoder: [64], latent: 28, decoder: [256], mamLayers: 'dec1', splits: 1, latentActivation: 'linear',
   },
   // The scale at which the paper's claim can be tested: the MAM group's decoder with dec2
   // widened to 1024, so that the dense MAC tail (3.5 MB as the C export stores it) does not fit

@@ -105,7 +105,7 @@ const normalization = tagged<Normalization, 'method'>('method', {
 const pipeline = object<PipelineSettings>({
   fs: number, window: wholeNumber, hop: wholeNumber, baseline: oneOf({ none: true, highpass: true }), normalization,
   split: object({ train: number, val: number, test: number }), seed: number, testRecords: optional(listOf(string)), valRecords: optional(listOf(string)),
-  windows: optional(oneOf({ fixed: true, beats: true })), jitter: optional(wholeNumber), stretch: optional(number),
+  windows: optional(oneOf({ fixed: true, beats: true, rr: true })), jitter: optional(wholeNumber), stretch: optional(number),
 });
 
 const options = object<TrainOptions>({

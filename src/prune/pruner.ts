@@ -161,10 +161,10 @@ export function checkSparsity(target: number, now: { sparsity: number; weights: 
 }
 
 export function validationAsnr(model: tf.LayersModel, val: WindowSet, asnr: AsnrFn): number {
-  return asnr(val.data, reconstruct(model, val), val.length);
+  return asnr(val, reconstruct(model, val));
 }
 
-type AsnrFn = (original: Float32Array, reconstruction: Float32Array, length: number) => number;
+type AsnrFn = (set: WindowSet, reconstruction: Float32Array) => number;
 
 /**
  * Prunes `model` in place to options.sparsity over the chosen layers, step by step. `train` is

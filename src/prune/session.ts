@@ -6,7 +6,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { PreparedData } from '../data/pipeline.js';
 import { prepareFromSource } from '../data/source.js';
 import { evaluate } from '../eval/evaluate.js';
-import { asnrOf } from '../metrics/reconstruction.js';
+import { setAsnr } from '../metrics/reconstruction.js';
 import { checkReplaceable, saveModel } from '../model/files.js';
 import { loadAutoencoder, type AutoencoderMetadata, type PruneRun } from '../model/metadata.js';
 import { withOutputLock } from '../io/lock.js';
@@ -34,9 +34,9 @@ export async function pruneLoaded(
   const start = sparsityOf(layers);
   checkSparsity(options.sparsity, start);
   setPruningMode(model, options);
-  const before = { ...start, valAsnrDb: validationAsnr(model, data.val, asnrOf) };
+  const before = { ...start, valAsnrDb: validationAsnr(model, data.val, setAsnr) };
   hooks.log?.(`before: ${layers.length} layers (${layers.map((l) => l.name).join(', ')}), ${before.nonzeros} of ${before.weights} weights, sparsity ${before.sparsity.toFixed(4)}, validation ASNR ${before.valAsnrDb.toFixed(2)} dB`);
-  const steps = await pruneModel(model, data.train, data.val, options, asnrOf, hooks);
+  const steps = await pruneModel(model, data.train, data.val, options, setAsnr, hooks);
   const test = data.test.count > 0 ? evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }).overall : null;
   const run: PruneRun = {
     options,

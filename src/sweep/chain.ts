@@ -9,7 +9,7 @@ import { evaluate } from '../eval/evaluate.js';
 import { exportNetwork } from '../export/network.js';
 import { quantizeModel, type QuantizeRequest } from '../quantize/model.js';
 import { MamError } from '../errors.js';
-import { asnrOf } from '../metrics/reconstruction.js';
+import { setAsnr } from '../metrics/reconstruction.js';
 import { loadModel, modelDirExists, saveModel } from '../model/files.js';
 import { loadAutoencoder } from '../model/metadata.js';
 import { layersToPrune, sparsityOf, validationAsnr, withModelDefaults, type PruneRequest } from '../prune/pruner.js';
@@ -94,7 +94,7 @@ export async function runChain(task: ChainTask, io: ChainIo): Promise<void> {
       measured = {
         ...sparsityOf(layersToPrune(model, task.prune.layers, task.prune.exclude)),
         test: evaluate(model, { windows: data.test, recordNames: data.recordNames, split: 'test' }).overall,
-        valAsnrDb: validationAsnr(model, data.val, asnrOf),
+        valAsnrDb: validationAsnr(model, data.val, setAsnr),
       };
     }
     // The int8 network of the point, calibrated on the training windows, on the same test windows.

@@ -9,7 +9,7 @@ import { dataWarnings } from '../data/pipeline.js';
 import { MamError, msg, RequestError } from '../errors.js';
 import { fingerprintSource, prepareFromSource, withoutFingerprints, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
-import { asnrOf } from '../metrics/reconstruction.js';
+import { setAsnr } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
 import { startFromPca } from '../model/pca-start.js';
 import { checkReplaceable, loadModel, modelDirExists } from '../model/files.js';
@@ -77,8 +77,8 @@ async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Pro
   const baseline = {
     method: 'pca' as const,
     components: config.spec.latent,
-    valAsnrDb: data.val.count ? asnrOf(data.val.data, pcaReconstruct(pca, data.val.data, data.val.length), data.val.length) : Number.NaN,
-    testAsnrDb: data.test.count ? asnrOf(data.test.data, pcaReconstruct(pca, data.test.data, data.test.length), data.test.length) : Number.NaN,
+    valAsnrDb: data.val.count ? setAsnr(data.val, pcaReconstruct(pca, data.val.data, data.val.length)) : Number.NaN,
+    testAsnrDb: data.test.count ? setAsnr(data.test, pcaReconstruct(pca, data.test.data, data.test.length)) : Number.NaN,
   };
   ui.log(`baseline: PCA with ${baseline.components} components (a linear autoencoder of the same latent size): validation ASNR ${baseline.valAsnrDb.toFixed(2)} dB, test ${baseline.testAsnrDb.toFixed(2)} dB`);
   const model = buildAutoencoder(config.spec);
@@ -214,11 +214,11 @@ async function runTraining(
   if (best && state.step === 0 && options.vconEpochs === 0) {
     setModelBeta(model, 0);
     const recon = reconstruct(model, data.val);
-    offer(0, mse(data.val.data, recon), asnrOf(data.val.data, recon, data.val.length));
+    offer(0, mse(data.val.data, recon), setAsnr(data.val, recon));
   }
   try {
     await trainAutoencoder(model, data.train, data.val, options, state, optimizer, {
-      asnr: asnrOf,
+      asnr: setAsnr,
       onStart: (how) => ui.log(`training: ${how}`),
       onStep: ui.onStep,
       shouldStop: ui.shouldStop,

@@ -120,7 +120,7 @@ export interface TrainHooks {
   /** Asked after each step: true stops training there (Ctrl-C). */
   shouldStop?(): boolean;
   /** Validation ASNR of reconstructions (the metrics live elsewhere). */
-  asnr(original: Float32Array, reconstruction: Float32Array, length: number): number;
+  asnr(set: WindowSet, reconstruction: Float32Array): number;
 }
 
 
@@ -213,7 +213,7 @@ export async function trainAutoencoder(
       epoch: state.epoch + 1,
       loss: state.epochLossSum / stepsPerEpoch,
       valLoss,
-      valAsnrDb: hooks.asnr(val.data, recon, n),
+      valAsnrDb: hooks.asnr(val, recon),
       beta,
       learningRate: state.learningRate,
       seconds: (performance.now() - started) / 1000,

@@ -74,6 +74,6 @@ function formatCv(r: CvResult, dir: string): string {
     ],
     { styleHeader: chalk.dim },
   );
-  const head = `${chalk.bold(dir)}: leave one out, ${r.kind.toUpperCase()}, compression ratio ${+r.compressionRatio.toFixed(2)} (window samples per latent value)${floor ? `; <${r.lowpassHz} Hz: the ASNR of keeping everything below ${r.lowpassHz} Hz (the noise floor)` : ''}${r.finished ? '' : `; stopped after ${r.folds.length} folds: run again to continue`}`;
+  const head = `${chalk.bold(dir)}: leave one out, ${r.kind.toUpperCase()}, compression ratio ${+r.compressionRatio.toFixed(2)} (samples per latent value${r.folds.some((f) => f.compressionRatio !== r.folds[0]!.compressionRatio) ? ', mean over the folds' : ''})${floor ? `; <${r.lowpassHz} Hz: the ASNR of keeping everything below ${r.lowpassHz} Hz (the noise floor)` : ''}${r.finished ? '' : `; stopped after ${r.folds.length} folds: run again to continue`}`;
   return [head, ...table].join('\n') + '\n';
 }
