@@ -176,6 +176,24 @@ describe('mam train and mam eval', () => {
     const f = await loadAutoencoder(join(dir, 'real-fixed'));
     f.model.dispose();
     assert.deepEqual([f.metadata.data.pipeline.windows, f.metadata.data.pipeline.baseline, f.metadata.training!.options.init], [undefined, 'highpass', undefined]);
+    // Its rr windows are scored on the segments as they were: the saved reconstruction recomputes to the reported ASNR, with rows of each segment's length.
+    const csv = join(dir, 'real-rec.csv');
+    const e = mam(['eval', '--model', out, '--json', '--save-reconstruction', csv]);
+    assert.equal(e.code, 0, e.stderr);
+    const report = JSON.parse(e.stdout) as { asnr_db: number; windows: number };
+    const rows = new Map<number, { x: number[]; y: number[] }>();
+    for (const line of readFileSync(csv, 'utf8').trim().split('\n').slice(1)) {
+      const [w, , x, y] = line.split(',').slice(-4).map(Number) as [number, number, number, number];
+      if (!rows.has(w)) rows.set(w, { x: [], y: [] });
+      rows.get(w)!.x.push(x);
+      rows.get(w)!.y.push(y);
+    }
+    assert.equal(rows.size, report.windows);
+    assert.ok([...rows.values()].some(({ x }) => x.length !== 256), 'segments keep their own lengths');
+    const asnr = [...rows.values()].reduce((s, { x, y }) => s + snrDb(x, y), 0) / rows.size;
+    assert.ok(Math.abs(asnr - report.asnr_db) < 1e-9, `recomputed ${asnr}, reported ${report.asnr_db}`);
+    assert.match(mam(['eval', '--model', out, '--annotations', 'atr']).stderr, /rr windows are resampled segments: evaluate it without --annotations/);
+    assert.match(mam(['eval', '--model', out, '--lowpass', '40']).stderr, /rr windows are resampled segments: evaluate without --lowpass/);
     // --from such a model takes its preset, and so its recipe, but its weights instead of a PCA start.
     const from = mam(['train', record, '--from', out, '--kind', 'mac', '--epochs', '1', '--out', join(dir, 'real-from')]);
     assert.equal(from.code, 0, from.stderr);

@@ -4,6 +4,7 @@
 // Only beats inside the evaluated windows count (metrics/beats.ts leaves the others out): the
 // model's own test split of a record split by time is its last part, and the beats of the other
 // parts were never evaluated.
+import { MamError } from '../errors.js';
 import { resampledIndex } from '../data/resample.js';
 import { annotationPath } from '../data/recordings.js';
 import { aamiClass, isBeat, readAnnotations, type Annotation } from '../data/wfdb/annotations.js';
@@ -22,6 +23,8 @@ export interface BeatEvaluation {
 
 /** Reads each record's annotations (extension `extension`) and measures the evaluation per beat class. */
 export async function evaluateBeats(ev: Evaluation, extension: string, fs: number): Promise<BeatEvaluation> {
+  // A beat's place in the signal is a sample of a window only where windows are the signal's samples.
+  if (ev.windows.segments) throw new MamError('quality per beat class is measured on fixed and beat windows; this model\'s rr windows are resampled segments: evaluate it without --annotations');
   const rates = ev.recordRates;
   if (!rates) throw new Error('evaluateBeats needs the records\' rates (EvalData.recordRates)');
   const used = new Set(ev.windows.origin.map((o) => o.record));

@@ -4,6 +4,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { RecordingReadOptions } from '../data/recordings.js';
 import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
+import { linearResample } from '../data/resample.js';
 import { csvSource, loadRecords, prepareFromSource, type DataSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
@@ -90,10 +91,23 @@ export function pcaBaseline(data: EvalData, train: WindowSet, components: number
   return summarizeByRecord(perWindow, data.windows.origin, data.recordNames);
 }
 
-/** CSV rows record,window,sample,original,reconstruction in normalised units (float32 as written by JS). */
+/**
+ * CSV rows record,window,sample,original,reconstruction in normalised units (float32 as written
+ * by JS): what the metrics compared, so that they recompute from it; for rr windows the segments
+ * as they were and the reconstruction resampled back to them.
+ */
 export function* reconstructionCsv(ev: Evaluation): Generator<string> {
   yield 'record,window,sample,original,reconstruction\n';
-  const { length, count, origin, data } = ev.windows;
+  const { length, count, origin, data, segments } = ev.windows;
+  if (segments) {
+    for (let w = 0; w < count; w++) {
+      const name = csvField(ev.recordNames[origin[w]!.record]!);
+      const segment = segments.data.subarray(segments.offsets[w]!, segments.offsets[w + 1]!);
+      const back = linearResample(ev.reconstruction.subarray(w * length, (w + 1) * length), segment.length);
+      yield `${Array.from(segment, (v, i) => `${name},${w},${i},${v},${back[i]}`).join('\n')}\n`;
+    }
+    return;
+  }
   for (let w = 0; w < count; w++) {
     const rows: string[] = [];
     const name = csvField(ev.recordNames[origin[w]!.record]!);
