@@ -10,7 +10,7 @@ import { synthRecords } from '../src/data/ecgsyn.js';
 import { detectRPeaks } from '../src/data/rpeaks.js';
 import type { EcgRecord } from '../src/data/record.js';
 import { linearResample, resample, resampleFilter, resampledLength } from '../src/data/resample.js';
-import { compressionRatio } from '../src/eval/evaluate.js';
+import { compressionRatio } from '../src/metrics/reconstruction.js';
 
 const sine = (n: number, fs: number, f: number, amp = 1, phase = 0) =>
   Float32Array.from({ length: n }, (_, i) => amp * Math.sin(2 * Math.PI * f * (i / fs) + phase));

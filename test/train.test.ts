@@ -180,7 +180,7 @@ describe('mam train and mam eval', () => {
     const csv = join(dir, 'real-rec.csv');
     const e = mam(['eval', '--model', out, '--json', '--save-reconstruction', csv]);
     assert.equal(e.code, 0, e.stderr);
-    const report = JSON.parse(e.stdout) as { asnr_db: number; windows: number };
+    const report = JSON.parse(e.stdout) as { asnr_db: number; windows: number; compression_ratio: number };
     const rows = new Map<number, { x: number[]; y: number[] }>();
     for (const line of readFileSync(csv, 'utf8').trim().split('\n').slice(1)) {
       const [w, , x, y] = line.split(',').slice(-4).map(Number) as [number, number, number, number];
@@ -192,6 +192,9 @@ describe('mam train and mam eval', () => {
     assert.ok([...rows.values()].some(({ x }) => x.length !== 256), 'segments keep their own lengths');
     const asnr = [...rows.values()].reduce((s, { x, y }) => s + snrDb(x, y), 0) / rows.size;
     assert.ok(Math.abs(asnr - report.asnr_db) < 1e-9, `recomputed ${asnr}, reported ${report.asnr_db}`);
+    // Samples in per value out: the mean segment length over 28 latent values and the length.
+    const samples = [...rows.values()].reduce((s, { x }) => s + x.length, 0);
+    assert.ok(Math.abs(report.compression_ratio - samples / rows.size / 29) < 1e-9, `${report.compression_ratio}`);
     assert.match(mam(['eval', '--model', out, '--annotations', 'atr']).stderr, /rr windows are resampled segments: evaluate it without --annotations/);
     assert.match(mam(['eval', '--model', out, '--lowpass', '40']).stderr, /rr windows are resampled segments: evaluate without --lowpass/);
     // --from such a model takes its preset, and so its recipe, but its weights instead of a PCA start.
@@ -213,7 +216,8 @@ describe('mam train and mam eval', () => {
     const csv = join(dir, 'rec.csv');
     const e = mam(['eval', '--model', model, '--json', '--save-reconstruction', csv]);
     assert.equal(e.code, 0, e.stderr);
-    const report = JSON.parse(e.stdout) as { asnr_db: number; windows: number; records: unknown[] };
+    const report = JSON.parse(e.stdout) as { asnr_db: number; windows: number; records: unknown[]; compression_ratio: number };
+    assert.equal(report.compression_ratio, 8); // windows of 128, latent 16
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     assert.equal(lines[0], 'record,window,sample,original,reconstruction');
     const windows = new Map<number, { x: number[]; y: number[] }>();

@@ -9,12 +9,12 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { recordName } from '../data/record.js';
 import { MamError, msg, RequestError } from '../errors.js';
-import { compressionRatio, evaluate, evaluationData } from '../eval/evaluate.js';
+import { evaluate, evaluationData } from '../eval/evaluate.js';
 import { lowpassFloor } from '../eval/floor.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { withOutputLock } from '../io/lock.js';
 import { loadAutoencoder } from '../model/metadata.js';
-import type { MetricSummary } from '../metrics/reconstruction.js';
+import { compressionRatio, type MetricSummary } from '../metrics/reconstruction.js';
 import { snakeKeys } from '../report/json-keys.js';
 import { trainOrResume, type SessionUi, type TrainConfig } from '../train/session.js';
 

@@ -71,17 +71,6 @@ export function evaluate(model: tf.LayersModel, data: EvalData, int8?: Quantized
 }
 
 /**
- * Samples in per value out: the window length per latent value, or with windows resampled from
- * segments ('rr'), the mean segment length per latent value plus the one that gives its length.
- */
-export function compressionRatio(windows: Pick<WindowSet, 'length' | 'segments'>, latent: number): number {
-  if (!windows.segments) return windows.length / latent;
-  const { offsets } = windows.segments;
-  const count = offsets.length - 1;
-  return count > 0 ? offsets[count]! / count / (latent + 1) : Number.NaN;
-}
-
-/**
  * The linear baseline on the same windows: PCA with `components` components fitted on `train`
  * (the model's training windows), per record and overall.
  */

@@ -156,6 +156,17 @@ export function setMetrics(set: Pick<WindowSet, 'data' | 'length' | 'segments'>,
   return set.segments ? segmentMetrics(set.segments, reconstruction, set.length) : windowMetrics(set.data, reconstruction, set.length);
 }
 
+/**
+ * Samples in per value out: the window length per latent value, or with windows resampled from
+ * segments ('rr'), the mean segment length per latent value plus the one that gives its length.
+ */
+export function compressionRatio(windows: Pick<WindowSet, 'length' | 'segments'>, latent: number): number {
+  if (!windows.segments) return windows.length / latent;
+  const { offsets } = windows.segments;
+  const count = offsets.length - 1;
+  return count > 0 ? offsets[count]! / count / (latent + 1) : Number.NaN;
+}
+
 /** The ASNR of a reconstruction of a window set (setMetrics). */
 export function setAsnr(set: Parameters<typeof setMetrics>[0], reconstruction: Float32Array): number {
   return summarize(setMetrics(set, reconstruction)).asnr_db;

@@ -9,7 +9,7 @@ import { dataWarnings } from '../data/pipeline.js';
 import { MamError, msg, RequestError } from '../errors.js';
 import { fingerprintSource, prepareFromSource, withoutFingerprints, type DataSource } from '../data/source.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
-import { setAsnr } from '../metrics/reconstruction.js';
+import { compressionRatio, setAsnr } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
 import { startFromPca } from '../model/pca-start.js';
 import { checkReplaceable, loadModel, modelDirExists } from '../model/files.js';
@@ -71,7 +71,8 @@ async function startLocked(config: TrainConfig, dir: string, ui: SessionUi): Pro
   if (data.val.count === 0) {
     throw new MamError(msg`no validation windows (${data.train.count} training windows in all): give more data (more or longer recordings, or {source.records} / {source.generator.seconds})`);
   }
-  ui.log(`data: ${data.train.count} training, ${data.val.count} validation, ${data.test.count} test windows of ${config.spec.window} samples at ${config.pipeline.fs} Hz (split by ${data.splitBy})`);
+  const what = config.pipeline.windows === 'rr' ? `beat-to-beat segments (resampled to ${config.spec.window} samples; compression ratio ${+compressionRatio(data.train, config.spec.latent).toFixed(2)} on the training ones)` : `windows of ${config.spec.window} samples`;
+  ui.log(`data: ${data.train.count} training, ${data.val.count} validation, ${data.test.count} test ${what} at ${config.pipeline.fs} Hz (split by ${data.splitBy})`);
   for (const note of dataWarnings(data)) ui.log(note);
   const pca = fitPca(data.train.data, data.train.length, config.spec.latent);
   const baseline = {

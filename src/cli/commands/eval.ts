@@ -7,7 +7,7 @@ import { evaluate, evaluationData, evaluationPlot, pcaBaseline, reconstructionCs
 import { prepareFromSource } from '../../data/source.js';
 import type { BeatQuality, BeatQualityReport } from '../../metrics/beats.js';
 import { FLAT_STD_MV } from '../../data/pipeline.js';
-import type { MetricSummary, RecordSummary } from '../../metrics/reconstruction.js';
+import { compressionRatio, type MetricSummary, type RecordSummary } from '../../metrics/reconstruction.js';
 import { loadModel } from '../../model/files.js';
 import { autoencoderMetadata } from '../../model/metadata.js';
 import { formatTable, numberColumn } from '../../report/table.js';
@@ -80,9 +80,10 @@ export function register(program: Command): void {
     const floor = cutoff === undefined ? undefined : await lowpassFloor(data, meta.data.pipeline, cutoff);
     const baseline = pca ? { pca: { components: meta.spec.latent, ...metrics(pca.overall), records: pca.records.map((r) => ({ name: r.name, ...metrics(r.summary) })) } } : {};
     const lowpass = floor ? { lowpass: { cutoff_hz: cutoff, ...metrics(floor.overall), records: floor.records.map((r) => ({ name: r.name, ...metrics(r.summary) })) } } : {};
-    if (flags.json) printJson({ ...report(ev), ...versus, ...baseline, ...lowpass, ...(beats ? { beats: beatsJson(beats) } : {}) });
+    const ratio = compressionRatio(ev.windows, meta.spec.latent);
+    if (flags.json) printJson({ ...report(ev), compression_ratio: ratio, ...versus, ...baseline, ...lowpass, ...(beats ? { beats: beatsJson(beats) } : {}) });
     else {
-      const text = formatReport(ev, flags.model, !!int8, pca) + (float ? int8Note(ev.overall, float, int8!.weightScales) : '')
+      const text = formatReport(ev, flags.model, !!int8, pca) + ratioNote(ratio, ev) + (float ? int8Note(ev.overall, float, int8!.weightScales) : '')
         + (pca ? pcaNote(ev.overall, pca.overall, meta.spec.latent) : '')
         + (floor ? floorNote(floor, cutoff!) : '')
         + (beats ? formatBeats(beats) : '');
@@ -125,6 +126,12 @@ function formatReport(ev: Evaluation, dir: string, int8 = false, pca?: { overall
     { styleHeader: chalk.dim },
   );
   return [`${chalk.bold(dir)}: ${ev.split === 'test' ? "the model's test split" : 'all windows of the given recordings'}${int8 ? ', int8' : ''}`, ...table].join('\n') + `\n${flatNote(ev)}`;
+}
+
+/** Samples in per value out, on these windows. */
+function ratioNote(ratio: number, ev: Evaluation): string {
+  const how = ev.windows.segments ? 'mean segment length per latent value plus its length' : 'window samples per latent value';
+  return `compression ratio ${+ratio.toFixed(2)} (${how})\n`;
 }
 
 /** The noise floor: the ideal lowpass's ASNR on the same windows, overall and per record. */
