@@ -85,6 +85,17 @@ describe('training', () => {
     assert.ok(readFileSync(join(dir, 'best', 'weights.bin')).equals(readFileSync(join(dir, 'best-r', 'weights.bin'))), 'weights differ');
   });
 
+  it('restoreBest with vcon: only epochs of the finished (pure MAM) network count, not the start or the blend', async () => {
+    const c = tinyConfig({ seed: 4, kind: 'mam', epochs: 5, vconEpochs: 2, batchSize: 8 });
+    c.options = { ...c.options, earlyStopPatience: 0, restoreBest: true };
+    const run = await startTraining(c, join(dir, 'best-mam'), quiet);
+    run.model.dispose();
+    const pure = run.state.history.filter((r) => r.beta === 0);
+    assert.ok(pure.length >= 2 && pure.length < run.state.history.length, `betas ${run.state.history.map((r) => r.beta)}`);
+    const best = pure.reduce((a, r) => (r.valLoss < a.valLoss ? r : a));
+    assert.equal(run.state.restoredEpoch, best.epoch);
+  });
+
   it('a resume during vcon keeps reduce-on-plateau and early stopping where they were', async () => {
     const cfg = () => {
       const c = config();
