@@ -4,11 +4,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { RecordingReadOptions } from '../data/recordings.js';
 import { FLAT_STD_MV, windowAll, type WindowSet } from '../data/pipeline.js';
-import { linearResample } from '../data/resample.js';
 import { csvSource, loadRecords, prepareFromSource, type DataSource } from '../data/source.js';
 import { MamError } from '../errors.js';
 import { fitPca, pcaReconstruct } from '../metrics/pca.js';
-import { setMetrics, summarizeByRecord, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
+import { segmentReconstruction, setMetrics, summarizeByRecord, type MetricSummary, type RecordSummary, type WindowMetrics } from '../metrics/reconstruction.js';
 import { reconstruct } from '../model/infer.js';
 import { inferQuantized } from '../quantize/infer.js';
 import type { QuantizedNetwork } from '../quantize/quantize.js';
@@ -91,8 +90,7 @@ export function* reconstructionCsv(ev: Evaluation): Generator<string> {
   if (segments) {
     for (let w = 0; w < count; w++) {
       const name = csvField(ev.recordNames[origin[w]!.record]!);
-      const segment = segments.data.subarray(segments.offsets[w]!, segments.offsets[w + 1]!);
-      const back = linearResample(ev.reconstruction.subarray(w * length, (w + 1) * length), segment.length);
+      const { segment, back } = segmentReconstruction(segments, ev.reconstruction, length, w);
       yield `${Array.from(segment, (v, i) => `${name},${w},${i},${v},${back[i]}`).join('\n')}\n`;
     }
     return;

@@ -141,14 +141,19 @@ export function segmentMetrics(segments: NonNullable<WindowSet['segments']>, rec
   if (reconstruction.length !== count * length) throw new RangeError(`${count} segments need ${count * length} reconstructed samples, got ${reconstruction.length}`);
   const out: WindowMetrics = { snr: new Float64Array(count), prd: new Float64Array(count), prdn: new Float64Array(count) };
   for (let w = 0; w < count; w++) {
-    const segment = segments.data.subarray(segments.offsets[w]!, segments.offsets[w + 1]!);
-    const back = linearResample(reconstruction.subarray(w * length, (w + 1) * length), segment.length);
+    const { segment, back } = segmentReconstruction(segments, reconstruction, length, w);
     const n = norms(segment, back, 0, segment.length);
     out.snr[w] = snrFromNorms(n.signal, n.error);
     out.prd[w] = ratioPercent(n.error, n.signal);
     out.prdn[w] = ratioPercent(n.error, n.centred);
   }
   return out;
+}
+
+/** Segment w as it was, and window w of `reconstruction` resampled back to its length: what segmentMetrics compares. */
+export function segmentReconstruction(segments: NonNullable<WindowSet['segments']>, reconstruction: Float32Array, length: number, w: number): { segment: Float32Array; back: Float32Array } {
+  const segment = segments.data.subarray(segments.offsets[w]!, segments.offsets[w + 1]!);
+  return { segment, back: linearResample(reconstruction.subarray(w * length, (w + 1) * length), segment.length) };
 }
 
 /** A window set's metrics: on its segments when it has them (segmentMetrics), else on the windows. */

@@ -12,14 +12,13 @@ import { fitPca, pcaReconstruct } from '../metrics/pca.js';
 import { compressionRatio, setAsnr } from '../metrics/reconstruction.js';
 import { buildAutoencoder, copyTrainedWeights, type AutoencoderSpec } from '../model/autoencoder.js';
 import { startFromPca } from '../model/pca-start.js';
-import { checkReplaceable, loadModel, modelDirExists } from '../model/files.js';
+import { checkReplaceable, loadModel, modelDirExists, readModelFile } from '../model/files.js';
 import { withOutputLock } from '../io/lock.js';
 import { autoencoderMetadata, type AutoencoderMetadata } from '../model/metadata.js';
 import { lineChart } from '../report/svg.js';
 import { setModelBeta } from './beta.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { reconstruct } from '../model/infer.js';
-import { readModelFile } from '../model/files.js';
 import { BEST_WEIGHTS_FILE, BestWeights } from './best.js';
 import {
   initialTrainState, makeOptimizer, mse, restoreOptimizer, trainAutoencoder,
